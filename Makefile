@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine with only Python 3.11+:
+#   make train   -> set up .venv and run the main job on a small default config
+#   make test    -> set up .venv and run the test suite (what CI runs)
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+CONFIG ?= configs/connect4.py
+WORKDIR ?= runs/default
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
+
+.PHONY: setup train test test-fast test-slow clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+train: setup
+	$(PY) scripts/train.py --config $(CONFIG) --workdir $(WORKDIR)
+
+# Full suite: fast tests first, then the slow (bounded) checks as their own step.
+test: setup
+	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) .jax_cache .pytest_cache
