@@ -1,0 +1,167 @@
+"""Default hyperparameters (one place) and validation with clear errors.
+
+Config files in ``configs/`` start from `default_config()` and override what differs. Every
+hyperparameter of the loop lives here; the whole config is saved beside every checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+
+import ml_collections
+
+# Keys that fix the shape of what a checkpoint holds: a checkpoint saved under other values is refused.
+CHECKPOINT_IDENTITY_KEYS = (
+    "game.name",
+    "net.num_blocks",
+    "net.channels",
+    "net.value_hidden",
+    "net.policy_head",
+)
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """All hyperparameters with their defaults (a small connect-four-sized run)."""
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    c.game = ml_collections.ConfigDict()
+    c.game.name = "connect_four"
+    c.game.max_moves = 64  # a game still running after this many moves is truncated (no value target)
+
+    c.net = ml_collections.ConfigDict()
+    c.net.num_blocks = 3
+    c.net.channels = 32
+    c.net.value_hidden = 64
+    c.net.policy_head = "dense"
+    c.net.dtype = "float32"  # "bfloat16" for accelerator inference; keep float32 on CPU
+
+    c.selfplay = ml_collections.ConfigDict()
+    c.selfplay.batch_size = 64  # games advanced together
+    c.selfplay.num_steps = 64  # moves per game slot per iteration (positions = batch_size * num_steps)
+    c.selfplay.chunk_steps = 16  # moves per jitted call (one progress-bar tick)
+    c.selfplay.num_simulations = 32
+    c.selfplay.max_num_considered_actions = 16
+    c.selfplay.gumbel_scale = 1.0
+    c.selfplay.temperature = 1.0
+    c.selfplay.temperature_moves = 4  # first N moves of a game sampled from the improved policy
+    c.selfplay.holdout_slots = 4  # game slots whose positions are held out for policy_accuracy
+
+    c.replay = ml_collections.ConfigDict()
+    c.replay.capacity = 65536
+
+    c.train = ml_collections.ConfigDict()
+    c.train.batch_size = 256
+    c.train.steps_per_iteration = 50
+    c.train.learning_rate = 2e-3
+    c.train.warmup_steps = 50
+    c.train.decay_steps = 5000
+    c.train.end_learning_rate_factor = 0.05
+    c.train.weight_decay = 1e-4
+    c.train.max_grad_norm = 1.0
+    c.train.value_loss_weight = 1.0
+
+    c.arena = ml_collections.ConfigDict()
+    c.arena.num_games = 64  # candidate vs best, seats swapped evenly
+    c.arena.vs_random_games = 64  # best vs uniform random
+    c.arena.opening_moves = 2  # random first moves so games differ
+    c.arena.promotion_threshold = 0.55
+    c.arena.max_moves = 64
+
+    c.loop = ml_collections.ConfigDict()
+    c.loop.num_iterations = 20
+    c.loop.max_to_keep = 3  # checkpoints kept
+    return c
+
+
+def _positive(cfg, path):
+    value = cfg
+    for part in path.split("."):
+        value = value[part]
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"config.{path} must be a positive integer, got {value!r}")
+
+
+def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
+    """Raises ValueError naming the offending key when ``cfg`` cannot run."""
+    from jaxzero.games.protocol import available_games
+    from jaxzero.nn.heads import POLICY_HEADS
+
+    if cfg.game.name not in available_games():
+        raise ValueError(f"config.game.name: unknown game {cfg.game.name!r}; known: {', '.join(available_games())}")
+    for path in (
+        "game.max_moves",
+        "net.num_blocks",
+        "net.channels",
+        "net.value_hidden",
+        "selfplay.batch_size",
+        "selfplay.num_steps",
+        "selfplay.chunk_steps",
+        "selfplay.num_simulations",
+        "selfplay.max_num_considered_actions",
+        "replay.capacity",
+        "train.batch_size",
+        "train.steps_per_iteration",
+        "train.decay_steps",
+        "arena.num_games",
+        "arena.vs_random_games",
+        "arena.max_moves",
+        "loop.num_iterations",
+        "loop.max_to_keep",
+    ):
+        _positive(cfg, path)
+    if cfg.net.policy_head not in POLICY_HEADS:
+        raise ValueError(f"config.net.policy_head: unknown head {cfg.net.policy_head!r}; known: {sorted(POLICY_HEADS)}")
+    if cfg.net.dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"config.net.dtype must be 'float32' or 'bfloat16', got {cfg.net.dtype!r}")
+    if cfg.selfplay.num_steps % cfg.selfplay.chunk_steps:
+        raise ValueError(
+            f"config.selfplay.num_steps ({cfg.selfplay.num_steps}) must be a multiple of "
+            f"config.selfplay.chunk_steps ({cfg.selfplay.chunk_steps})"
+        )
+    if not 0 <= cfg.selfplay.holdout_slots < cfg.selfplay.batch_size:
+        raise ValueError(
+            f"config.selfplay.holdout_slots must be in [0, selfplay.batch_size), got {cfg.selfplay.holdout_slots}"
+        )
+    if cfg.selfplay.temperature <= 0:
+        raise ValueError(f"config.selfplay.temperature must be > 0, got {cfg.selfplay.temperature}")
+    if cfg.selfplay.temperature_moves < 0 or cfg.arena.opening_moves < 0:
+        raise ValueError("config.selfplay.temperature_moves and config.arena.opening_moves must be >= 0")
+    if not 0.0 <= cfg.arena.promotion_threshold <= 1.0:
+        raise ValueError(f"config.arena.promotion_threshold must be in [0, 1], got {cfg.arena.promotion_threshold}")
+    if cfg.train.learning_rate <= 0:
+        raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
+    if game is not None:
+        if cfg.selfplay.max_num_considered_actions > game.num_actions:
+            raise ValueError(
+                f"config.selfplay.max_num_considered_actions ({cfg.selfplay.max_num_considered_actions}) "
+                f"exceeds the game's {game.num_actions} actions"
+            )
+        if cfg.arena.num_games % game.num_players or cfg.arena.vs_random_games % game.num_players:
+            raise ValueError(
+                f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "
+                "so seats are swapped evenly"
+            )
+
+
+def to_json(cfg: ml_collections.ConfigDict) -> dict:
+    """The config as a plain JSON-compatible dict."""
+    return json.loads(cfg.to_json())
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def identity_mismatches(saved: dict, current: dict) -> list[str]:
+    """Identity keys whose saved and current values differ, as ``key: saved -> current`` strings."""
+    fs, fc = flatten(saved), flatten(current)
+    return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if fs.get(k) != fc.get(k)]
