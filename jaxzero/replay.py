@@ -1,0 +1,72 @@
+"""Fixed-capacity replay buffer on device: a ring buffer of positions with policy/value targets.
+
+Pure functions over a fixed-shape pytree; `add` overwrites the oldest positions once full and
+`sample` draws a uniform minibatch from the filled part.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Batch:
+    """Training examples, leading axis N."""
+
+    obs: jax.Array  # [N, *obs_shape]
+    policy: jax.Array  # [N, A]: improved-policy target
+    value: jax.Array  # [N, P]: mover-relative outcome target
+    value_mask: jax.Array  # bool[N]: value target present
+    legal: jax.Array  # bool[N, A]
+
+
+@struct.dataclass
+class ReplayBuffer:
+    data: Batch  # capacity rows
+    ptr: jax.Array  # int32: next row to write
+    size: jax.Array  # int32: rows filled
+
+    @property
+    def capacity(self) -> int:
+        return self.data.policy.shape[0]
+
+
+def init_buffer(capacity: int, observation_shape, num_actions: int, num_players: int) -> ReplayBuffer:
+    """An empty buffer of ``capacity`` positions."""
+    data = Batch(
+        obs=jnp.zeros((capacity, *observation_shape), jnp.float32),
+        policy=jnp.zeros((capacity, num_actions), jnp.float32),
+        value=jnp.zeros((capacity, num_players), jnp.float32),
+        value_mask=jnp.zeros((capacity,), bool),
+        legal=jnp.zeros((capacity, num_actions), bool),
+    )
+    return ReplayBuffer(data=data, ptr=jnp.zeros((), jnp.int32), size=jnp.zeros((), jnp.int32))
+
+
+@jax.jit
+def add(buffer: ReplayBuffer, batch: Batch) -> ReplayBuffer:
+    """Writes the N positions of ``batch`` at the ring pointer, wrapping around (the newest win if N > capacity)."""
+    cap = buffer.capacity
+    n = batch.policy.shape[0]
+    chex.assert_equal_shape_suffix([buffer.data.obs, batch.obs], batch.obs.ndim - 1)
+    chex.assert_shape(batch.value_mask, (n,))
+    if n > cap:  # static shapes: keep the newest `cap`
+        batch = jax.tree.map(lambda x: x[n - cap :], batch)
+        n = cap
+    idx = (buffer.ptr + jnp.arange(n)) % cap
+    data = jax.tree.map(lambda d, x: d.at[idx].set(x.astype(d.dtype)), buffer.data, batch)
+    return ReplayBuffer(data=data, ptr=(buffer.ptr + n) % cap, size=jnp.minimum(buffer.size + n, cap))
+
+
+def sample(buffer: ReplayBuffer, key, batch_size: int) -> Batch:
+    """A uniform minibatch of ``batch_size`` positions (with replacement) from the filled rows."""
+    idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
+    out = jax.tree.map(lambda d: d[idx], buffer.data)
+    chex.assert_shape(out.policy, (batch_size, buffer.data.policy.shape[1]))
+    return out
+
+
+sample = jax.jit(sample, static_argnames="batch_size")
