@@ -115,6 +115,9 @@ class State:
     pend_terr: chex.Array  # bool territory self-elimination pending                       [tp != -]
     terr_region: chex.Array  # bool [N] the region just processed (for tp)
     pend_extract: chex.Array  # bool recovery extraction (buried-ring) choice pending
+    pend_rec_line: chex.Array  # bool recovery slide formed an overlength line: Option 1/2 choice pending
+    rec_line: chex.Array  # bool [N] the cells of that line
+    rec_axis: chex.Array  # int32 its line axis (index into board.line_axes), -1 none
     swapped: chex.Array  # bool pie rule used                                              [sw]
     swap_window: chex.Array  # bool swap may still be offered
     # last-player-standing tracking                                                         [L]
@@ -171,6 +174,9 @@ def empty_state(cfg: RulesConfig) -> State:
         pend_terr=false,
         terr_region=jnp.zeros((n,), bool),
         pend_extract=false,
+        pend_rec_line=false,
+        rec_line=jnp.zeros((n,), bool),
+        rec_axis=i32(-1),
         swapped=false,
         swap_window=jnp.asarray(cfg.swap_rule and p == 2),
         lps_round=i32(0),
