@@ -19,15 +19,78 @@ def few_games(traces_dir):
 
 @pytest.mark.parametrize("name", FILES)
 def test_digest_round_trip(few_games, name):
-    """Every digest of the first games parses into a State that prints back identically."""
+    """Every digest of the first games parses into a state that prints back identically
+    (host path for all, the device State for every 10th)."""
     n = 0
     for g in few_games[name]:
         cfg = T.game_config(g)
-        for d in [g["initial"]] + [s["digest"] for s in g["steps"]]:
-            st = N.state_from_digest(g["board"], cfg, d)
-            assert N.digest(cfg, st) == d
+        for i, d in enumerate([g["initial"]] + [s["digest"] for s in g["steps"]]):
+            h = N.host_state_from_digest(g["board"], cfg, d)
+            assert N.digest(cfg, h) == d
+            if i % 10 == 0:
+                assert N.digest(cfg, N.state_from_digest(g["board"], cfg, d)) == d
             n += 1
     assert n > 100
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_move_strings_round_trip(few_games, name):
+    """Every legal reference move of the first games encodes to an action id whose
+    strings contain it, and the ids of a step's legal list print back to exactly that
+    list (process_line/line_option-all pairs, recovery prefixes, territory regions)."""
+    lay = N.A.layout_for(N.get_board(name.split("_")[0]))
+    for g in few_games[name]:
+        cfg = T.game_config(g)
+        prev = g["initial"]
+        for s in g["steps"]:
+            st = N.host_state_from_digest(g["board"], cfg, prev)
+            mask = np.zeros(lay.num_actions, bool)
+            for m in s["legal"]:
+                a = N.encode_move(cfg, st, m)
+                assert N.compare_key(m) in [N.compare_key(x) for x in N.action_to_moves(cfg, st, a)], m
+                mask[a] = True
+            assert N.legal_moves(cfg, st, mask) == sorted({N.compare_key(m) for m in s["legal"]})
+            prev = s["digest"]
+
+
+def test_line_action_maps_to_both_reference_strings():
+    cfg = RulesConfig("square8", 2)
+    d = GOOD.replace("M=", "M=0,0:1;1,0:1;2,0:1;3,0:1").replace("ph=movement", "ph=line_processing")
+    st = N.host_state_from_digest("square8", cfg, d)
+    lay = N.A.layout_for(N.get_board("square8"))
+    a = lay.line(0, N.get_board("square8").parse_cell("0,0"), 0)
+    assert N.action_to_moves(cfg, st, a) == ["process_line 0,0;1,0;2,0;3,0", "line_option 0,0;1,0;2,0;3,0 all"]
+    assert N.encode_move(cfg, st, "line_option 0,0;1,0;2,0;3,0 all") == a
+
+
+@pytest.mark.parametrize(
+    "bad,why",
+    [
+        ("place 0,0 x4", "malformed"),
+        ("place 9,9 x1", "not a cell"),
+        ("move 0,0>1,2", "straight ray"),
+        ("teleport 0,0", "malformed"),
+        ("recovery 0,0>0,2 fallback ext -", "adjacent"),
+        ("process_line 0,0;1,1;3,3", "line"),
+    ],
+)
+def test_malformed_moves_rejected(bad, why):
+    cfg = RulesConfig("square8", 2)
+    st = N.host_state_from_digest("square8", cfg, GOOD)
+    with pytest.raises(ValueError, match=why):
+        N.encode_move(cfg, st, bad)
+
+
+def test_illegal_move_rejected():
+    cfg = RulesConfig("square8", 2)
+    st = N.host_state_from_digest("square8", cfg, GOOD)
+    lay = N.A.layout_for(N.get_board("square8"))
+    mask = np.zeros(lay.num_actions, bool)
+    mask[N.encode_move(cfg, st, "move 4,0>4,5")] = True
+    mm = N.legal_move_map(cfg, st, mask)
+    assert N.parse_move_first(cfg, st, "move 4,0>4,5", mm) == (N.encode_move(cfg, st, "move 4,0>4,5"), [])
+    with pytest.raises(ValueError, match="not legal"):
+        N.parse_move_first(cfg, st, "move 4,0>4,6", mm)
 
 
 def test_digest_fields_map_to_state():
