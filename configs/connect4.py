@@ -8,4 +8,5 @@ def get_config():
     c.game.name = "connect_four"
     c.game.max_moves = 42
     c.arena.max_moves = 42
+    c.selfplay.max_num_considered_actions = 7
     return c

@@ -132,11 +132,6 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     if cfg.train.learning_rate <= 0:
         raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
     if game is not None:
-        if cfg.selfplay.max_num_considered_actions > game.num_actions:
-            raise ValueError(
-                f"config.selfplay.max_num_considered_actions ({cfg.selfplay.max_num_considered_actions}) "
-                f"exceeds the game's {game.num_actions} actions"
-            )
         if cfg.arena.num_games % game.num_players or cfg.arena.vs_random_games % game.num_players:
             raise ValueError(
                 f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "

@@ -1,0 +1,133 @@
+"""Benchmarks. Subcommands (add one with a function + `add_parser` in `SUBCOMMANDS`):
+
+    python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
+
+``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from jaxzero import paths  # noqa: E402
+
+
+def load_config(path: str, overrides: list[str]):
+    """A config file's ``get_config()`` with ``--config.a.b=value`` overrides applied."""
+    import importlib.util
+
+    from ml_collections import config_flags  # noqa: F401  (same override syntax as train.py)
+
+    spec = importlib.util.spec_from_file_location("bench_config", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config()
+    for item in overrides:
+        if not item.startswith("--config.") or "=" not in item:
+            raise SystemExit(f"unrecognised argument {item!r} (expected --config.a.b=value)")
+        dotted, raw = item[len("--config.") :].split("=", 1)
+        *parents, leaf = dotted.split(".")
+        node = cfg
+        for p in parents:
+            node = node[p]
+        if leaf not in node:
+            raise SystemExit(f"unknown config key {dotted!r}")
+        old = node[leaf]
+        node[leaf] = type(old)(raw) if not isinstance(old, bool) else raw.lower() in ("1", "true", "yes")
+    return cfg
+
+
+def bench_selfplay(args, overrides) -> dict:
+    """Games/s and positions/s of batched search self-play with a fresh network."""
+    import jax
+    import numpy as np
+
+    from jaxzero import config as config_lib
+    from jaxzero.games.protocol import make_game
+    from jaxzero.nn import make_model
+    from jaxzero.selfplay import SelfPlay, init_slots
+
+    cfg = load_config(args.config, overrides)
+    game = make_game(cfg.game.name)
+    config_lib.validate(cfg, game)
+    model, params = make_model(cfg.net, game, cfg.seed)
+    sp = cfg.selfplay
+    selfplay = SelfPlay(
+        game,
+        model.apply,
+        num_simulations=sp.num_simulations,
+        max_num_considered_actions=sp.max_num_considered_actions,
+        gumbel_scale=sp.gumbel_scale,
+        temperature=sp.temperature,
+        temperature_moves=sp.temperature_moves,
+        max_moves=cfg.game.max_moves,
+    )
+    key = jax.random.key(cfg.seed)
+    slots = init_slots(game, sp.batch_size, key)
+    t0 = time.time()
+    slots, traj = selfplay.play(params, slots, jax.random.key(1), num_steps=sp.chunk_steps)
+    jax.block_until_ready(traj)
+    compile_s = time.time() - t0
+    games = positions = 0
+    t0 = time.time()
+    for r in range(args.repeats):
+        slots, traj = selfplay.play(params, slots, jax.random.key(2 + r), num_steps=sp.chunk_steps)
+        jax.block_until_ready(traj)
+        games += int(np.asarray(traj.done).sum())
+        positions += int(np.asarray(traj.valid).sum())
+    seconds = time.time() - t0
+    return {
+        "benchmark": "selfplay",
+        "config": args.config,
+        "overrides": overrides,
+        "game": cfg.game.name,
+        "batch_size": sp.batch_size,
+        "num_simulations": sp.num_simulations,
+        "net": f"{cfg.net.num_blocks}x{cfg.net.channels}",
+        "moves_timed": sp.chunk_steps * args.repeats,
+        "seconds": round(seconds, 3),
+        "compile_seconds": round(compile_s, 3),
+        "games_per_s": round(games / seconds, 3),
+        "positions_per_s": round(positions / seconds, 1),
+        "device": str(jax.devices()[0].platform),
+        "host": platform.node(),
+    }
+
+
+def _add_selfplay(sub):
+    p = sub.add_parser("selfplay", help="search self-play throughput (games/s, positions/s)")
+    p.add_argument("--config", required=True, help="config file, e.g. configs/connect4.py")
+    p.add_argument("--repeats", type=int, default=3, help="timed chunks of selfplay.chunk_steps moves")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_selfplay)
+
+
+# One entry per subcommand: a function adding its subparser (set `func` to the runner).
+SUBCOMMANDS = [_add_selfplay]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    args, overrides = parser.parse_known_args(argv)
+    paths.enable_compilation_cache()
+    result = args.func(args, overrides)
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>18}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

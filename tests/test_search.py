@@ -1,0 +1,128 @@
+"""Search over the real game: rewards/discounts of recurrent_fn, masking, improved-policy output."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+
+from jaxzero.config import default_config
+from jaxzero.games.protocol import make_game
+from jaxzero.nn import make_model
+from jaxzero.search import ILLEGAL_LOGIT, make_recurrent_fn, run_search
+
+
+def ttt_after(actions):
+    """A single tic-tac-toe state after the given moves."""
+    game = make_game("tic_tac_toe")
+    s = game.init(jax.random.key(0))
+    for a in actions:
+        s = game.step(s, jnp.int32(a), jax.random.key(0))
+    return game, s
+
+
+def batch(*states):
+    return jax.tree.map(lambda *x: jnp.stack(x), *states)
+
+
+@struct.dataclass
+class ToyState:
+    current_player: jax.Array
+    legal_action_mask: jax.Array
+    rewards: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    moves: jax.Array
+
+
+class ToyGame:
+    """Action 1 keeps the turn (same player moves again), action 0 passes it; 3 moves end the game, seat 0 wins."""
+
+    id = "toy"
+    num_actions = 3
+    num_players = 2
+    observation_shape = (1, 1, 1)
+
+    def init(self, key):
+        return ToyState(jnp.int32(0), jnp.array([True, True, False]), jnp.zeros(2), jnp.bool_(False), jnp.bool_(False), jnp.int32(0))
+
+    def step(self, state, action, key):
+        moves = state.moves + 1
+        player = jnp.where(action == 1, state.current_player, 1 - state.current_player)
+        term = moves >= 3
+        return ToyState(
+            player, state.legal_action_mask, jnp.where(term, jnp.array([1.0, -1.0]), 0.0), term, jnp.bool_(False), moves
+        )
+
+    def observe(self, state):
+        return jnp.full((1, 1, 1), state.moves, jnp.float32)
+
+
+def zero_net(num_actions, players=2):
+    def apply(params, obs):
+        b = obs.shape[0]
+        return jnp.zeros((b, num_actions)), jnp.full((b, players), 0.25)
+
+    return apply
+
+
+def test_recurrent_fn_rewards_and_discounts_tictactoe():
+    # X: 0, 1 ; O: 3, 4 ; X to move. 2 wins for X; 5 blocks nothing and also threatens nothing.
+    game, s = ttt_after([0, 3, 1, 4])
+    states = batch(s, s)
+    rec = make_recurrent_fn(game, zero_net(9))
+    out, nxt = rec(None, jax.random.key(0), jnp.array([2, 6]), states)
+    np.testing.assert_allclose(out.reward, [1.0, 0.0])  # reward of the player who just moved
+    np.testing.assert_allclose(out.discount, [0.0, -1.0])  # terminal -> 0, turn passes -> -1
+    np.testing.assert_allclose(out.value, [0.0, 0.25])  # no value past the end; net value[0] otherwise
+    # illegal actions masked inside recurrent_fn (occupied cells 0, 1, 3, 4, 6 after the second action)
+    logits = np.asarray(out.prior_logits[1])
+    assert np.all(logits[[0, 1, 3, 4, 6]] == ILLEGAL_LOGIT) and np.all(logits[[2, 5, 7, 8]] == 0.0)
+
+
+def test_recurrent_fn_same_player_discount_plus_one():
+    game = ToyGame()
+    s = game.init(jax.random.key(0))
+    rec = make_recurrent_fn(game, zero_net(3))
+    out, nxt = rec(None, jax.random.key(0), jnp.array([1, 0]), batch(s, s))
+    np.testing.assert_allclose(out.discount, [1.0, -1.0])
+    np.testing.assert_array_equal(nxt.current_player, [0, 1])
+    np.testing.assert_allclose(out.prior_logits[:, 2], ILLEGAL_LOGIT)
+    # last move: seat 1 moving into the end gets its own reward (-1)
+    s2 = ToyState(jnp.int32(1), s.legal_action_mask, jnp.zeros(2), jnp.bool_(False), jnp.bool_(False), jnp.int32(2))
+    out, _ = rec(None, jax.random.key(0), jnp.array([0]), batch(s2))
+    np.testing.assert_allclose(out.reward, [-1.0])
+    np.testing.assert_allclose(out.discount, [0.0])
+
+
+@pytest.fixture(scope="module")
+def ttt_net():
+    game = make_game("tic_tac_toe")
+    cfg = default_config()
+    cfg.net.num_blocks, cfg.net.channels = 1, 8
+    model, params = make_model(cfg.net, game)
+    return game, model, params
+
+
+def test_search_finds_the_win_and_masks_illegal(ttt_net):
+    game, model, params = ttt_net
+    _, win = ttt_after([0, 3, 1, 4])  # X wins at 2
+    _, block = ttt_after([0, 3, 8, 4])  # X must block at 5
+    states = batch(win, block)
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def search(p, s, k):
+        return run_search(model.apply, p, game, s, k, num_simulations=64, max_num_considered_actions=9, gumbel_scale=0.0)
+
+    out = search(params, states, jax.random.key(0))
+    out2 = search(params, states, jax.random.key(1))  # no retrace
+    assert out.action.shape == (2,) and out.action_weights.shape == (2, 9)
+    assert int(out.action[0]) == 2
+    assert int(out.action[1]) == 5
+    np.testing.assert_array_equal(out.action, out2.action)  # gumbel_scale = 0: deterministic
+    w = np.asarray(out.action_weights)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(w[~np.asarray(states.legal_action_mask)] == 0.0)
+    assert w[0].argmax() == 2  # the improved policy prefers the win
