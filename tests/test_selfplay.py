@@ -1,0 +1,124 @@
+"""Self-play: exact value targets for a hand-made trajectory, rank outcomes, truncation, batched play."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxzero.config import default_config
+from jaxzero.games.protocol import make_game
+from jaxzero.nn import make_model
+from jaxzero.selfplay import SelfPlay, Trajectory, init_slots, rank_outcome, rotate_to_mover, value_targets
+
+
+@pytest.mark.parametrize(
+    "returns,expected",
+    [
+        ([1.0, -1.0], [1.0, -1.0]),
+        ([0.0, 0.0], [0.0, 0.0]),
+        ([-1.0, 1.0], [-1.0, 1.0]),
+        ([1.0, 0.0, -1.0], [1.0, 0.0, -1.0]),
+        ([5.0, 5.0, 0.0], [0.5, 0.5, -1.0]),  # shared first place: ranks 1 and 2 averaged
+        ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
+        ([3.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, -1.0]),
+        ([2.0, 7.0, 4.0, 9.0], [-1.0, 1 / 3, -1 / 3, 1.0]),
+    ],
+)
+def test_rank_outcome(returns, expected):
+    np.testing.assert_allclose(rank_outcome(jnp.array(returns)), expected, atol=1e-6)
+
+
+def test_rotate_to_mover():
+    v = jnp.array([[10.0, 20.0, 30.0]] * 3)
+    np.testing.assert_allclose(
+        rotate_to_mover(v, jnp.array([0, 1, 2])), [[10, 20, 30], [20, 30, 10], [30, 10, 20]]
+    )
+
+
+def test_value_targets_hand_made_trajectory():
+    # T=5 moves, B=2 slots, 2 players.
+    # slot 0: game A at t0..t2 (movers 0,1,0) ends at t2, seat 0 wins; game B at t3,t4 unfinished.
+    # slot 1: game C at t0..t1 truncated at t1; game D at t2..t4 (movers 0,1,0) ends at t4, seat 1 wins.
+    T, B, P = 5, 2, 2
+    done = np.zeros((T, B), bool)
+    trunc = np.zeros((T, B), bool)
+    returns = np.zeros((T, B, P), np.float32)
+    done[2, 0] = True
+    returns[2, 0] = [1, -1]
+    done[1, 1] = trunc[1, 1] = True
+    done[4, 1] = True
+    returns[4, 1] = [-1, 1]
+    mover = np.array([[0, 0], [1, 1], [0, 0], [1, 1], [0, 0]], np.int32)
+    traj = Trajectory(
+        obs=jnp.zeros((T, B, 1)),
+        policy=jnp.zeros((T, B, 3)),
+        mover=jnp.array(mover),
+        legal=jnp.ones((T, B, 3), bool),
+        game_id=jnp.zeros((T, B), jnp.int32),
+        valid=jnp.ones((T, B), bool),
+        done=jnp.array(done),
+        truncated=jnp.array(trunc),
+        returns=jnp.array(returns),
+    )
+    values, mask = value_targets(traj)
+    np.testing.assert_array_equal(mask, [[1, 0], [1, 0], [1, 1], [0, 1], [0, 1]])
+    expected = np.array(
+        [
+            [[1, -1], [0, 0]],
+            [[-1, 1], [0, 0]],
+            [[1, -1], [-1, 1]],
+            [[0, 0], [1, -1]],
+            [[0, 0], [-1, 1]],
+        ],
+        np.float32,
+    )
+    m = np.asarray(mask)
+    np.testing.assert_allclose(np.asarray(values)[m], expected[m])
+
+
+@pytest.fixture(scope="module")
+def ttt():
+    game = make_game("tic_tac_toe")
+    cfg = default_config()
+    cfg.net.num_blocks, cfg.net.channels, cfg.net.value_hidden = 1, 8, 16
+    model, params = make_model(cfg.net, game)
+    return game, model, params
+
+
+def test_selfplay_batch_runs_whole_games(ttt):
+    game, model, params = ttt
+    sp = SelfPlay(game, model.apply, num_simulations=8, max_num_considered_actions=9, temperature_moves=2, max_moves=9)
+    slots = init_slots(game, 8, jax.random.key(0))
+    slots, traj = sp.play(params, slots, jax.random.key(1), num_steps=12)
+    slots, traj2 = sp.play(params, slots, jax.random.key(2), num_steps=12)
+    assert sp.play._cache_size() == 1  # one compile for repeated chunks
+    assert traj.obs.shape == (12, 8, 3, 3, 2) and traj.policy.shape == (12, 8, 9)
+    w, legal = np.asarray(traj.policy), np.asarray(traj.legal)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(w[~legal] == 0.0)
+    assert np.all(np.asarray(traj.valid))  # auto-reset: every recorded position is live
+    done = np.asarray(traj.done)
+    assert done.sum() >= 8  # tic-tac-toe games last 5..9 moves: every slot finished one in 12 moves
+    # a finished game hands its slot a new id; ids are unique per slot (b, b+B, ...)
+    ids = np.asarray(traj.game_id)
+    assert np.all(ids % 8 == np.arange(8)[None, :])
+    assert np.all((ids[1:] != ids[:-1]) == done[:-1])
+    # the player who makes the last move of a tic-tac-toe game wins or draws
+    values, mask = value_targets(traj)
+    last = np.asarray(values)[done][:, 0]
+    assert np.all(np.isin(last, [0.0, 1.0])) and np.asarray(mask)[done].all()
+    # zero-sum two-player targets
+    np.testing.assert_allclose(np.asarray(values)[np.asarray(mask)].sum(-1), 0.0, atol=1e-6)
+
+
+def test_truncated_games_get_no_value_target(ttt):
+    game, model, params = ttt
+    sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=3)
+    slots = init_slots(game, 4, jax.random.key(0))
+    slots, traj = sp.play(params, slots, jax.random.key(1), num_steps=6)
+    # no tic-tac-toe game ends within 3 moves, so each is cut at 3 and restarted
+    np.testing.assert_array_equal(np.asarray(traj.done)[[2, 5]], True)
+    assert np.asarray(traj.truncated).sum() == 8 and np.asarray(traj.done).sum() == 8
+    _, mask = value_targets(traj)
+    assert not np.asarray(mask).any()
+    np.testing.assert_array_equal(slots.moves, 0)
