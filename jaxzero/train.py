@@ -65,7 +65,7 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0):
         (_, metrics), grads = grad_fn(ts.params)
         updates, opt_state = optimizer.update(grads, ts.opt_state, ts.params)
         params = optax.apply_updates(ts.params, updates)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree.norm(grads)
         return TrainState(params=params, opt_state=opt_state, step=ts.step + 1), metrics
 
     return jax.jit(train_step, static_argnames="batch_size")
