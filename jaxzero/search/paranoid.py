@@ -1,0 +1,166 @@
+"""Paranoid reduction: a vector-valued (per-seat) model searched by plain mctx, root seat vs the rest.
+
+The seat to move at the root (the *root seat*) plays against a coalition of all other seats.
+Every value or reward vector ``x [P]`` (absolute seats) is reduced to the root seat's utility
+
+    u(x) = (x[root] - reduce_{s != root} x[s]) / 2,      reduce = "max" (default) or "mean"
+
+(the ``/ 2`` keeps ``u`` in [-1, 1] for values in [-1, 1], and makes ``u(x) = x[root]`` exactly
+for two-player zero-sum vectors, so with two players this *is* mctx's usual 2-player search).
+
+mctx's 2-player convention is then applied with "sides": side(n) = +1 when the root seat moves
+at node n, -1 otherwise. The scalar model mctx sees has
+
+    value(n)       = side(n) * u(value_vec(n))              (from n's mover's side)
+    reward(p -> c) = side(p) * u(reward_vec)                (from p's mover's side)
+    discount(p->c) = side(p) * side(c) * discount_vec       (-1 when the side changes, 0 terminal)
+
+so mctx's ``Q(p, a) = reward + discount * value(c) = side(p) * (u(reward) + d * u(value(c)))``:
+the root seat maximises u, every opponent minimises it. ``u`` is applied to the reward and to
+the value separately, which equals ``u(reward + d * value)`` for ``reduce="mean"`` (u is linear)
+and for ``reduce="max"`` whenever non-zero rewards only come with terminal transitions (d = 0),
+as in board games. Knows nothing about any particular game.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import chex
+import jax
+import jax.numpy as jnp
+import mctx
+
+from jaxzero.search.maxn import MaxnRootFnOutput, make_maxn_model
+
+REDUCTIONS = ("max", "mean")
+
+
+@chex.dataclass(frozen=True)
+class ParanoidEmbedding:
+    """What mctx stores per node: the model's embedding, the root seat and the seat to move (``[B]`` int32)."""
+
+    inner: Any
+    root_seat: chex.Array
+    to_play: chex.Array
+
+
+def paranoid_utility(values, root_seat, reduce: str = "max"):
+    """``(values[root] - reduce_{s != root} values[s]) / 2`` for ``values [..., P]``, ``root_seat [...]``."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    p = values.shape[-1]
+    is_root = jnp.arange(p) == root_seat[..., None]
+    own = jnp.sum(jnp.where(is_root, values, 0.0), axis=-1)
+    if reduce == "max":
+        others = jnp.max(jnp.where(is_root, -jnp.inf, values), axis=-1)
+    else:
+        others = jnp.sum(jnp.where(is_root, 0.0, values), axis=-1) / (p - 1)
+    return (own - others) / 2
+
+
+def _side(to_play, root_seat):
+    return jnp.where(to_play == root_seat, 1.0, -1.0)
+
+
+def make_paranoid_root(root: MaxnRootFnOutput, reduce: str = "max") -> mctx.RootFnOutput:
+    """The scalar ``mctx.RootFnOutput`` of a `MaxnRootFnOutput` (root seat = ``root.to_play``)."""
+    chex.assert_rank([root.prior_logits, root.value, root.to_play], [2, 2, 1])
+    seat = root.to_play.astype(jnp.int32)
+    return mctx.RootFnOutput(
+        prior_logits=root.prior_logits,
+        value=paranoid_utility(root.value, seat, reduce),
+        embedding=ParanoidEmbedding(inner=root.embedding, root_seat=seat, to_play=seat),
+    )
+
+
+def make_paranoid_recurrent_fn(recurrent_fn, reduce: str = "max"):
+    """Wraps a vector ``recurrent_fn`` (returning `MaxnRecurrentFnOutput`) as an mctx ``recurrent_fn``
+    over `ParanoidEmbedding` s (see the module docstring for the sign rules)."""
+
+    def paranoid_recurrent_fn(params, rng_key, action, embedding: ParanoidEmbedding):
+        out, inner = recurrent_fn(params, rng_key, action, embedding.inner)
+        batch = action.shape[0]
+        chex.assert_shape(out.to_play, (batch,))
+        chex.assert_shape(out.discount, (batch,))
+        seat = embedding.root_seat
+        to_play = out.to_play.astype(jnp.int32)
+        side_parent = _side(embedding.to_play, seat)
+        side_child = _side(to_play, seat)
+        step = mctx.RecurrentFnOutput(
+            reward=side_parent * paranoid_utility(out.reward, seat, reduce),
+            discount=out.discount * side_parent * side_child,
+            prior_logits=out.prior_logits,
+            value=side_child * paranoid_utility(out.value, seat, reduce),
+        )
+        return step, ParanoidEmbedding(inner=inner, root_seat=seat, to_play=to_play)
+
+    return paranoid_recurrent_fn
+
+
+def paranoid_gumbel_muzero_policy(
+    params,
+    rng_key,
+    root: MaxnRootFnOutput,
+    recurrent_fn,
+    num_simulations: int,
+    invalid_actions=None,
+    max_depth: Optional[int] = None,
+    loop_fn=jax.lax.fori_loop,
+    *,
+    qtransform=mctx.qtransform_completed_by_mix_value,
+    max_num_considered_actions: int = 16,
+    gumbel_scale=1.0,
+    reduce: str = "max",
+) -> mctx.PolicyOutput:
+    """``mctx.gumbel_muzero_policy`` on the paranoid reduction of a vector model.
+
+    Same arguments as `jaxzero.search.maxn.maxn_gumbel_muzero_policy` plus ``reduce``; the result's
+    ``search_tree`` is an ``mctx.Tree`` of scalar paranoid utilities (root seat's side at the root).
+    """
+    return mctx.gumbel_muzero_policy(
+        params,
+        rng_key,
+        make_paranoid_root(root, reduce),
+        make_paranoid_recurrent_fn(recurrent_fn, reduce),
+        num_simulations,
+        invalid_actions=invalid_actions,
+        max_depth=max_depth,
+        loop_fn=loop_fn,
+        qtransform=qtransform,
+        max_num_considered_actions=max_num_considered_actions,
+        gumbel_scale=gumbel_scale,
+    )
+
+
+def run_paranoid_search(
+    apply_fn,
+    params,
+    game,
+    states,
+    key,
+    *,
+    num_simulations: int,
+    max_num_considered_actions: int,
+    gumbel_scale: float = 1.0,
+    max_depth: Optional[int] = None,
+    reduce: str = "max",
+) -> mctx.PolicyOutput:
+    """Paranoid search from a batch of game states (arguments of ``jaxzero.search.maxn.run_maxn_search``)."""
+    root_fn, recurrent_fn = make_maxn_model(game, apply_fn)
+    root = root_fn(params, states)
+    batch = root.prior_logits.shape[0]
+    out = paranoid_gumbel_muzero_policy(
+        params,
+        key,
+        root,
+        recurrent_fn,
+        num_simulations,
+        invalid_actions=~states.legal_action_mask,
+        max_depth=max_depth,
+        max_num_considered_actions=max_num_considered_actions,
+        gumbel_scale=gumbel_scale,
+        reduce=reduce,
+    )
+    chex.assert_shape(out.action, (batch,))
+    return out
