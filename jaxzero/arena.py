@@ -60,8 +60,18 @@ class Arena:
         object.__setattr__(
             self, "_vs_random", jax.jit(lambda c, k, num_games: self._play(c, None, k, num_games), static_argnames=("num_games",))
         )
+        object.__setattr__(
+            self,
+            "_vs_random_raw",
+            jax.jit(lambda c, k, num_games: self._play(c, None, k, num_games, use_search=False), static_argnames=("num_games",)),
+        )
 
-    def _play(self, cand_params, opp_params, key, num_games: int):
+    def _raw_policy_action(self, params, state):
+        """Argmax of the net's legal logits: the policy alone, no search."""
+        logits, _ = self.apply_fn(params, jax.vmap(self.game.observe)(state))
+        return jnp.argmax(jnp.where(state.legal_action_mask, logits, -jnp.inf), axis=-1).astype(jnp.int32)
+
+    def _play(self, cand_params, opp_params, key, num_games: int, use_search: bool = True):
         """Per-game candidate scores [num_games] and truncation flags."""
         game = self.game
         p = game.num_players
@@ -81,7 +91,10 @@ class Arena:
             t, state, returns, key = carry
             key, k_c, k_o, k_r, k_step = jax.random.split(key, 5)
             legal = state.legal_action_mask
-            cand_a = self._search(cand_params, state, k_c).action
+            if use_search:
+                cand_a = self._search(cand_params, state, k_c).action
+            else:
+                cand_a = self._raw_policy_action(cand_params, state)
             if opp_params is None:
                 opp_a = _random_action(k_o, legal)
             else:
@@ -112,6 +125,10 @@ class Arena:
         """The net (with search) vs a uniform random player over ``num_games`` games."""
         return self._summary(*self._vs_random(params, key, num_games=num_games))
 
+    def vs_random_raw_policy(self, params, key, num_games: int) -> dict:
+        """The net's raw policy (argmax, no search) vs uniform random: shows what the net itself learned."""
+        return self._summary(*self._vs_random_raw(params, key, num_games=num_games))
+
     def _summary(self, scores, truncated) -> dict:
         scores = np.asarray(scores, np.float64)
         n = scores.shape[0]
@@ -125,6 +142,7 @@ class Arena:
             "games": n,
             "truncated": int(np.asarray(truncated).sum()),
             "seat_scores": [float(scores[r::p].mean()) for r in range(p)],
+            "per_game": scores.tolist(),
         }
 
     def __hash__(self):

@@ -231,6 +231,7 @@ class Loop:
                 if promoted:
                     best = ts.params
                 vs_random = self.arena.vs_random(best, k_rand, cfg.arena.vs_random_games)
+                vs_random_raw = self.arena.vs_random_raw_policy(best, k_rand, cfg.arena.vs_random_games)
                 arena_seconds = time.time() - t0
 
                 metrics = {
@@ -256,6 +257,7 @@ class Loop:
                     "vs_random/ci_low": vs_random["ci_low"],
                     "vs_random/ci_high": vs_random["ci_high"],
                     "vs_random/games": vs_random["games"],
+                    "vs_random_raw_policy/score": vs_random_raw["score"],
                     "buffer_size": int(buffer.size),
                     "train_step": int(ts.step),
                 }
@@ -282,7 +284,7 @@ class Loop:
                     f"train {train_seconds:5.1f}s | loss p {metrics['loss/policy']:.3f} v {metrics['loss/value']:.3f} "
                     f"| acc {metrics['policy_accuracy']:.2f} | arena {arena['score']:.2f} "
                     f"[{arena['ci_low']:.2f},{arena['ci_high']:.2f}] {'PROMOTED' if promoted else 'kept best'} "
-                    f"| vs random {vs_random['score']:.2f}"
+                    f"| vs random {vs_random['score']:.2f} (raw policy {vs_random_raw['score']:.2f})"
                 )
         finally:
             writer.close()
