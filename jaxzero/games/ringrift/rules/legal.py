@@ -1,0 +1,162 @@
+"""The legal decision mask of the seat to move (the reference's legal-move surface).
+
+`interactive_mask` lists the interactive decisions only; `legal_mask` adds, when there are none
+and the game is on, the single bookkeeping id the reference host would synthesize.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax.numpy as jnp
+
+from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift.rules import lines as LN
+from jaxzero.games.ringrift.rules import placement as PL
+from jaxzero.games.ringrift.rules import recovery as RC
+from jaxzero.games.ringrift.rules import stacks as S
+from jaxzero.games.ringrift.rules import territory as TR
+from jaxzero.games.ringrift.rules.movement import Tables
+from jaxzero.games.ringrift.state import CAPTURE, CHAIN, FORCED_ELIM, GAME_OVER, LINE, MOVE, PLACE, TERRITORY
+
+
+def layout(cfg):
+    return A.layout_for(S.geometry(cfg.board)["board"])
+
+
+def swap_legal(cfg, state):
+    """Pie rule: seat 2's first decisions (placement/movement/capture phases), 2 players only."""
+    if not (cfg.swap_rule and cfg.num_players == 2):
+        return jnp.asarray(False)
+    ph = state.phase
+    return (
+        state.swap_window
+        & ~state.swapped
+        & (state.cur == 1)
+        & ((ph == PLACE) | (ph == MOVE) | (ph == CAPTURE) | (ph == CHAIN))
+    )
+
+
+def ray_mask(cfg, state, tb: Tables, seat):
+    """bool [N, D, K]: movement-phase moves + captures (from the must-move stack if set)."""
+    n = tb.g["n"]
+    mm = state.must_move
+    allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
+    m = tb.move_mask(seat) | tb.capture_mask(seat)
+    return m & allowed[:, None, None]
+
+
+def has_valid_actions(cfg, state, tb: Tables, seat):
+    """Placement anywhere, movement/capture (must-move respected) or recovery (FE gate, F1)."""
+    pl = jnp.any(PL.placement_valid(cfg, state, tb, seat))
+    mv = jnp.any(ray_mask(cfg, state, tb, seat))
+    rc, _, _ = RC.slides(cfg, state, tb, seat)
+    return pl | mv | jnp.any(rc)
+
+
+def real_actions(cfg, state, tb: Tables):
+    """bool [P]: every seat's real-action availability (placement, move, capture; R172)."""
+    out = []
+    for s in range(1, cfg.num_players + 1):
+        pl = jnp.any(PL.placement_valid(cfg, state, tb, s))
+        own = tb.top == s
+        mv = jnp.any(own & (tb.any_move_per_cell() | tb.any_capture_per_cell()))
+        out.append(pl | mv)
+    return jnp.stack(out)
+
+
+def interactive_mask(cfg, state, tb: Tables = None):
+    """bool [A]: the interactive legal decisions of the seat to move (no bookkeeping ids)."""
+    g = S.geometry(cfg.board)
+    b = g["board"]
+    lay = layout(cfg)
+    n, nd, kk, na = g["n"], g["d"], g["k"], len(b.line_axes)
+    if tb is None:
+        tb = Tables(cfg, state)
+    seat = state.cur + 1
+    ph = state.phase
+    over = ph == GAME_OVER
+
+    # PLACE
+    in_place = ph == PLACE
+    place = PL.placement_mask(cfg, state, tb, seat) & in_place
+    rec_mask, _, _ = RC.slides(cfg, state, tb, seat)
+    any_rec = jnp.any(rec_mask)
+    skip_place = in_place & (state.hand[state.cur] > 0) & (
+        PL.any_stack_can_act(cfg, tb, seat) | RC.eligible(state, tb, seat)
+    )
+
+    # MOVE (no pending recovery sub-decision)
+    in_move = ph == MOVE
+    rec_pending = state.pend_rec_line | state.pend_extract
+    move_free = in_move & ~rec_pending
+    rays = ray_mask(cfg, state, tb, seat) & move_free
+    rec_rays = jnp.zeros((n, nd, kk), bool).at[:, :, 0].set(rec_mask) & move_free
+    skip_rec = move_free & any_rec
+
+    # CAPTURE / CHAIN: captures from the attack cell only
+    in_cap = (ph == CAPTURE) | (ph == CHAIN)
+    from_att = jnp.arange(n) == state.attack
+    caps = tb.capture_mask(seat) & from_att[:, None, None] & in_cap
+    skip_cap = ph == CAPTURE
+
+    # LINE
+    in_line = ph == LINE
+    line = LN.line_choices(b, cfg, state, seat) & (in_line & ~state.pend_line)
+    rec_line = RC.rec_line_mask(cfg, state) & in_move
+    line = line | rec_line
+
+    # TERRITORY
+    in_terr = ph == TERRITORY
+    region = TR.region_choices(b, cfg, state, seat) & (in_terr & ~state.pend_terr)
+    skip_terr = jnp.any(region)
+
+    # targets
+    controlled = tb.top == seat
+    buried = S.buried_of(state.rings, state.height, seat)
+    tgt_line = in_line & state.pend_line
+    tgt_terr = in_terr & state.pend_terr
+    tgt_ext = in_move & state.pend_extract & ~state.pend_rec_line
+    in_fe = ph == FORCED_ELIM
+    fe = controlled
+    if cfg.reference_compat:
+        first_only = has_valid_actions(cfg, state.replace(must_move=jnp.asarray(-1, jnp.int32)), tb, seat)
+        first = jnp.arange(n) == jnp.argmax(controlled)
+        fe = jnp.where(first_only, controlled & first, controlled)
+    target = (
+        (controlled & tgt_line)
+        | (jnp.where(state.turn_recovery, buried, controlled) & tgt_terr)
+        | (buried & tgt_ext)
+        | (fe & in_fe)
+    )
+
+    special = jnp.stack([skip_place, skip_cap, skip_terr, skip_rec, swap_legal(cfg, state)])
+    mask = lay.join(
+        place,
+        rays | rec_rays | caps,
+        line,
+        region,
+        target,
+        special,
+        jnp.zeros((4,), bool),
+    )
+    del na
+    return mask & ~over
+
+
+def bookkeeping_id(cfg, state):
+    """The bookkeeping action the reference synthesizes in this phase (when nothing is legal)."""
+    lay = layout(cfg)
+    ph = state.phase
+    which = jnp.where(
+        ph == PLACE, A.NO_PLACEMENT, jnp.where(ph == MOVE, A.NO_MOVEMENT, jnp.where(ph == LINE, A.NO_LINE, A.NO_TERRITORY))
+    )
+    return lay.offsets[A.BOOKKEEP] + which
+
+
+def legal_mask(cfg, state):
+    """bool [A]: the interactive legal decisions of the seat to move; when there are none (and
+    the game is on) exactly the one bookkeeping id (`no_*_action`) the reference synthesizes."""
+    chex.assert_rank(state.height, 1)
+    m = interactive_mask(cfg, state)
+    need = ~jnp.any(m) & (state.phase != GAME_OVER)
+    return m | (need & (jnp.arange(m.shape[0]) == bookkeeping_id(cfg, state)))

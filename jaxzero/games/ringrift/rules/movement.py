@@ -1,0 +1,141 @@
+"""Non-capture movement (R090-R092), overtaking captures and chains (R093, R101-R103).
+
+Everything is derived in closed form from the free-run tables of RULES.md §2.3, computed once
+per call:
+  F[c, d]  number of cells from c along d that hold no stack and are not collapsed,
+  t[c, d]  the first blocking cell (sentinel N when the ray ends at the edge),
+  has_t    that blocker is a stack (a potential capture target),
+  G[c, d]  the free run beyond the target in the same direction.
+A (c, d, k) triple (k = landing distance) is a move iff no stack lies on the path (k <= F) and
+a capture iff exactly the target lies on it (F + 1 < k <= F + 1 + G).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxzero.games.ringrift.rules import stacks as S
+
+
+class Tables:
+    """Free-run tables of one board position (plain container of jnp arrays)."""
+
+    def __init__(self, cfg, state):
+        g = S.geometry(cfg.board)
+        n, nd, kk = g["n"], g["d"], g["k"]
+        rays = jnp.asarray(g["rays_p"])
+        self.g = g
+        self.rays = rays
+        height = state.height.astype(jnp.int32)
+        top, cap = S.top_and_cap(state.rings, state.height)
+        self.top, self.cap, self.height = top, cap, height
+        stack = height > 0
+        coll = state.collapsed > 0
+        self.stack, self.coll = stack, coll
+        blocked_p = S.pad1(stack | coll, True)
+        blk = blocked_p[rays]  # [N, D, K]
+        F = jnp.sum(jnp.cumprod((~blk).astype(jnp.int32), axis=-1), axis=-1)  # [N, D]
+        self.F = F
+        t = jnp.take_along_axis(rays, jnp.minimum(F, kk - 1)[..., None], axis=-1)[..., 0]
+        t = jnp.where(F < kk, t, n)
+        self.t = t
+        stack_p = S.pad1(stack, False)
+        self.has_t = stack_p[t]
+        F_p = S.pad1(F, 0)
+        self.G = jnp.where(self.has_t, F_p[t, jnp.arange(nd)[None, :]], 0)
+        self.cap_t = S.pad1(cap, 99)[t]
+        self.kr = jnp.arange(1, kk + 1)
+
+    # ---- masks for one seat (1-based) ----
+    def move_mask(self, seat):
+        """bool [N, D, K]: legal non-capture moves of `seat` from every controlled stack."""
+        own = (self.top == seat)[:, None, None]
+        k = self.kr[None, None, :]
+        return own & (k >= self.height[:, None, None]) & (k <= self.F[..., None])
+
+    def capture_mask(self, seat, cap_override=None, height_override=None):
+        """bool [N, D, K]: legal capture segments of `seat` from every controlled stack."""
+        cap = self.cap if cap_override is None else cap_override
+        h = self.height if height_override is None else height_override
+        own = (self.top == seat)[:, None, None]
+        ok = self.has_t & (self.cap_t <= cap[:, None])
+        k = self.kr[None, None, :]
+        F = self.F[..., None]
+        return own & ok[..., None] & (k > F + 1) & (k <= F + 1 + self.G[..., None]) & (k >= h[:, None, None])
+
+    def any_capture_from(self, c, seat):
+        """Whether `seat` controls the stack at c and has a capture from it."""
+        ok = self.has_t[c] & (self.cap_t[c] <= self.cap[c]) & (self.G[c] >= 1)
+        ok = ok & (self.F[c] + 1 + self.G[c] >= self.height[c])
+        return (self.top[c] == seat) & jnp.any(ok)
+
+    def any_move_per_cell(self):
+        """bool [N]: the stack at c (any controller) has a non-capture move."""
+        return jnp.any(self.F >= self.height[:, None], axis=1) & self.stack
+
+    def any_capture_per_cell(self):
+        """bool [N]: the stack at c (any controller) has a capture."""
+        ok = self.has_t & (self.cap_t <= self.cap[:, None]) & (self.G >= 1)
+        ok = ok & (self.F + 1 + self.G >= self.height[:, None])
+        return jnp.any(ok, axis=1) & self.stack
+
+    def a2_move_per_cell(self):
+        """bool [N]: the reference's permissive helper (A2): a ray ending on a stack counts as a move."""
+        h = self.height[:, None]
+        ok = (self.F >= h) | ((self.F == h - 1) & self.has_t)
+        return jnp.any(ok, axis=1) & self.stack
+
+
+def apply_ray(cfg, state, tb: Tables, c, d, k, seat):
+    """Applies the move or capture segment (c, d, k) of `seat` (R092, R102).
+
+    Returns (state, landing cell, is_capture). Markers on the path flip / collapse, the departure
+    cell gets a `seat` marker, a capture moves the target's top ring under the attacker, and
+    landing on a marker removes it and eliminates the attacker's top ring (credited to `seat`).
+    """
+    g = tb.g
+    n, kk = g["n"], g["k"]
+    ray = tb.rays[c, d]  # [K]
+    F = tb.F[c, d]
+    is_cap = k > F + 1
+    land = ray[k - 1]
+    tgt = ray[jnp.minimum(F, kk - 1)]
+    j = jnp.arange(kk)
+    inter = (j < k - 1) & ~(is_cap & (j == F))
+    cells = jnp.arange(n)
+    inter_cells = jnp.any((ray[:, None] == cells[None, :]) & inter[:, None], axis=0)  # [N]
+    m = state.marker.astype(jnp.int32)
+    own = inter_cells & (m == seat)
+    opp = inter_cells & (m > 0) & (m != seat)
+    collapsed = jnp.where(own, seat, state.collapsed.astype(jnp.int32))
+    m = jnp.where(own, 0, jnp.where(opp, seat, m))
+    m = m.at[c].set(seat)
+    landed_on_marker = m[land] > 0
+    m = m.at[land].set(0)
+    state = state.replace(
+        marker=m.astype(state.marker.dtype),
+        collapsed=collapsed.astype(state.collapsed.dtype),
+        terr=state.terr.at[seat - 1].add(jnp.sum(own).astype(jnp.int32)),
+    )
+    # the moving stack
+    row = state.rings[c].astype(jnp.int32)
+    h = state.height[c].astype(jnp.int32)
+    # capture: take the target's top ring
+    trow = state.rings[tgt].astype(jnp.int32)
+    th = state.height[tgt].astype(jnp.int32)
+    captured = trow[jnp.maximum(th - 1, 0)]
+    crow, ch = S.row_insert_bottom(row, h, captured)
+    row = jnp.where(is_cap, crow, row)
+    h = jnp.where(is_cap, ch, h)
+    trow2, th2 = S.row_remove_top(trow, th, 1)
+    state = state.replace(
+        rings=state.rings.at[tgt].set(jnp.where(is_cap, trow2, trow).astype(state.rings.dtype)),
+        height=state.height.at[tgt].set(jnp.where(is_cap, th2, th).astype(state.height.dtype)),
+    )
+    # lift from c, put at land
+    state = S.set_row(state, c, jnp.zeros_like(row), 0)
+    row2, h2 = S.row_remove_top(row, h, 1)
+    row = jnp.where(landed_on_marker, row2, row)
+    state = S.set_row(state, land, row, jnp.where(landed_on_marker, h2, h))
+    state = S.credit(state, seat, landed_on_marker.astype(jnp.int32))
+    return state, land, is_cap

@@ -1,0 +1,356 @@
+"""The phase machine: apply one move, bookkeeping, end of turn, rotation, and the step loop.
+
+apply_move(cfg, state, action) applies exactly one decision (bookkeeping ids included) and the
+phase transitions of RULES.md §1.4 as the reference traces show them:
+
+  ring_placement --place / skip_placement / no_placement--> movement   (swap: stays)
+  movement --move--> capture (if a capture exists from the landing) | line_processing
+  movement/capture/chain --capture--> chain_capture (if one exists from the landing) | line_processing
+  capture --skip_capture--> line_processing; movement --no_movement / skip_recovery / recovery--> line_processing
+  line_processing: line choice -> stay while a reward is pending or lines remain, else "line done";
+     elim (line reward) -> stay (the reference then wants no_line_action); no_line_action -> "line done"
+  line done: territory_processing if a region is processable, else forced_elimination when the
+     seat made no board-changing move this turn (tb) and controls a stack, else territory_processing
+  territory_processing: region -> stay (elimination pending) ; elim -> stay if regions remain else
+     "territory done"; skip_territory / no_territory_action -> "territory done"
+  territory done: forced_elimination if !tb and the seat controls a stack, else end of turn
+  forced_elimination --forced_elim--> end of turn
+
+End of turn: rotate to the next seat that owns any ring (R201), reset per-turn fields, LPS round
+tracking + the LPS win test at turn start. Victory (ring / territory / early LPS / stalemate) is
+checked after every move in reference_compat mode (V1/V2) and at the end of each turn otherwise.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift.rules import legal as LG
+from jaxzero.games.ringrift.rules import lines as LN
+from jaxzero.games.ringrift.rules import movement as MV
+from jaxzero.games.ringrift.rules import recovery as RC
+from jaxzero.games.ringrift.rules import stacks as S
+from jaxzero.games.ringrift.rules import territory as TR
+from jaxzero.games.ringrift.rules import victory as VC
+from jaxzero.games.ringrift.state import (
+    CAPTURE,
+    CHAIN,
+    FORCED_ELIM,
+    GAME_OVER,
+    LINE,
+    MOVE,
+    PLACE,
+    TERRITORY,
+    State,
+)
+
+# transition events produced by the appliers
+EV_STAY, EV_TO_MOVE, EV_MOVED, EV_CAPTURED, EV_TO_LINE, EV_LINE_CHOICE, EV_LINE_DONE, EV_TERR_CHECK, EV_TERR_DONE, EV_END = range(10)
+
+
+def _sel(pred, a, b):
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def _i32(v):
+    return jnp.asarray(v, jnp.int32)
+
+
+def _decode(cfg, action):
+    """(block, fields...) of a traced action id."""
+    lay = LG.layout(cfg)
+    g = S.geometry(cfg.board)
+    n, nd, kk = g["n"], g["d"], g["k"]
+    offs = jnp.asarray(lay.offsets, jnp.int32)
+    block = jnp.sum(action >= offs).astype(jnp.int32) - 1
+    r = action - offs[block]
+    return block, r, (n, nd, kk)
+
+
+# ---------------------------------------------------------------------------------------
+# appliers: (cfg, state, r) -> (state, event); r = index inside the block
+# ---------------------------------------------------------------------------------------
+
+
+def _apply_place(cfg, state, r, tb):
+    c = r // 3
+    cnt = r % 3 + 1
+    seat = state.cur + 1
+    row, h = S.row_add_top(state.rings[c], state.height[c].astype(jnp.int32), seat, cnt)
+    state = S.set_row(state, c, row, h)
+    state = state.replace(
+        hand=state.hand.at[state.cur].add(-cnt), must_move=_i32(c), acted=jnp.asarray(True)
+    )
+    return state, _i32(EV_TO_MOVE)
+
+
+def _apply_ray(cfg, state, r, tb):
+    g = tb.g
+    nd, kk = g["d"], g["k"]
+    cd = r // kk
+    k = r % kk + 1
+    c = cd // nd
+    d = cd % nd
+    seat = state.cur + 1
+    # recovery slide: movement phase, the seat controls no stack and c holds its marker
+    is_rec = (state.phase == MOVE) & (state.marker[c] == seat) & RC.eligible(state, tb, seat)
+    rec_state = RC.apply_slide(cfg, state, tb, c, d, seat)
+    rec_ev = jnp.where(rec_state.pend_rec_line | rec_state.pend_extract, EV_STAY, EV_TO_LINE)
+    mv_state, land, is_cap = MV.apply_ray(cfg, state, tb, c, d, k, seat)
+    mm = jnp.where(state.must_move == c, land, state.must_move)
+    mv_state = mv_state.replace(must_move=mm.astype(jnp.int32), attack=land.astype(jnp.int32), acted=jnp.asarray(True))
+    mv_ev = jnp.where(is_cap, EV_CAPTURED, EV_MOVED)
+    return _sel(is_rec, rec_state, mv_state), jnp.where(is_rec, rec_ev, mv_ev).astype(jnp.int32)
+
+
+def _apply_line(cfg, state, r, tb):
+    g = tb.g
+    n = g["n"]
+    b = g["board"]
+    ac = r // 2
+    kind = r % 2
+    axis = ac // n
+    cell = ac % n
+    seat = state.cur + 1
+    rec = RC.apply_rec_line(cfg, state, axis, cell, kind, seat)
+    rec_ev = jnp.where(rec.pend_extract, EV_STAY, EV_TO_LINE)
+    ln = LN.apply_line(b, cfg, state, axis, cell, kind).replace(acted=jnp.asarray(True))
+    is_rec = state.pend_rec_line
+    return _sel(is_rec, rec, ln), jnp.where(is_rec, rec_ev, EV_LINE_CHOICE).astype(jnp.int32)
+
+
+def _apply_region(cfg, state, r, tb):
+    g = tb.g
+    n = g["n"]
+    st = TR.apply_region(g["board"], cfg, state, r // n, r % n).replace(acted=jnp.asarray(True))
+    return st, jnp.where(st.pend_terr, EV_STAY, EV_TERR_CHECK).astype(jnp.int32)
+
+
+def _apply_target(cfg, state, r, tb):
+    c = r
+    seat = state.cur + 1
+    ph = state.phase
+    ext = S.extract_at(state, c, seat)
+    top1 = S.remove_top_at(state, c, seat, 1)
+    cap = S.remove_cap_at(state, c, seat)
+    is_ext_rec = (ph == MOVE) & state.pend_extract
+    is_line = (ph == LINE) & state.pend_line
+    is_terr = (ph == TERRITORY) & state.pend_terr
+    is_fe = ph == FORCED_ELIM
+    terr_state = _sel(state.turn_recovery, ext, cap).replace(
+        pend_terr=jnp.asarray(False), terr_region=jnp.zeros_like(state.terr_region)
+    )
+    out = _sel(is_ext_rec, ext.replace(pend_extract=jnp.asarray(False)), state)
+    out = _sel(is_line, top1.replace(pend_line=jnp.asarray(False)), out)
+    out = _sel(is_terr, terr_state, out)
+    out = _sel(is_fe, cap, out)
+    out = out.replace(acted=jnp.asarray(True))
+    ev = jnp.where(is_ext_rec, EV_TO_LINE, jnp.where(is_line, EV_STAY, jnp.where(is_terr, EV_TERR_CHECK, EV_END)))
+    return out, ev.astype(jnp.int32)
+
+
+def _apply_special(cfg, state, r, tb):
+    swap = state.replace(swapped=jnp.asarray(True), swap_window=jnp.asarray(False), acted=jnp.asarray(True))
+    ev = jnp.asarray([EV_TO_MOVE, EV_TO_LINE, EV_TERR_DONE, EV_TO_LINE, EV_STAY], jnp.int32)[r]
+    return _sel(r == A.SWAP, swap, state), ev
+
+
+def _apply_bookkeep(cfg, state, r, tb):
+    ev = jnp.asarray([EV_TO_MOVE, EV_TO_LINE, EV_LINE_DONE, EV_TERR_DONE], jnp.int32)[r]
+    return state, ev
+
+
+# ---------------------------------------------------------------------------------------
+# transitions
+# ---------------------------------------------------------------------------------------
+
+
+def _rotate(cfg, state):
+    """End of turn: next seat owning any ring; per-turn reset; LPS tracking and LPS win test."""
+    p = cfg.num_players
+    anyr = S.rings_anywhere(state, p)
+    order = (state.cur + 1 + jnp.arange(p)) % p
+    ok = anyr[order]
+    found = jnp.any(ok)
+    nxt = jnp.where(found, order[jnp.argmax(ok)], state.cur)
+    state = state.replace(
+        cur=nxt.astype(jnp.int32),
+        phase=_i32(PLACE),
+        must_move=_i32(-1),
+        attack=_i32(-1),
+        acted=jnp.asarray(False),
+        turn_recovery=jnp.asarray(False),
+        pend_line=jnp.asarray(False),
+        pend_terr=jnp.asarray(False),
+        terr_region=jnp.zeros_like(state.terr_region),
+        pend_extract=jnp.asarray(False),
+        pend_rec_line=jnp.asarray(False),
+        rec_line=jnp.zeros_like(state.rec_line),
+        rec_axis=_i32(-1),
+        turn_count=state.turn_count + 1,
+    )
+    tb = MV.Tables(cfg, state)
+    real = LG.real_actions(cfg, state, tb)
+    st2 = VC.lps_turn_start(cfg, state, real)
+    return _sel(found, st2, state)
+
+
+def _transition(cfg, state, ev):
+    """Applies the phase transition for event `ev` (after the board effects of the move)."""
+    b = S.geometry(cfg.board)["board"]
+    seat = state.cur + 1
+    tb = MV.Tables(cfg, state)
+    has_stacks = jnp.any(tb.top == seat)
+    has_line = LN.has_line(b, cfg, state, seat)
+    has_region = TR.has_region(b, cfg, state, seat)
+    cap_from_attack = tb.any_capture_from(jnp.maximum(state.attack, 0), seat) & (state.attack >= 0)
+    no_act_fe = ~state.acted & has_stacks
+
+    ph = state.phase
+    # line done / territory done targets
+    line_done_ph = jnp.where(has_region, TERRITORY, jnp.where(no_act_fe, FORCED_ELIM, TERRITORY))
+    terr_done_end = ~no_act_fe
+    terr_done_ph = jnp.where(no_act_fe, FORCED_ELIM, ph)
+
+    new_ph = ph
+    end = jnp.asarray(False)
+    new_ph = jnp.where(ev == EV_TO_MOVE, MOVE, new_ph)
+    new_ph = jnp.where(ev == EV_MOVED, jnp.where(cap_from_attack, CAPTURE, LINE), new_ph)
+    new_ph = jnp.where(ev == EV_CAPTURED, jnp.where(cap_from_attack, CHAIN, LINE), new_ph)
+    new_ph = jnp.where(ev == EV_TO_LINE, LINE, new_ph)
+    line_more = state.pend_line | has_line
+    new_ph = jnp.where(ev == EV_LINE_CHOICE, jnp.where(line_more, LINE, line_done_ph), new_ph)
+    new_ph = jnp.where(ev == EV_LINE_DONE, line_done_ph, new_ph)
+    terr_check_done = ~has_region
+    new_ph = jnp.where((ev == EV_TERR_CHECK) & ~terr_check_done, TERRITORY, new_ph)
+    is_terr_done = (ev == EV_TERR_DONE) | ((ev == EV_TERR_CHECK) & terr_check_done)
+    new_ph = jnp.where(is_terr_done, terr_done_ph, new_ph)
+    end = end | (is_terr_done & terr_done_end) | (ev == EV_END)
+
+    to_line = (new_ph == LINE) & (ph != LINE)
+    keep_attack = (new_ph == CAPTURE) | (new_ph == CHAIN)
+    state = state.replace(
+        phase=new_ph.astype(jnp.int32),
+        must_move=jnp.where(to_line, -1, state.must_move).astype(jnp.int32),
+        attack=jnp.where(keep_attack, state.attack, -1).astype(jnp.int32),
+    )
+    return state, end
+
+
+def _victory(cfg, state):
+    return VC.check_victory(cfg, state, MV.Tables(cfg, state))
+
+
+def _mark_out(cfg, state):
+    """Records the turn at which a seat lost its last ring (ranking tie-break)."""
+    anyr = S.rings_anywhere(state, cfg.num_players)
+    return state.replace(out_turn=jnp.where((~anyr) & (state.out_turn < 0), state.turn_count, state.out_turn))
+
+
+def apply_move(cfg, state: State, action) -> State:
+    """Applies exactly one move `action` (bookkeeping ids included) for the seat to move.
+
+    Includes the end-of-turn work when the move ends the turn (rotation, LPS at turn start) and
+    the victory check (after every move in reference_compat mode, else at the end of a turn), so
+    the result matches the reference digest after that step. The action is assumed legal.
+    """
+    action = jnp.asarray(action, jnp.int32)
+    block, r, _ = _decode(cfg, action)
+    tb = MV.Tables(cfg, state)
+    actor = state.cur
+    # seat 2's swap window closes with its first non-swap move
+    lay = LG.layout(cfg)
+    is_swap = action == lay.special(A.SWAP)
+    state = state.replace(swap_window=state.swap_window & ~((state.cur == 1) & ~is_swap))
+    branches = [_apply_place, _apply_ray, _apply_line, _apply_region, _apply_target, _apply_special, _apply_bookkeep]
+    st, ev = jax.lax.switch(block, [lambda s, rr, f=f: f(cfg, s, rr, tb) for f in branches], state, r)
+    st = st.replace(move_count=st.move_count + 1, last_actor=actor.astype(jnp.int32))
+    st = _mark_out(cfg, st)
+    nt, ended = _transition(cfg, st, ev)
+    if cfg.reference_compat:
+        # V1/V2: the reference checks victory after every move, after the phase transition but
+        # before the rotation (a finished game does not rotate); forced elimination rotates first.
+        vs = _victory(cfg, nt)
+        over = vs.phase == GAME_OVER
+        is_fe = (block == A.TARGET) & (state.phase == FORCED_ELIM)
+        rot = _rotate(cfg, nt)
+        fe_v = _victory(cfg, rot)
+        nt = _sel(is_fe, fe_v, nt)
+        vs = _sel(is_fe, fe_v, vs)
+        over = jnp.where(is_fe, fe_v.phase == GAME_OVER, over)
+        ended = ended & ~is_fe
+    else:
+        vs = _victory(cfg, nt)
+        over = ended & (vs.phase == GAME_OVER)
+    nt = _sel(ended & ~over, _rotate(cfg, nt), nt)
+    return _sel(over, vs, nt)
+
+
+def _bookkeep_or_single(cfg, state, mask):
+    """Whether the step loop should apply something itself, and which action."""
+    over = (state.phase == GAME_OVER) | (state.move_count >= cfg.max_moves)
+    cnt = jnp.sum(mask)
+    none = cnt == 0
+    act = jnp.where(none, LG.bookkeeping_id(cfg, state), jnp.argmax(mask)).astype(jnp.int32)
+    go = ~over & (none | (cnt == 1) if cfg.auto_single else ~over & none)
+    return go, act
+
+
+MAX_AUTO = 64
+
+
+def advance(cfg, state: State) -> State:
+    """Applies bookkeeping moves (and, with cfg.auto_single, forced single options) until a real
+    decision or the game end; fills the protocol fields."""
+
+    def cond(carry):
+        st, mask, i = carry
+        go, _ = _bookkeep_or_single(cfg, st, mask)
+        return go & (i < MAX_AUTO)
+
+    def body(carry):
+        st, mask, i = carry
+        _, act = _bookkeep_or_single(cfg, st, mask)
+        st = apply_move(cfg, st, act)
+        return st, LG.interactive_mask(cfg, st), i + 1
+
+    mask0 = LG.interactive_mask(cfg, state)
+    state, mask, _ = jax.lax.while_loop(cond, body, (state, mask0, jnp.asarray(0, jnp.int32)))
+    return finish(cfg, state, mask)
+
+
+def finish(cfg, state, mask):
+    """Fills legal_action_mask, rewards, terminated, truncated, current_player."""
+    p = cfg.num_players
+    over = state.phase == GAME_OVER
+    trunc = ~over & (state.move_count >= cfg.max_moves)
+    r = state.ranks
+    cnt = jnp.sum(r[None, :] == r[:, None], axis=1)
+    pos = (r - 1).astype(jnp.float32) + (cnt - 1).astype(jnp.float32) / 2.0
+    rew = 1.0 - 2.0 * pos / (p - 1)
+    rew = jnp.where(over, rew, 0.0).astype(jnp.float32)
+    return state.replace(
+        legal_action_mask=mask & ~over & ~trunc,
+        rewards=rew,
+        terminated=over,
+        truncated=trunc,
+        current_player=state.cur.astype(jnp.int32),
+    )
+
+
+def step(cfg, state: State, action) -> State:
+    """apply_move, then every bookkeeping move (and single-option decision if cfg.auto_single)
+    until a real decision or the game end, then the protocol fields (per seat)."""
+    already = (state.phase == GAME_OVER) | state.truncated
+    new = advance(cfg, apply_move(cfg, state, action))
+    return _sel(already, state, new)
+
+
+def init(cfg, key=None) -> State:
+    """The initial position advanced to the first decision (seat 1 placing)."""
+    from jaxzero.games.ringrift.state import empty_state
+
+    del key
+    return advance(cfg, empty_state(cfg))
