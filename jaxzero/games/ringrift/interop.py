@@ -1,0 +1,488 @@
+"""RingRift JSON interop: GameState import, Move conversion, canonical move export.
+
+RingRift's JSON GameState (the TypeScript engine's shape, used by the contract vectors,
+RULES.md §3.1) lists stack rings TOP-first; this engine stores them bottom -> top.
+Thresholds come from the state (`victoryThreshold`, `territoryVictoryMinimum` or the legacy
+`territoryVictoryThreshold`). `moveHistory` gives what a position alone does not: whether
+`swap_sides` was played or may still be, whether the player to move already made a
+board-changing move this turn (`acted`), whether that turn contained a recovery slide
+(territory costs then use the recovery context), and the capture-phase attacker (the last
+move's `to`).
+
+Move conversion goes through the trace notation (notation.py): a RingRift Move dict is
+written as its reference move string and realised with `notation.parse_move`, and an
+exported game is the list of RingRift Move dicts (bookkeeping moves included) that the
+action sequence stands for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift import notation as N
+from jaxzero.games.ringrift.boards import BOARD_NAMES, Board, get_board
+from jaxzero.games.ringrift.state import (
+    CAPTURE,
+    CHAIN,
+    GAME_OVER,
+    LINE,
+    MOVE,
+    PHASE_NAMES,
+    RINGS_PER_PLAYER,
+    TERRITORY,
+    RulesConfig,
+    State,
+)
+
+_NON_ACTING = ("no_", "skip_")
+
+
+# ----------------------------------------------------------------------------------------
+# positions
+# ----------------------------------------------------------------------------------------
+
+
+def pos_key(board: Board, pos) -> str:
+    """The cell key ("x,y" / "x,y,z") of a RingRift Position dict or key string."""
+    if isinstance(pos, str):
+        return pos
+    if not isinstance(pos, dict) or "x" not in pos or "y" not in pos:
+        raise ValueError(f"malformed position {pos!r}")
+    if len(board.coords[0]) == 3:
+        z = pos.get("z", -pos["x"] - pos["y"])
+        return f"{int(pos['x'])},{int(pos['y'])},{int(z)}"
+    return f"{int(pos['x'])},{int(pos['y'])}"
+
+
+def pos_cell(board: Board, pos) -> int:
+    """Dense cell id of a Position dict / key; ValueError if not on the board."""
+    return board.parse_cell(pos_key(board, pos))
+
+
+def cell_pos(board: Board, c: int) -> dict:
+    """RingRift Position dict of cell c."""
+    coord = board.coords[c]
+    d = {"x": int(coord[0]), "y": int(coord[1])}
+    if len(coord) == 3:
+        d["z"] = int(coord[2])
+    return d
+
+
+# ----------------------------------------------------------------------------------------
+# GameState import
+# ----------------------------------------------------------------------------------------
+
+
+def _board_name(st: dict) -> str:
+    b = st.get("board")
+    if not isinstance(b, dict):
+        raise ValueError("GameState has no 'board' object")
+    name = b.get("type") or st.get("boardType")
+    if name not in BOARD_NAMES:
+        raise ValueError(f"unsupported board type {name!r}; jaxzero handles {BOARD_NAMES}")
+    return name
+
+
+def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool = True, **cfg_kwargs):
+    """Imports a RingRift JSON GameState. Returns (cfg, State).
+
+    obj: a dict (GameState, or a contract vector whose input.state is used), a JSON string,
+    or a path to a JSON file. cfg: the RulesConfig to use (checked against the state's
+    board and player count); by default built from the state (swap rule from
+    `rulesOptions.swapRuleEnabled`, default off) plus cfg_kwargs. fill_mask: compute the
+    legal action mask with the engine. ValueError with a clear message for malformed input.
+    """
+    if isinstance(obj, (str, Path)) and not (isinstance(obj, str) and obj.lstrip().startswith("{")):
+        obj = json.loads(Path(obj).read_text())
+    elif isinstance(obj, str):
+        obj = json.loads(obj)
+    if not isinstance(obj, dict):
+        raise ValueError("GameState must be a JSON object")
+    if "input" in obj and isinstance(obj["input"], dict) and "state" in obj["input"]:
+        obj = obj["input"]["state"]
+    st = obj
+    name = _board_name(st)
+    b = get_board(name)
+    players = st.get("players")
+    if not isinstance(players, list) or not players:
+        raise ValueError("GameState has no 'players' list")
+    p = len(players)
+    if p not in (2, 3, 4):
+        raise ValueError(f"{p}-player states are not supported (2..4)")
+    if cfg is None:
+        swap = bool((st.get("rulesOptions") or {}).get("swapRuleEnabled", False))
+        cfg = RulesConfig(board=name, num_players=p, swap_rule=swap, **cfg_kwargs)
+    elif cfg.board != name or cfg.num_players != p:
+        raise ValueError(f"cfg ({cfg.board}, {cfg.num_players}p) does not match the state ({name}, {p}p)")
+    n, hmax = b.num_cells, b.max_height
+    board = st["board"]
+
+    rings = np.zeros((n, hmax), np.int8)
+    height = np.zeros((n,), np.int8)
+    for key, stack in (board.get("stacks") or {}).items():
+        c = pos_cell(b, key)
+        rs = stack.get("rings") if isinstance(stack, dict) else None
+        if not isinstance(rs, list) or not rs:
+            raise ValueError(f"stack {key}: missing or empty 'rings'")
+        if len(rs) > hmax:
+            raise ValueError(f"stack {key}: height {len(rs)} exceeds the bound {hmax}")
+        if any(not isinstance(r, int) or r < 1 or r > p for r in rs):
+            raise ValueError(f"stack {key}: ring owners must be seats 1..{p}, got {rs}")
+        if "controllingPlayer" in stack and stack["controllingPlayer"] != rs[0]:
+            raise ValueError(f"stack {key}: controllingPlayer {stack['controllingPlayer']} is not the top ring {rs[0]} (rings are top-first)")
+        rings[c, : len(rs)] = rs[::-1]  # JSON top-first -> bottom-first
+        height[c] = len(rs)
+    marker = np.zeros((n,), np.int8)
+    for key, m in (board.get("markers") or {}).items():
+        c = pos_cell(b, key)
+        owner = m.get("player") if isinstance(m, dict) else m
+        if not isinstance(owner, int) or not 1 <= owner <= p:
+            raise ValueError(f"marker {key}: owner must be a seat 1..{p}, got {owner!r}")
+        if height[c]:
+            raise ValueError(f"cell {key} holds both a stack and a marker")
+        marker[c] = owner
+    collapsed = np.zeros((n,), np.int8)
+    for key, owner in (board.get("collapsedSpaces") or {}).items():
+        c = pos_cell(b, key)
+        if not isinstance(owner, int) or not 1 <= owner <= p:
+            raise ValueError(f"collapsed space {key}: owner must be a seat 1..{p}, got {owner!r}")
+        if height[c] or marker[c]:
+            raise ValueError(f"collapsed space {key} also holds a stack or marker")
+        collapsed[c] = owner
+
+    hand = np.zeros(p, np.int32)
+    elim = np.zeros(p, np.int32)
+    terr = np.zeros(p, np.int32)
+    seen = set()
+    for pl in players:
+        k = pl.get("playerNumber")
+        if not isinstance(k, int) or not 1 <= k <= p or k in seen:
+            raise ValueError(f"bad playerNumber {k!r}")
+        seen.add(k)
+        hand[k - 1] = int(pl.get("ringsInHand", 0))
+        elim[k - 1] = int(pl.get("eliminatedRings", 0))
+        terr[k - 1] = int(pl.get("territorySpaces", 0))
+
+    cur = st.get("currentPlayer")
+    if not isinstance(cur, int) or not 1 <= cur <= p:
+        raise ValueError(f"currentPlayer must be a seat 1..{p}, got {cur!r}")
+    phase_name = st.get("currentPhase", "ring_placement")
+    status = st.get("gameStatus", "active")
+    if status == "completed" or phase_name == "game_over":
+        phase = GAME_OVER
+    elif phase_name in PHASE_NAMES:
+        phase = PHASE_NAMES.index(phase_name)
+    else:
+        raise ValueError(f"unknown currentPhase {phase_name!r}")
+
+    history = st.get("moveHistory") or []
+    if not isinstance(history, list):
+        raise ValueError("moveHistory must be a list")
+    swapped = any(m.get("type") == "swap_sides" for m in history)
+    seat2_moved = any(m.get("player") == 2 and m.get("type") != "swap_sides" for m in history)
+    # the current player's run of moves at the end of the history = this turn so far
+    run: List[dict] = []
+    for m in reversed(history):
+        if m.get("player") != cur:
+            break
+        run.append(m)
+    acted = any(not str(m.get("type", "")).startswith(_NON_ACTING) for m in run)
+    turn_recovery = any(m.get("type") == "recovery_slide" for m in run)
+
+    attack = -1
+    if phase == CHAIN:
+        pos = st.get("chainCapturePosition") or (st.get("chainCaptureState") or {}).get("currentPosition")
+        if pos is None and history and history[-1].get("to"):
+            pos = history[-1]["to"]
+        if pos is None:
+            raise ValueError("chain_capture phase without chainCapturePosition or a last move")
+        attack = pos_cell(b, pos)
+    elif phase == CAPTURE:
+        if not history or not history[-1].get("to"):
+            raise ValueError("capture phase needs the last move (its 'to' is the attacker) in moveHistory")
+        attack = pos_cell(b, history[-1]["to"])
+    mm = st.get("mustMoveFromStackKey")
+    must_move = pos_cell(b, mm) if mm else -1
+    pend_line = bool(st.get("pendingLineRewardElimination", False))
+
+    pend_terr = False
+    region = np.zeros((n,), bool)
+    ptd = st.get("pendingTerritoryDecision") or st.get("pendingTerritoryElimination")
+    if isinstance(ptd, dict):
+        cells = ptd.get("region", {}).get("spaces") if isinstance(ptd.get("region"), dict) else ptd.get("spaces")
+        if cells:
+            pend_terr = True
+            for pos in cells:
+                region[pos_cell(b, pos)] = True
+
+    winner = st.get("winner")
+    vt = st.get("victoryThreshold")
+    tm = st.get("territoryVictoryMinimum", st.get("territoryVictoryThreshold"))
+    h = dict(
+        rings=rings,
+        height=height,
+        marker=marker,
+        collapsed=collapsed,
+        hand=hand,
+        elim=elim,
+        terr=terr,
+        cur=np.int32(cur - 1),
+        phase=np.int32(phase),
+        must_move=np.int32(must_move),
+        attack=np.int32(attack),
+        acted=np.bool_(acted),
+        turn_recovery=np.bool_(turn_recovery),
+        pend_line=np.bool_(pend_line),
+        pend_terr=np.bool_(pend_terr),
+        terr_region=region,
+        swapped=np.bool_(swapped),
+        swap_window=np.bool_(cfg.swap_rule and p == 2 and not swapped and not seat2_moved),
+        winner=np.int32(winner - 1 if isinstance(winner, int) else -1),
+        victory_threshold=np.int32(cfg.victory_threshold if vt is None else vt),
+        territory_minimum=np.int32(cfg.territory_minimum if tm is None else tm),
+        move_count=np.int32(len(history)),
+        last_actor=np.int32(history[-1]["player"] - 1 if history and isinstance(history[-1].get("player"), int) else -1),
+        current_player=np.int32(cur - 1),
+        terminated=np.bool_(phase == GAME_OVER),
+    )
+    has_ring = (hand > 0) | np.array([(rings == s + 1).any() for s in range(p)])
+    h["out_turn"] = np.where(has_ring, -1, 0).astype(np.int32)
+    state = N.from_host(cfg, h)
+    if fill_mask:
+        state = state.replace(legal_action_mask=N.engine_fns(cfg).legal_mask(state))
+    return cfg, state
+
+
+# ----------------------------------------------------------------------------------------
+# RingRift Move dict <-> reference move string
+# ----------------------------------------------------------------------------------------
+
+
+def _cells_of(board: Board, positions) -> str:
+    return ";".join(
+        board.cell_str(c) for c in sorted(pos_cell(board, p) for p in positions)
+    )
+
+
+def move_to_string(cfg: RulesConfig, state, move: dict) -> str:
+    """The reference move string (traces/FORMAT.md) of a RingRift Move dict in `state`.
+
+    `eliminate_rings_from_stack` takes its context from the phase (line / territory, or
+    recovery after a recovery slide this turn); a `recovery_slide` without
+    `extractionStacks` gets `ext -` (the engine then asks for the stack, see parse_move).
+    ValueError for unknown or incomplete moves.
+    """
+    b = get_board(cfg.board)
+    s = N._h(state)
+    t = move.get("type")
+    k = lambda f: pos_key(b, move[f]) if move.get(f) is not None else _missing(t, f)  # noqa: E731
+    if t == "place_ring":
+        return f"place {k('to')} x{int(move.get('placementCount', 1))}"
+    if t == "move_stack" or t == "move_ring":
+        return f"move {k('from')}>{k('to')}"
+    if t in ("overtaking_capture", "continue_capture_segment"):
+        word = "chain" if t == "continue_capture_segment" else "capture"
+        return f"{word} {k('from')}x{k('captureTarget')}>{k('to')}"
+    if t in ("process_line", "choose_line_option", "choose_line_reward"):
+        lines = move.get("formedLines") or []
+        if not lines or not lines[0].get("positions"):
+            raise ValueError(f"{t}: formedLines[0].positions is required")
+        cells = _cells_of(b, lines[0]["positions"])
+        if t == "process_line":
+            return f"process_line {cells}"
+        coll = move.get("collapsedMarkers")
+        if coll and len(coll) < len(lines[0]["positions"]):
+            return f"line_option {cells} seg {_cells_of(b, coll)}"
+        return f"line_option {cells} all"
+    if t == "eliminate_rings_from_stack":
+        c = k("to")
+        ph = int(s["phase"])
+        ctx = move.get("eliminationContext")
+        if ctx not in ("line", "territory", "recovery"):
+            ctx = "line" if ph == LINE else ("recovery" if bool(s["turn_recovery"]) else "territory")
+        return f"elim {c} {ctx}"
+    if t == "forced_elimination":
+        return f"forced_elim {k('to')}"
+    if t in ("choose_territory_option", "process_territory_region"):
+        regions = move.get("disconnectedRegions") or []
+        if not regions or not regions[0].get("spaces"):
+            raise ValueError(f"{t}: disconnectedRegions[0].spaces is required")
+        return f"territory {_cells_of(b, regions[0]['spaces'])}"
+    if t == "recovery_slide":
+        src, dst = k("from"), k("to")
+        mode = move.get("recoveryMode")
+        opt = move.get("recoveryOption", move.get("option"))
+        if mode is None:
+            modes = N.recovery_modes(cfg, s, b.parse_cell(src), b.parse_cell(dst))
+            mode = "line" if modes[0].startswith("line") else modes[0]
+        if mode == "line" or mode in ("exact", "overlength"):
+            if int(opt or 1) == 2:
+                coll = move.get("collapsedMarkers") or move.get("collapsePositions") or []
+                if not coll:
+                    raise ValueError("recovery_slide option 2 needs collapsedMarkers")
+                return f"recovery {src}>{dst} line opt2 collapse {_cells_of(b, coll)}"
+            mode = "line opt1"
+        ext = move.get("extractionStacks") or []
+        kk = pos_key(b, ext[0]) if ext else "-"
+        return f"recovery {src}>{dst} {mode} ext {kk}"
+    simple = {
+        "skip_placement": "skip_placement",
+        "skip_capture": "skip_capture",
+        "skip_territory_processing": "skip_territory",
+        "skip_recovery": "skip_recovery",
+        "swap_sides": "swap",
+        "no_placement_action": "no_placement_action",
+        "no_movement_action": "no_movement_action",
+        "no_line_action": "no_line_action",
+        "no_territory_action": "no_territory_action",
+    }
+    if t in simple:
+        return simple[t]
+    raise ValueError(f"unknown or unsupported move type {t!r}")
+
+
+def _missing(t, f):
+    raise ValueError(f"{t}: field {f!r} is required")
+
+
+def move_to_actions(cfg: RulesConfig, state: State, move: dict) -> List[int]:
+    """The action-id sequence realising a RingRift Move dict in `state` (see parse_move)."""
+    return N.parse_move(cfg, state, move_to_string(cfg, state, move))
+
+
+def string_to_move(cfg: RulesConfig, move_str: str, player: int) -> dict:
+    """A RingRift Move dict (TS field names) for a reference move string of seat `player`."""
+    b = get_board(cfg.board)
+    kind, g = N.check_move_syntax(cfg, move_str)
+    pos = lambda key: cell_pos(b, b.parse_cell(key))  # noqa: E731
+    cells = lambda txt: [pos(x) for x in txt.split(";")]  # noqa: E731
+    m: Dict = {"player": int(player)}
+    if kind == "place":
+        m.update(type="place_ring", to=pos(g[0]), placementCount=int(g[1]))
+    elif kind == "move":
+        m.update(type="move_stack", to=pos(g[1]), **{"from": pos(g[0])})
+    elif kind == "capture":
+        m.update(
+            type="overtaking_capture" if g[0] == "capture" else "continue_capture_segment",
+            captureTarget=pos(g[2]),
+            to=pos(g[3]),
+            **{"from": pos(g[1])},
+        )
+    elif kind == "line":
+        typ = "process_line" if move_str.startswith("process_line") else "choose_line_option"
+        m.update(type=typ, formedLines=[{"positions": cells(g[0]), "player": int(player)}])
+        if typ == "choose_line_option":
+            m["collapsedMarkers"] = cells(g[0])
+    elif kind == "seg":
+        m.update(type="choose_line_option", formedLines=[{"positions": cells(g[0]), "player": int(player)}],
+                 collapsedMarkers=cells(g[1]))
+    elif kind == "elim":
+        m.update(type="eliminate_rings_from_stack", to=pos(g[0]), eliminationContext=g[1])
+    elif kind == "fe":
+        m.update(type="forced_elimination", to=pos(g[0]))
+    elif kind == "territory":
+        m.update(type="choose_territory_option",
+                 disconnectedRegions=[{"spaces": cells(g[0]), "controllingPlayer": int(player), "isDisconnected": True}])
+    elif kind == "recovery":
+        mode = g[2]
+        m.update(type="recovery_slide", to=pos(g[1]), **{"from": pos(g[0])})
+        if mode == "line opt1":
+            m.update(recoveryMode="line", recoveryOption=1)
+        else:
+            m.update(recoveryMode=mode)
+        if g[3] != "-":
+            m["extractionStacks"] = [g[3]]
+    elif kind == "recovery2":
+        m.update(type="recovery_slide", to=pos(g[1]), recoveryMode="line", recoveryOption=2,
+                 collapsedMarkers=cells(g[2]), **{"from": pos(g[0])})
+    elif kind == "special":
+        m["type"] = {"skip_territory": "skip_territory_processing", "swap": "swap_sides"}.get(g[0], g[0])
+    else:
+        m["type"] = g[0]
+    return m
+
+
+# ----------------------------------------------------------------------------------------
+# export
+# ----------------------------------------------------------------------------------------
+
+
+def export_moves(cfg: RulesConfig, state: State, actions: Sequence[int], *, as_strings: bool = False,
+                 auto_bookkeeping: bool = True):
+    """Replays `actions` from `state` with the engine and returns the canonical RingRift
+    move list of the game (Move dicts, or reference strings with as_strings=True).
+
+    Bookkeeping moves are included: ids in `actions` are exported as they are, and with
+    auto_bookkeeping the `no_*_action` moves that `step` applies by itself (states whose
+    only legal id is a bookkeeping id, while the next given action is something else) are
+    inserted. Recovery sub-decisions (Option 1/2 choice, extraction stack) are folded into
+    their `recovery_slide` move, whose string then carries `ext K` / `collapse CELLS`.
+    ValueError if an action is not legal where it is played.
+    """
+    eng = N.engine_fns(cfg)
+    b = get_board(cfg.board)
+    lay = A.layout_for(b)
+    out: List = []
+    pending = None  # [string parts, player] of a recovery slide awaiting sub-decisions
+    acts = [int(a) for a in actions]
+    i = 0
+    guard = 0
+    while i < len(acts):
+        guard += 1
+        if guard > 100 * (len(acts) + 10):
+            raise ValueError("export_moves: bookkeeping loop does not terminate")
+        mask = np.asarray(eng.legal_mask(state))
+        hs = N.to_host(state)
+        a = acts[i]
+        if not mask[a]:
+            ids = N.legal_ids(mask)
+            if auto_bookkeeping and len(ids) == 1 and lay.decode(ids[0])[0] == A.BOOKKEEP:
+                a = ids[0]
+            else:
+                raise ValueError(f"export_moves: action {acts[i]} ({N.action_to_moves(cfg, hs, acts[i])}) is not legal at move {i}")
+        else:
+            i += 1
+        player = int(hs["cur"]) + 1
+        strs = N.action_to_moves(cfg, hs, a)
+        block = lay.decode(a)[0]
+        if pending is not None and (bool(hs["pend_extract"]) or bool(hs.get("pend_rec_line", False))):
+            if block == A.TARGET:
+                pending[0] = pending[0].rsplit(" ext ", 1)[0] + f" ext {b.cell_str(lay.decode(a)[1][0])}"
+                pending[2] = None
+            elif block == A.LINE:
+                if strs[0].startswith("rec_option opt2"):
+                    pending[0] = pending[0].split(" line ")[0] + " line opt2 collapse " + strs[0].split("collapse ", 1)[1]
+        else:
+            if pending is not None:
+                out.append(pending)
+                pending = None
+            if strs and strs[0].startswith("recovery "):
+                pending = [strs[0] + ("" if " line opt2" in strs[0] else " ext -"), player, hs]
+            else:
+                out.append([strs[0], player])
+        state = eng.apply_move(state, np.int32(a))
+        if pending is not None and not (bool(state.pend_extract) or bool(getattr(state, "pend_rec_line", False))):
+            out.append(_close_recovery(b, pending, N.to_host(state)))
+            pending = None
+    if pending is not None:
+        out.append(_close_recovery(b, pending, N.to_host(state)))
+    if as_strings:
+        return [s for s, _ in out]
+    return [string_to_move(cfg, s, p) for s, p in out]
+
+
+def _close_recovery(b: Board, pending, after) -> list:
+    """Fills the `ext K` of a recovery string the engine resolved by itself: K is the one
+    stack that lost a ring of the mover (a recovery only removes the mover's rings by
+    extraction; a stack-strike removes an opponent's top ring)."""
+    s, player, before = pending[0], pending[1], pending[2]
+    if s.endswith(" ext -") and before is not None:
+        lost = np.flatnonzero((before["rings"] == player).sum(1) > (after["rings"] == player).sum(1))
+        if len(lost) == 1:
+            s = s[: -len(" ext -")] + f" ext {b.cell_str(int(lost[0]))}"
+    return [s, player]
