@@ -1,0 +1,238 @@
+"""Marker lines (RULES.md §1.8, R120-R123) and the line helpers recovery needs (§1.11).
+
+Everything here is a pure function of one game (no batch axis), jit- and vmap-safe, and
+board-agnostic: the board enters only through static numpy tables derived from
+`boards.Board` (`rays`, `opposite`, `line_axes`, `move_nbrs`), so square8 and hex8 run the
+same code.
+
+Definitions (they match the reference `BoardManager.find_all_lines`):
+- A *run* of seat s along line axis a is a maximal sequence of consecutive cells, stepping
+  in the axis' positive direction (`board.line_axes[a]`), that all hold a marker of s.
+  Empty cells, stacks, collapsed cells and other colours' markers end a run (a cell holds
+  exactly one of nothing / stack / marker / collapsed, so the marker array alone decides).
+- Its *start* is its first cell along the positive direction (the cell whose backward
+  neighbour is not an s marker). A run is a *line* when its length >= cfg.line_length (L).
+- LINE action block (actions.py), entry (a, c, kind):
+  kind 0 at the start of a line: collapse the whole line (exact line, or overlength
+  Option 1; the reference's `process_line CELLS` and `line_option CELLS all`);
+  kind 1 at cell c inside an overlength line (length > L) whose L cells from c along the
+  axis stay inside the line: collapse only those L cells (Option 2, `line_option CELLS seg
+  SEG`, no elimination).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import chex
+import jax.numpy as jnp
+import numpy as np
+
+from jaxzero.games.ringrift.boards import Board
+from jaxzero.games.ringrift.state import RulesConfig, State
+
+
+class _LineTables(NamedTuple):
+    along: np.ndarray  # int32 [A, N, K+1]: c, then the cells 1..K steps along +axis; N = off board
+    back: np.ndarray  # int32 [A, N, K+1]: c, then the cells 1..K steps along -axis; N = off board
+    slide_fwd_cut: np.ndarray  # bool [D, A]: a slide in direction d leaves its origin just after the destination on axis a
+    slide_bwd_cut: np.ndarray  # bool [D, A]: ... just before the destination (d == +axis)
+    move_nbrs: np.ndarray  # int32 [N, D]: destination of a one-step slide, N = off board
+
+
+@functools.lru_cache(maxsize=None)
+def _tables(board: Board) -> _LineTables:
+    n = board.num_cells
+    rays = np.where(board.rays < 0, n, board.rays)  # [N, D, K]
+    axes = np.asarray(board.line_axes)
+    opp = np.asarray(board.opposite)
+    cells = np.arange(n, dtype=np.int32)[None, :, None]
+    along = np.concatenate([np.broadcast_to(cells, (len(axes), n, 1)), rays[:, axes, :].transpose(1, 0, 2)], axis=-1)
+    back = np.concatenate(
+        [np.broadcast_to(cells, (len(axes), n, 1)), rays[:, opp[axes], :].transpose(1, 0, 2)], axis=-1
+    )
+    dirs = np.arange(board.num_dirs)[:, None]
+    slide_bwd_cut = dirs == axes[None, :]
+    slide_fwd_cut = dirs == opp[axes][None, :]
+    move_nbrs = np.where(board.move_nbrs < 0, n, board.move_nbrs)
+    out = _LineTables(
+        along.astype(np.int32),
+        back.astype(np.int32),
+        slide_fwd_cut,
+        slide_bwd_cut,
+        move_nbrs.astype(np.int32),
+    )
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+def _pad(x, value):
+    """Appends one sentinel entry (index N = off board) on the last axis."""
+    pad = jnp.full(x.shape[:-1] + (1,), value, x.dtype)
+    return jnp.concatenate([x, pad], axis=-1)
+
+
+def _runs_from(board: Board, own):
+    """int32 [A, N+1]: for each cell, the number of consecutive `own` cells starting at it
+    along +axis (0 where the cell is not own; index N = off board = 0)."""
+    t = _tables(board)
+    g = _pad(own, False)[t.along]  # [A, N, K+1]
+    run = jnp.sum(jnp.cumprod(g.astype(jnp.int32), axis=-1), axis=-1)
+    return _pad(run.astype(jnp.int32), 0)
+
+
+def _runs_back(board: Board, own):
+    """int32 [A, N+1]: like `_runs_from` but stepping along -axis."""
+    t = _tables(board)
+    g = _pad(own, False)[t.back]
+    run = jnp.sum(jnp.cumprod(g.astype(jnp.int32), axis=-1), axis=-1)
+    return _pad(run.astype(jnp.int32), 0)
+
+
+def find_lines(board: Board, cfg: RulesConfig, marker, seat):
+    """Lines of `seat`'s markers along every line axis.
+
+    Args:
+      marker: int [N] marker owner per cell (0 none), e.g. `state.marker`.
+      seat: 1-based seat (python int or traced int scalar).
+    Returns:
+      start: bool [A, N], True at the start cell (first along the axis' positive direction)
+        of every maximal run of `seat` markers whose length is >= cfg.line_length.
+      length: int32 [A, N], that run's length where `start`, else 0.
+    """
+    chex.assert_shape(marker, (board.num_cells,))
+    t = _tables(board)
+    own = marker == seat
+    run = _runs_from(board, own)[:, :-1]  # [A, N]
+    prev_own = _pad(own, False)[t.back[:, :, 1]]  # [A, N]
+    start = own[None, :] & ~prev_own & (run >= cfg.line_length)
+    return start, jnp.where(start, run, 0).astype(jnp.int32)
+
+
+def has_line(board: Board, cfg: RulesConfig, state: State, seat) -> bool:
+    """True iff `seat` has at least one line (>= cfg.line_length markers) on the board."""
+    start, _ = find_lines(board, cfg, state.marker, seat)
+    return jnp.any(start)
+
+
+def line_choices(board: Board, cfg: RulesConfig, state: State, seat):
+    """bool [A, N, 2]: the legal LINE-block entries for `seat` (see the module docstring).
+
+    kind 0 at every line start; kind 1 at the start of every contiguous cfg.line_length
+    sub-segment of every overlength line. All False while `state.pend_line` (the line-reward
+    elimination must be resolved first; the reference then lists only `elim C line` moves).
+    """
+    chex.assert_shape(state.marker, (board.num_cells,))
+    t = _tables(board)
+    big = cfg.line_length
+    start, length = find_lines(board, cfg, state.marker, seat)
+    # kind 1 at c: some line start s = c - o*axis (o = 0..K) with length > L and o <= length - L
+    s_at = jnp.take_along_axis(_pad(start, False), t.back.reshape(t.back.shape[0], -1), axis=1)
+    l_at = jnp.take_along_axis(_pad(length, 0), t.back.reshape(t.back.shape[0], -1), axis=1)
+    s_at = s_at.reshape(t.back.shape)
+    l_at = l_at.reshape(t.back.shape)
+    offs = jnp.arange(t.back.shape[-1], dtype=jnp.int32)
+    seg = jnp.any(s_at & (l_at > big) & (offs <= l_at - big), axis=-1)
+    out = jnp.stack([start, seg], axis=-1)
+    return out & ~state.pend_line
+
+
+def segment_mask(board: Board, axis, cell, n):
+    """bool [N]: the `n` cells starting at `cell` and stepping along +axis `axis` (on-board ones).
+
+    `axis`, `cell`, `n` may be traced scalars. Used to collapse a line or an Option-2
+    segment (also for recovery's Option 1 / Option 2 collapses).
+    """
+    t = _tables(board)
+    back = jnp.asarray(t.back)[axis]  # [N, K+1]
+    offs = jnp.arange(t.back.shape[-1], dtype=jnp.int32)
+    return jnp.any((back == cell) & (offs < n), axis=-1)
+
+
+def _stack_top(state: State):
+    """int [N]: owner of each stack's top ring (0 where no stack)."""
+    h = state.height.astype(jnp.int32)
+    top = jnp.take_along_axis(state.rings, jnp.clip(h - 1, 0)[:, None], axis=1)[:, 0]
+    return jnp.where(h > 0, top, 0).astype(jnp.int32)
+
+
+def apply_line(board: Board, cfg: RulesConfig, state: State, axis, cell, kind) -> State:
+    """Applies LINE-block entry (axis, cell, kind) for the seat to move (state.cur + 1).
+
+    kind 0: collapses the whole line starting at `cell`; kind 1: collapses the
+    cfg.line_length cells starting at `cell`. The collapsed cells lose their markers and
+    become the seat's collapsed territory (terr[seat-1] += number of cells). Kind 0 then sets
+    `pend_line` iff the seat controls at least one stack (otherwise the reward elimination is
+    waived); kind 1 (Option 2) never does. Assumes the entry is legal (`line_choices`).
+    """
+    chex.assert_shape(state.marker, (board.num_cells,))
+    seat = state.cur.astype(jnp.int32) + 1
+    _, length = find_lines(board, cfg, state.marker, seat)
+    n = jnp.where(kind == 0, length[axis, cell], cfg.line_length)
+    mask = segment_mask(board, axis, cell, n)
+    count = jnp.sum(mask).astype(state.terr.dtype)
+    seat_onehot = jnp.arange(state.terr.shape[0]) == (seat - 1)
+    controls = jnp.any(_stack_top(state) == seat)
+    return state.replace(
+        marker=jnp.where(mask, 0, state.marker).astype(state.marker.dtype),
+        collapsed=jnp.where(mask, seat, state.collapsed).astype(state.collapsed.dtype),
+        terr=state.terr + jnp.where(seat_onehot, count, 0).astype(state.terr.dtype),
+        pend_line=(kind == 0) & controls,
+    )
+
+
+def lines_through(board: Board, cfg: RulesConfig, marker, seat, cell):
+    """The run of `seat` markers through `cell` on every line axis, counting `cell` itself as
+    a `seat` marker whatever `marker[cell]` holds (recovery: "would the marker I slide to
+    `cell` complete a line?", R112).
+
+    Pass the marker array as it is after the slide except for `cell` (i.e. with the sliding
+    marker's origin already cleared), so the origin does not count.
+    Returns:
+      start: int32 [A], the run's first cell along the axis' positive direction.
+      length: int32 [A], the run's length (>= 1). It is a line iff length >= cfg.line_length;
+        collapse it with `segment_mask(board, a, start[a], length[a])` (Option 1) or any
+        `segment_mask(board, a, start[a] + o steps, L)` with 0 <= o <= length - L (Option 2).
+    The reference recovery picks the first completing axis in its own axis order (square:
+    E, SE, S, NE; hex: this board's order); `board.line_axes` on square8 is E, S, SE, NE.
+    """
+    chex.assert_shape(marker, (board.num_cells,))
+    t = _tables(board)
+    own = marker == seat
+    fwd = _runs_from(board, own)  # [A, N+1]
+    bwd = _runs_back(board, own)
+    nxt = jnp.asarray(t.along)[:, cell, 1]  # [A]
+    prv = jnp.asarray(t.back)[:, cell, 1]
+    ax = jnp.arange(fwd.shape[0])
+    f = fwd[ax, nxt]
+    b = bwd[ax, prv]
+    start = jnp.asarray(t.back)[ax, cell, b]
+    return start.astype(jnp.int32), (1 + f + b).astype(jnp.int32)
+
+
+def slide_lines(board: Board, cfg: RulesConfig, marker, seat):
+    """Vectorised `lines_through` for every one-step slide of a `seat` marker (recovery, R112).
+
+    For origin c and movement direction d (destination e = board.move_nbrs[c, d]) returns the
+    length, on every line axis, of the run of `seat` markers through e after the marker moved
+    from c to e (c cleared, e set). Shape int32 [N, D, A]; 0 where e is off the board.
+    The caller masks what is a legal slide (c holds a `seat` marker, e is empty); a slide is
+    line-forming iff any(length >= cfg.line_length).
+    """
+    chex.assert_shape(marker, (board.num_cells,))
+    t = _tables(board)
+    own = marker == seat
+    fwd = _runs_from(board, own)  # [A, N+1]
+    bwd = _runs_back(board, own)
+    e = jnp.asarray(t.move_nbrs)  # [N, D]
+    nxt = _pad(jnp.asarray(t.along[:, :, 1]), board.num_cells)  # [A, N+1]
+    prv = _pad(jnp.asarray(t.back[:, :, 1]), board.num_cells)
+    ax = jnp.arange(fwd.shape[0])[:, None, None]
+    f = fwd[ax, nxt[ax, e[None]]]  # [A, N, D]
+    b = bwd[ax, prv[ax, e[None]]]
+    f = jnp.where(jnp.asarray(t.slide_fwd_cut).T[:, None, :], 0, f)
+    b = jnp.where(jnp.asarray(t.slide_bwd_cut).T[:, None, :], 0, b)
+    length = jnp.where(e[None] < board.num_cells, 1 + f + b, 0)
+    return jnp.transpose(length, (1, 2, 0)).astype(jnp.int32)

@@ -1,0 +1,341 @@
+"""Territory regions (RULES.md §1.9, R140-R145) as fixed-shape array functions.
+
+Pure functions of one game (no batch axis), jit- and vmap-safe, board-agnostic (the board
+enters only through static numpy tables: `terr_nbrs`, `fill_nbrs`).
+
+What the reference traces (RingRift's Python engine, canonical `find_disconnected_regions`
+path) do, verified on every territory step of the 900 traces (tests/ringrift/test_territory.py):
+- active = seats owning at least one ring in any stack, buried rings included (TS
+  semantics; the stack-controller variant disagrees with the traces). No regions when no
+  stack exists. There is no "fewer than two active seats" shortcut: with one active seat,
+  stack-free regions are candidates.
+- pass p = 0..3 (only if a marker of seat p+1 is on the board): connected components,
+  under territory adjacency, of the cells that are neither collapsed nor a seat-(p+1)
+  marker; candidate iff the number of distinct controllers of stacks inside < |active|.
+- pass 4: components of the non-collapsed cells (markers inside); candidate iff exactly one
+  seat controls a stack inside (and that is < |active|).
+- A region is identified by (pass, rep), rep = its lowest cell id (= the reference's
+  first cell in its scan order). The same cell set found in several passes is offered once,
+  at the lowest pass.
+- Processable by seat s: normal context: s controls at least one stack outside the region;
+  recovery context (`state.turn_recovery`): some stack outside the region holds a ring of s
+  below its top.
+- Processing (apply_region): all rings of stacks inside are eliminated and credited to s,
+  every region cell becomes s-collapsed (markers inside vanish); border markers = markers
+  (any colour) territory-adjacent to the region, grown through markers of any colour along
+  `board.fill_nbrs` (8 (x, y) offsets, including two distance-2 cells on hex8) without
+  entering the region, become s-collapsed too; terr[s-1] += region cells + border markers.
+  A self-elimination is then due (`pend_terr`, `terr_region` = the region cells only, as the
+  trace's `tp`); it is never waived in practice (the prerequisite guarantees a target).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxzero.games.ringrift.boards import Board
+from jaxzero.games.ringrift.state import RulesConfig, State
+
+NUM_PASSES = 5  # border colours of seats 1..4, then collapsed-only (actions.NUM_REGION_PASSES)
+
+
+class _Grid(NamedTuple):
+    """Static flat-grid view of a board: its convolutional embedding (`board.grid_shape`)
+    with one extra always-closed column, flattened row-major, so that every neighbour
+    relation is a constant 1-D offset (moves off a row land in the extra column, moves off
+    the top/bottom fall outside the array)."""
+
+    size: int  # G = rows * (cols + 1)
+    cell_of_grid: np.ndarray  # int32 [G]: cell id at each grid point, N for padding points
+    grid_of_cell: np.ndarray  # int32 [N]: grid point of each cell
+    terr_offs: Tuple[int, ...]  # 1-D offset of each territory neighbour slot
+    fill_offs: Tuple[int, ...]  # 1-D offset of each border-fill neighbour slot
+
+
+def _offsets_of(table: np.ndarray, grid_of_cell: np.ndarray, cell_of_grid: np.ndarray, width: int, name: str):
+    """The constant flat-grid offset of each column of a neighbour table, checked to reproduce it."""
+    n = table.shape[0]
+    size = cell_of_grid.shape[0]
+    rc = np.stack([grid_of_cell // width, grid_of_cell % width], axis=1)
+    out = []
+    for j in range(table.shape[1]):
+        ds = {tuple(int(v) for v in rc[table[c, j]] - rc[c]) for c in range(n) if table[c, j] >= 0}
+        if len(ds) != 1:
+            raise ValueError(f"{name} column {j} is not a constant grid offset: {ds}")
+        ((dr, dc),) = ds
+        off = dr * width + dc
+        for c in range(n):
+            q = grid_of_cell[c] + off
+            got = int(cell_of_grid[q]) if 0 <= q < size else n
+            if got != (table[c, j] if table[c, j] >= 0 else n):
+                raise ValueError(f"{name} column {j}: grid offset ({dr}, {dc}) disagrees with the table at cell {c}")
+        out.append(off)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _grid(board: Board) -> _Grid:
+    n = board.num_cells
+    rows, cols = board.grid_shape
+    width = cols + 1
+    gi = np.asarray(board.grid_index, np.int32)
+    grid_of_cell = (gi // cols) * width + gi % cols
+    cell_of_grid = np.full(rows * width, n, np.int32)
+    cell_of_grid[grid_of_cell] = np.arange(n, dtype=np.int32)
+    terr = _offsets_of(np.asarray(board.terr_nbrs), grid_of_cell, cell_of_grid, width, "terr_nbrs")
+    fill = _offsets_of(np.asarray(board.fill_nbrs), grid_of_cell, cell_of_grid, width, "fill_nbrs")
+    for a in (cell_of_grid, grid_of_cell):
+        a.setflags(write=False)
+    return _Grid(rows * width, cell_of_grid, grid_of_cell, terr, fill)
+
+
+def _to_grid(board: Board, x, fill):
+    """[..., N] -> [..., G] (padding grid points get `fill`)."""
+    g = _grid(board)
+    xp = jnp.concatenate([x, jnp.full(x.shape[:-1] + (1,), fill, x.dtype)], axis=-1)
+    return jnp.take(xp, jnp.asarray(g.cell_of_grid), axis=-1)
+
+
+def _from_grid(board: Board, x):
+    """[..., G] -> [..., N]."""
+    return jnp.take(x, jnp.asarray(_grid(board).grid_of_cell), axis=-1)
+
+
+def _shift(x, k, fill):
+    """y[..., i] = x[..., i + k] along the last axis, `fill` beyond the ends."""
+    if k == 0:
+        return x
+    pad = jnp.full(x.shape[:-1] + (abs(k),), fill, x.dtype)
+    if k > 0:
+        return jnp.concatenate([x[..., k:], pad], axis=-1)
+    return jnp.concatenate([pad, x[..., :k]], axis=-1)
+
+
+def _nbr_any(x, offs):
+    out = None
+    for k in offs:
+        y = _shift(x, k, False)
+        out = y if out is None else out | y
+    return out
+
+
+def _grow(x, allowed, offs):
+    """Closure of bool grid `x` under neighbour steps (`offs`) inside `allowed`."""
+
+    def cond(c):
+        return c[1]
+
+    def body(c):
+        cur, _ = c
+        new = cur | (allowed & _nbr_any(cur, offs))
+        return new, jnp.any(new != cur)
+
+    out, _ = jax.lax.while_loop(cond, body, (x, jnp.asarray(True)))
+    return out
+
+
+def components(board: Board, open_, bits=None):
+    """Connected components of the `open_` cells under territory adjacency.
+
+    open_: bool [..., N] (any leading shape, e.g. one row per pass); bits: optional int [..., N]
+    per-cell flags (non-negative, < 128) to OR over each component.
+    Returns (label int32 [..., N]: lowest cell id of the cell's component, N for closed cells;
+    ored int32 [..., N]: OR of `bits` over the cell's component, 0 for closed cells).
+    Min-label / OR propagation on the flat grid embedding with constant-offset shifts inside a
+    `lax.while_loop` (elementwise int8 work only, one hop per round; stops when nothing
+    changes). Much cheaper on CPU than gathers or N x N reachability.
+    """
+    n = board.num_cells
+    chex.assert_axis_dimension(open_, -1, n)
+    g = _grid(board)
+    dt = jnp.int8 if n < 127 else jnp.int32
+    big = jnp.asarray(n, dt)
+    zero = jnp.asarray(0, dt)
+    if bits is None:
+        bits = jnp.zeros(open_.shape, dt)
+    og = _to_grid(board, open_, False)
+    ids = jnp.asarray(g.cell_of_grid).astype(dt)
+    lab0 = jnp.where(og, ids, big)
+    bits0 = jnp.where(og, _to_grid(board, bits.astype(dt), zero), zero)
+
+    def cond(c):
+        return c[2]
+
+    def body(c):
+        lab, ored, _ = c
+        m, o = lab, ored
+        for k in g.terr_offs:
+            m = jnp.minimum(m, _shift(lab, k, big))
+            o = o | _shift(ored, k, zero)
+        m = jnp.where(og, m, big)
+        o = jnp.where(og, o, zero)
+        return m, o, jnp.any(m != lab) | jnp.any(o != ored)
+
+    lab, ored, _ = jax.lax.while_loop(cond, body, (lab0, bits0, jnp.asarray(True)))
+    return _from_grid(board, lab).astype(jnp.int32), _from_grid(board, ored).astype(jnp.int32)
+
+
+def _stack_info(state: State):
+    """(top int32 [N] controller or 0, height int32 [N])."""
+    h = state.height.astype(jnp.int32)
+    top = jnp.take_along_axis(state.rings, jnp.clip(h - 1, 0)[:, None], axis=1)[:, 0]
+    return jnp.where(h > 0, top, 0).astype(jnp.int32), h
+
+
+def _buried(state: State, seat):
+    """bool [N]: the stack holds a ring of `seat` below its top ring."""
+    h = state.height.astype(jnp.int32)
+    below_top = jnp.arange(state.rings.shape[1])[None, :] < (h - 1)[:, None]
+    return jnp.any((state.rings.astype(jnp.int32) == seat) & below_top, axis=1)
+
+
+_BURIED_BIT = 4  # bits 0..3: seat 1..4 controls a stack inside
+_TOUCH_BIT = 5  # the component touches a marker of its pass' border colour
+
+
+class _Regions(NamedTuple):
+    comp: jax.Array  # int32 [5, N] rep or -1
+    candidate: jax.Array  # bool [5, N] per (pass, rep)
+    ored: jax.Array  # int32 [5, N] component-wide OR of the flag bits, per cell
+    is_rep: jax.Array  # bool [5, N]
+
+
+def _regions(board: Board, state: State, seat) -> _Regions:
+    n = board.num_cells
+    p = state.hand.shape[0]
+    top, h = _stack_info(state)
+    m = state.marker.astype(jnp.int32)
+    notcol = state.collapsed == 0
+    # passes actually run: marker colours 1..P, then collapsed-only (static count P + 1)
+    colour = jnp.asarray(list(range(1, p + 1)) + [0], jnp.int32)[:, None]  # [P+1, 1]
+    border = (m[None, :] == colour) & (colour > 0)  # [P+1, N]
+    open_ = notcol[None, :] & ~border
+    present = jnp.any(border, axis=-1).at[p].set(True)
+    touch = _from_grid(board, _nbr_any(_to_grid(board, border, False), _grid(board).terr_offs))
+    flags = jnp.where(h > 0, jnp.left_shift(1, jnp.clip(top - 1, 0)), 0)
+    flags = flags | jnp.where(_buried(state, seat), 1 << _BURIED_BIT, 0)
+    flags = flags[None, :] | jnp.where(touch, 1 << _TOUCH_BIT, 0)
+    lab, ored = components(board, open_, flags)
+    ids = jnp.arange(n, dtype=jnp.int32)
+    live = open_ & present[:, None]
+    comp = jnp.where(live, lab, -1)
+    is_rep = live & (lab == ids[None, :])
+    seats = jnp.arange(1, p + 1, dtype=jnp.int32)
+    owners = jnp.any(state.rings.astype(jnp.int32)[:, :, None] == seats[None, None, :], axis=(0, 1))
+    n_active = jnp.sum(owners)
+    n_rep = sum((ored >> q) & 1 for q in range(p))
+    is_marker_pass = (jnp.arange(p + 1) < p)[:, None]
+    cand = jnp.where(is_marker_pass, n_rep < n_active, (n_rep == 1) & (n_rep < n_active))
+
+    def widen(x, fill):  # [P+1, N] -> [5, N] (rows P..3 = absent colours)
+        pad = jnp.full((NUM_PASSES - 1 - p, n), fill, x.dtype)
+        return jnp.concatenate([x[:p], pad, x[p:]], axis=0)
+
+    return _Regions(widen(comp, -1), widen(is_rep & cand, False), widen(ored, 0), widen(is_rep, False))
+
+
+def find_regions(board: Board, state: State):
+    """Disconnected-region candidates of all five passes (see the module docstring).
+
+    Returns:
+      comp: int32 [5, N], per pass the component representative (lowest cell) of each cell
+        that belongs to a component of that pass, -1 for cells outside the pass' open set
+        and for passes whose marker colour is absent.
+      candidate: bool [5, N], True at (pass, rep) for every candidate region.
+    """
+    chex.assert_shape(state.marker, (board.num_cells,))
+    r = _regions(board, state, 0)
+    return r.comp, r.candidate
+
+
+def region_choices(board: Board, cfg: RulesConfig, state: State, seat):
+    """bool [5, N]: legal REGION-block entries (pass, rep) for `seat`.
+
+    Candidate regions that `seat` may process (normal context: controls a stack outside the
+    region; recovery context `state.turn_recovery`: a stack outside holds a buried ring of
+    `seat`), each distinct cell set once (lowest pass). All False while `state.pend_terr`.
+
+    Every stack lies in an open cell of every pass, so "a qualifying stack outside region R"
+    is "another component of R's pass has one". Two passes can only find the same cell set
+    when it is bounded by collapsed cells alone (a marker on the boundary would belong to
+    the other pass' region), so duplicates are exactly the marker-free-boundary regions with
+    the same representative.
+    """
+    chex.assert_shape(state.marker, (board.num_cells,))
+    reg = _regions(board, state, seat)
+    seat_bit = (reg.ored >> (jnp.asarray(seat, jnp.int32) - 1)) & 1
+    buried_bit = (reg.ored >> _BURIED_BIT) & 1
+    n_seat = jnp.sum(reg.is_rep & (seat_bit > 0), axis=-1, keepdims=True)
+    n_buried = jnp.sum(reg.is_rep & (buried_bit > 0), axis=-1, keepdims=True)
+    ok = jnp.where(state.turn_recovery, n_buried - buried_bit >= 1, n_seat - seat_bit >= 1)
+    legal = reg.candidate & ok
+    closed = ((reg.ored >> _TOUCH_BIT) & 1) == 0  # boundary has no marker
+    lower = jnp.cumsum((legal & closed).astype(jnp.int32), axis=0) - (legal & closed)
+    dup = closed & (lower > 0)
+    return legal & ~dup & ~state.pend_terr
+
+
+def has_region(board: Board, cfg: RulesConfig, state: State, seat) -> bool:
+    """True iff `region_choices` offers at least one region (False while `pend_terr`)."""
+    return jnp.any(region_choices(board, cfg, state, seat))
+
+
+def region_mask(board: Board, state: State, pass_, rep):
+    """bool [N]: the cells of region (pass_, rep) (flood fill of the pass' open set from rep)."""
+    g = _grid(board)
+    m = state.marker.astype(jnp.int32)
+    pass_ = jnp.asarray(pass_, jnp.int32)
+    open_ = (state.collapsed == 0) & ~((m == pass_ + 1) & (pass_ < 4))
+    og = _to_grid(board, open_, False)
+    seed = og & (jnp.asarray(g.cell_of_grid) == rep)
+    return _from_grid(board, _grow(seed, og, g.terr_offs))
+
+
+def border_markers(board: Board, marker, region):
+    """bool [N]: the border markers of `region` (bool [N]) that processing collapses.
+
+    Seeds: markers of any colour territory-adjacent to the region; then grown through
+    markers of any colour along `board.fill_nbrs`, never entering region cells.
+    """
+    g = _grid(board)
+    rg = _to_grid(board, region, False)
+    eligible = _to_grid(board, (marker > 0) & ~region, False)
+    seeds = eligible & _nbr_any(rg, g.terr_offs)
+    return _from_grid(board, _grow(seeds, eligible, g.fill_offs))
+
+
+def apply_region(board: Board, cfg: RulesConfig, state: State, pass_, rep) -> State:
+    """Processes region (pass_, rep) for the seat to move (state.cur + 1); see the module
+    docstring. Sets `pend_terr` (self-elimination due) iff the seat has an eligible target
+    afterwards (normal: a controlled stack; recovery context: a stack with a buried ring of
+    the seat) and `terr_region` = the region cells. Assumes the entry is legal.
+    """
+    chex.assert_shape(state.marker, (board.num_cells,))
+    seat = state.cur.astype(jnp.int32) + 1
+    region = region_mask(board, state, pass_, rep)
+    border = border_markers(board, state.marker, region)
+    cm = region | border
+    elim = jnp.sum(jnp.where(region, state.height.astype(jnp.int32), 0))
+    gained = jnp.sum(cm).astype(jnp.int32)
+    rings = jnp.where(region[:, None], 0, state.rings).astype(state.rings.dtype)
+    height = jnp.where(region, 0, state.height).astype(state.height.dtype)
+    onehot = jnp.arange(state.terr.shape[0]) == (seat - 1)
+    new = state.replace(
+        rings=rings,
+        height=height,
+        marker=jnp.where(cm, 0, state.marker).astype(state.marker.dtype),
+        collapsed=jnp.where(cm, seat, state.collapsed).astype(state.collapsed.dtype),
+        elim=state.elim + jnp.where(onehot, elim, 0).astype(state.elim.dtype),
+        terr=state.terr + jnp.where(onehot, gained, 0).astype(state.terr.dtype),
+    )
+    top, h = _stack_info(new)
+    has_buried = jnp.any(_buried(new, seat))
+    has_ctrl = jnp.any((top == seat) & (h > 0))
+    due = jnp.where(state.turn_recovery, has_buried, has_ctrl)
+    return new.replace(pend_terr=due, terr_region=region)
