@@ -1,0 +1,122 @@
+"""RingRift as a jaxzero game (pgx-style protocol, see jaxzero/games/protocol.py).
+
+Agents vs seats (pie rule). In 2-player games with the swap rule, seat 2 may play `swap_sides`
+once (R180): the board, the per-seat counters and the seat to move stay the same, but the two
+*agents* exchange seats. The protocol fields of an env state are therefore per AGENT:
+  current_player = seat_to_move XOR swapped   (0-based; 3-4 players: always the seat)
+  rewards[a]     = reward of the seat agent a owns (seat a XOR swapped)
+so a search/training loop that tracks "who moves" by `current_player` stays correct after a swap.
+The engine state (`state.cur`, `state.ranks`) stays per seat.
+
+Rewards at game end are rank based: winner +1, last -1, linear in between; players sharing a
+rank (1224 ranking from `state.ranks`) get the average of the values of the places they share.
+Truncation (cfg.max_moves moves, bookkeeping included) sets `truncated` with zero rewards.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.rules import turn as TN
+from jaxzero.games.ringrift.rules.legal import legal_mask as _legal_mask
+from jaxzero.games.ringrift.state import PHASE_NAMES, RulesConfig, State
+
+
+def _agent_view(cfg: RulesConfig, state: State) -> State:
+    """Maps the per-seat protocol fields to per-agent ones (identity unless swapped, 2p)."""
+    if cfg.num_players != 2:
+        return state
+    sw = state.swapped.astype(jnp.int32)
+    rew = jnp.where(state.swapped, state.rewards[::-1], state.rewards)
+    return state.replace(current_player=(state.cur ^ sw).astype(jnp.int32), rewards=rew)
+
+
+class RingRiftEnv:
+    """RingRift game protocol for one static RulesConfig."""
+
+    def __init__(self, cfg: RulesConfig | None = None, **kwargs):
+        self.cfg = cfg if cfg is not None else RulesConfig(**kwargs)
+        self.board = get_board(self.cfg.board)
+        self.layout = A.layout_for(self.board)
+        self._checked_step = None
+
+    # ---- protocol ----
+    @property
+    def id(self) -> str:
+        return f"ringrift_{self.cfg.board}_{self.cfg.num_players}p"
+
+    @property
+    def num_actions(self) -> int:
+        return self.layout.num_actions
+
+    @property
+    def num_players(self) -> int:
+        return self.cfg.num_players
+
+    @property
+    def observation_shape(self):
+        from jaxzero.games.ringrift.observe import observation_shape
+
+        return tuple(observation_shape(self.cfg))
+
+    def init(self, key=None) -> State:
+        """Initial state at the first decision (seat 1 placing)."""
+        return _agent_view(self.cfg, TN.init(self.cfg, key))
+
+    def step(self, state: State, action, key=None) -> State:
+        """One decision, then automatic bookkeeping until the next decision or the end."""
+        del key
+        return _agent_view(self.cfg, TN.step(self.cfg, state, action))
+
+    def observe(self, state: State):
+        """Observation planes relative to the seat to move (observe.py)."""
+        from jaxzero.games.ringrift.observe import observe
+
+        return observe(self.cfg, state)
+
+    def legal_mask(self, state: State):
+        """The reference legal surface (bookkeeping id included when nothing else is legal)."""
+        return _legal_mask(self.cfg, state)
+
+    # ---- user-facing checked wrapper ----
+    def describe(self, action: int) -> str:
+        """Human-readable name of an action id (block and fields)."""
+        block, fields = self.layout.decode(action)
+        return f"{A.BLOCK_NAMES[block]}{tuple(fields)}"
+
+    def step_checked(self, state: State, action) -> State:
+        """Non-jitted wrapper: ValueError naming the action and the phase if it is illegal."""
+        try:
+            a = int(action)
+        except (TypeError, ValueError):
+            raise ValueError(f"action must be an integer id, got {action!r}") from None
+        if not 0 <= a < self.num_actions:
+            raise ValueError(f"action {a} out of range [0, {self.num_actions}) for {self.id}")
+        phase = PHASE_NAMES[int(state.phase)]
+        if bool(state.terminated) or bool(state.truncated):
+            raise ValueError(f"action {a} ({self.describe(a)}): the game is over (phase {phase})")
+        mask = np.asarray(state.legal_action_mask)
+        if not mask[a]:
+            raise ValueError(
+                f"illegal action {a} ({self.describe(a)}) in phase {phase} for seat {int(state.cur) + 1}; "
+                f"{int(mask.sum())} legal actions"
+            )
+        if self._checked_step is None:
+            self._checked_step = jax.jit(self.step)
+        return self._checked_step(state, jnp.int32(a))
+
+
+def register() -> None:
+    """Registers ringrift_{square8,hex8}_{2,3,4}p with jaxzero.games.protocol.make_game."""
+    from jaxzero.games.protocol import register_game
+
+    for board in ("square8", "hex8"):
+        for p in (2, 3, 4):
+            register_game(
+                f"ringrift_{board}_{p}p",
+                lambda board=board, p=p: RingRiftEnv(RulesConfig(board=board, num_players=p, swap_rule=(p == 2), auto_single=True, max_moves={2: 600, 3: 900, 4: 1400}[p])),
+            )
