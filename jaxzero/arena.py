@@ -4,7 +4,9 @@ All games of a match run together under one jit. Both sides use the same determi
 (``gumbel_scale = 0``); the first ``opening_moves`` moves of every game are uniformly random so games
 differ. Games are played in groups of ``num_players`` that share one opening and rotate the
 candidate through every seat. The candidate's score per game is ``(rank outcome + 1) / 2`` (1 win,
-0.5 draw, 0 loss); a game still running after ``max_moves`` counts 0.5 and is reported as truncated.
+0.5 draw, 0 loss). Games against the uniform random player need no random opening (the opponent
+already varies the games) and start from the initial position. A game still running after
+``max_moves`` counts 0.5 and is reported as truncated.
 """
 
 from __future__ import annotations
@@ -58,12 +60,16 @@ class Arena:
         object.__setattr__(self, "_search", search)
         object.__setattr__(self, "_vs_net", jax.jit(self._play, static_argnames=("num_games",)))
         object.__setattr__(
-            self, "_vs_random", jax.jit(lambda c, k, num_games: self._play(c, None, k, num_games), static_argnames=("num_games",))
+            self,
+            "_vs_random",
+            jax.jit(lambda c, k, num_games: self._play(c, None, k, num_games, opening=False), static_argnames=("num_games",)),
         )
         object.__setattr__(
             self,
             "_vs_random_raw",
-            jax.jit(lambda c, k, num_games: self._play(c, None, k, num_games, use_search=False), static_argnames=("num_games",)),
+            jax.jit(
+                lambda c, k, num_games: self._play(c, None, k, num_games, use_search=False, opening=False),
+                static_argnames=("num_games",)),
         )
 
     def _raw_policy_action(self, params, state):
@@ -71,7 +77,7 @@ class Arena:
         logits, _ = self.apply_fn(params, jax.vmap(self.game.observe)(state))
         return jnp.argmax(jnp.where(state.legal_action_mask, logits, -jnp.inf), axis=-1).astype(jnp.int32)
 
-    def _play(self, cand_params, opp_params, key, num_games: int, use_search: bool = True):
+    def _play(self, cand_params, opp_params, key, num_games: int, use_search: bool = True, opening: bool = True):
         """Per-game candidate scores [num_games] and truncation flags."""
         game = self.game
         p = game.num_players
@@ -103,7 +109,8 @@ class Arena:
             # Opening: the same random moves in every game of a group.
             group_keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, t), 7))(open_keys)
             open_a = jax.vmap(_random_action)(jnp.repeat(group_keys, p, axis=0), legal)
-            action = jnp.where(t < self.opening_moves, open_a, action)
+            if opening:
+                action = jnp.where(t < self.opening_moves, open_a, action)
             done_before = state.terminated | state.truncated
             state = jax.vmap(game.step)(state, action, jax.random.split(k_step, num_games))
             returns = returns + jnp.where(done_before[:, None], 0.0, state.rewards)
