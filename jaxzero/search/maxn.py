@@ -20,11 +20,13 @@ Conventions (see docs/search.md):
 * ``Q(s, a) = reward(s, a) + discount(s, a) * V(child)`` is a vector; node ``s`` chooses with
   ``Q(s, a)[to_play(s)]``.
 
-Everything that is not specific to vectors is mctx's own code: the per-node choice builds a
-one-node scalar *mover view* (an ``mctx.Tree`` holding the mover's component of every child edge)
-and calls mctx's ``qtransform``, ``gumbel_muzero_root_action_selection`` and
-``gumbel_muzero_interior_action_selection`` on it; the traversal is mctx's ``simulate``. With two
-zero-sum players the result is bit-for-bit ``mctx.gumbel_muzero_policy`` (tests/test_maxn.py).
+Everything that is not specific to vectors is mctx's own code: the tree keeps, beside the
+vectors, mctx's scalar arrays *as seen by the mover* (each child edge in its parent's mover's
+component, each node's value in its own mover's), so `mover_view` repackages it as an
+``mctx.Tree`` without copying and mctx's ``qtransform``, ``gumbel_muzero_root_action_selection``,
+``gumbel_muzero_interior_action_selection``, ``simulate`` and sequential-halving scoring run on it
+unchanged. With two zero-sum players the result is ``mctx.gumbel_muzero_policy`` up to float
+rounding: same actions, same visit counts, weights within ~1e-6 (tests/test_maxn.py).
 
 This module knows nothing about any particular game; `make_maxn_model` adapts anything that
 follows the `jaxzero.games.protocol.Game` interface.
@@ -102,6 +104,8 @@ class MaxnTree:
     raw_values: ``[B, N, P]`` the model's value of each node.
     node_values: ``[B, N, P]`` running mean of the value vectors backed up through each node.
     node_to_play: ``[B, N]`` int32 seat to move at each node.
+    mover_raw_values, mover_node_values: ``[B, N]`` the same two values seen by each node's own
+      mover (``x[n, node_to_play[n]]``), kept so that the per-node choice needs no gather.
     node_rewards: ``[B, N, P]`` reward vector of the edge from the parent into the node.
     parents, action_from_parent: ``[B, N]`` int32 (``NO_PARENT`` at the root).
 
@@ -122,6 +126,8 @@ class MaxnTree:
     raw_values: chex.Array
     node_values: chex.Array
     node_to_play: chex.Array
+    mover_raw_values: chex.Array
+    mover_node_values: chex.Array
     node_rewards: chex.Array
     parents: chex.Array
     action_from_parent: chex.Array
@@ -194,29 +200,27 @@ def _unbatched_qvalues_vector(tree: MaxnTree, index):
     return jnp.where(valid, q, 0.0)
 
 
-def mover_view(tree: MaxnTree, node_index) -> mctx.Tree:
-    """One-node scalar ``mctx.Tree`` seen by the seat to move at ``node_index`` (unbatched tree).
+def mover_view(tree: MaxnTree) -> mctx.Tree:
+    """The ``mctx.Tree`` in which every node is seen by the seat that moves there (no copies, no gathers).
 
-    Node 0 of the view is ``node_index``: its raw/node values are the mover's components and its
-    child-edge rows are copied, so mctx's qtransforms and action selections apply unchanged (they
-    only read node 0's row, ``root_invalid_actions`` and ``extra_data``).
+    Its ``raw_values`` / ``node_values`` are each node's own mover's components and its child-edge
+    arrays are the parent mover's (as stored), so mctx's qtransforms and action selections,
+    called with any ``node_index``, compute exactly what they compute for a 2-player tree, with the
+    mover's component of the vector Q-values. Works on batched and unbatched trees.
     """
-    chex.assert_shape(node_index, ())
-    mover = tree.node_to_play[node_index]
-    row = lambda x: x[node_index][None]  # noqa: E731
     return mctx.Tree(
-        node_visits=row(tree.node_visits),
-        raw_values=tree.raw_values[node_index, mover][None],
-        node_values=tree.node_values[node_index, mover][None],
-        parents=jnp.full((1,), MaxnTree.NO_PARENT, jnp.int32),
-        action_from_parent=jnp.full((1,), MaxnTree.NO_PARENT, jnp.int32),
-        children_index=row(tree.children_index),
-        children_prior_logits=row(tree.children_prior_logits),
-        children_visits=row(tree.children_visits),
-        children_rewards=row(tree.children_rewards),
-        children_discounts=row(tree.children_discounts),
-        children_values=row(tree.children_values),
-        embeddings=None,
+        node_visits=tree.node_visits,
+        raw_values=tree.mover_raw_values,
+        node_values=tree.mover_node_values,
+        parents=tree.parents,
+        action_from_parent=tree.action_from_parent,
+        children_index=tree.children_index,
+        children_prior_logits=tree.children_prior_logits,
+        children_visits=tree.children_visits,
+        children_rewards=tree.children_rewards,
+        children_discounts=tree.children_discounts,
+        children_values=tree.children_values,
+        embeddings=tree.embeddings,
         root_invalid_actions=tree.root_invalid_actions,
         extra_data=tree.extra_data,
     )
@@ -240,6 +244,8 @@ def _instantiate_tree(root: MaxnRootFnOutput, num_simulations, root_invalid_acti
         raw_values=jnp.zeros((batch, n, num_players), dtype),
         node_values=jnp.zeros((batch, n, num_players), dtype),
         node_to_play=jnp.zeros((batch, n), jnp.int32),
+        mover_raw_values=jnp.zeros((batch, n), dtype),
+        mover_node_values=jnp.zeros((batch, n), dtype),
         node_rewards=jnp.zeros((batch, n, num_players), dtype),
         parents=jnp.full((batch, n), MaxnTree.NO_PARENT, jnp.int32),
         action_from_parent=jnp.full((batch, n), MaxnTree.NO_PARENT, jnp.int32),
@@ -262,12 +268,16 @@ def _update_tree_node(tree: MaxnTree, node_index, prior_logits, value, to_play, 
     batch = tree.node_values.shape[0]
     batch_range = jnp.arange(batch)
     new_visit = tree.node_visits[batch_range, node_index] + 1
+    to_play = to_play.astype(jnp.int32)
+    own = jnp.take_along_axis(value, to_play[:, None], axis=1)[:, 0]
     return tree.replace(
+        mover_raw_values=_batch_update(tree.mover_raw_values, own, node_index),
+        mover_node_values=_batch_update(tree.mover_node_values, own, node_index),
         children_prior_logits=_batch_update(tree.children_prior_logits, prior_logits, node_index),
         raw_values=_batch_update(tree.raw_values, value, node_index),
         node_values=_batch_update(tree.node_values, value, node_index),
         node_visits=_batch_update(tree.node_visits, new_visit, node_index),
-        node_to_play=_batch_update(tree.node_to_play, to_play.astype(jnp.int32), node_index),
+        node_to_play=_batch_update(tree.node_to_play, to_play, node_index),
         embeddings=jax.tree.map(lambda t, s: _batch_update(t, s, node_index), tree.embeddings, embedding),
     )
 
@@ -300,33 +310,62 @@ def _expand(params, rng_key, tree: MaxnTree, recurrent_fn, parent_index, action,
     )
 
 
-@jax.vmap
 def _backward(tree: MaxnTree, leaf_index) -> MaxnTree:
-    """Backs the leaf's value vector up to the root: every node keeps the running mean of its returns."""
+    """Backs each leaf's value vector up to the root: every node keeps the running mean of its returns.
+
+    The same arithmetic as mctx's ``backward``, written as one loop over the whole batch (rows that
+    reached the root write their old values back) instead of ``vmap`` of a per-row while loop, so
+    each step scatters a few rows instead of selecting between two copies of the carried arrays.
+    """
+    batch = tree.node_values.shape[0]
+    br = jnp.arange(batch)
+    chex.assert_shape(leaf_index, (batch,))
+    parents, from_parent = tree.parents, tree.action_from_parent
+    node_rewards, discounts, to_play = tree.node_rewards, tree.children_discounts, tree.node_to_play
 
     def cond_fun(state):
-        _, _, index = state
-        return index != MaxnTree.ROOT_INDEX
+        return jnp.any(state[-1] != MaxnTree.ROOT_INDEX)
 
     def body_fun(state):
-        tree, leaf_value, index = state
-        parent = tree.parents[index]
-        count = tree.node_visits[parent]
-        action = tree.action_from_parent[index]
-        leaf_value = tree.node_rewards[index] + tree.children_discounts[parent, action] * leaf_value
-        parent_value = (tree.node_values[parent] * count + leaf_value) / (count + 1.0)
-        child_value = tree.node_values[index, tree.node_to_play[parent]]
-        tree = tree.replace(
-            node_values=tree.node_values.at[parent].set(parent_value),
-            node_visits=tree.node_visits.at[parent].set(count + 1),
-            children_values=tree.children_values.at[parent, action].set(child_value),
-            children_visits=tree.children_visits.at[parent, action].set(tree.children_visits[parent, action] + 1),
+        values, mover_values, visits, child_values, child_visits, leaf_value, index = state
+        active = index != MaxnTree.ROOT_INDEX
+        parent = jnp.maximum(parents[br, index], 0)
+        action = jnp.maximum(from_parent[br, index], 0)
+        count = visits[br, parent]
+        leaf_value = jnp.where(
+            active[:, None], node_rewards[br, index] + discounts[br, parent, action][:, None] * leaf_value, leaf_value
         )
-        return tree, leaf_value, parent
+        old_value = values[br, parent]
+        parent_value = (old_value * count[:, None] + leaf_value) / (count[:, None] + 1.0)
+        parent_value = jnp.where(active[:, None], parent_value, old_value)
+        mover = to_play[br, parent]
+        child_value = jnp.where(active, values[br, index, mover], child_values[br, parent, action])
+        values = values.at[br, parent].set(parent_value)
+        mover_values = mover_values.at[br, parent].set(parent_value[br, mover])
+        visits = visits.at[br, parent].set(count + active.astype(count.dtype))
+        child_values = child_values.at[br, parent, action].set(child_value)
+        child_visits = child_visits.at[br, parent, action].add(active.astype(child_visits.dtype))
+        index = jnp.where(active, parent, index)
+        return values, mover_values, visits, child_values, child_visits, leaf_value, index
 
     leaf_index = jnp.asarray(leaf_index, jnp.int32)
-    tree, _, _ = jax.lax.while_loop(cond_fun, body_fun, (tree, tree.node_values[leaf_index], leaf_index))
-    return tree
+    state = (
+        tree.node_values,
+        tree.mover_node_values,
+        tree.node_visits,
+        tree.children_values,
+        tree.children_visits,
+        tree.node_values[br, leaf_index],
+        leaf_index,
+    )
+    values, mover_values, visits, child_values, child_visits, _, _ = jax.lax.while_loop(cond_fun, body_fun, state)
+    return tree.replace(
+        node_values=values,
+        mover_node_values=mover_values,
+        node_visits=visits,
+        children_values=child_values,
+        children_visits=child_visits,
+    )
 
 
 def _mask_invalid_actions(logits, invalid_actions):
@@ -352,10 +391,10 @@ def maxn_search(
     extra_data=None,
     loop_fn=jax.lax.fori_loop,
 ) -> MaxnTree:
-    """mctx's ``search`` over a `MaxnTree`; the selection fns take the mover's scalar `mover_view`.
+    """mctx's ``search`` over a `MaxnTree`; the selection fns see the movers' scalar `mover_view`.
 
-    ``root_action_selection_fn(key, view, 0)`` and ``interior_action_selection_fn(key, view, 0,
-    depth)`` are mctx selection functions. RNG use is mctx's, key for key.
+    ``root_action_selection_fn(key, view, node_index)`` and ``interior_action_selection_fn(key,
+    view, node_index, depth)`` are mctx selection functions. RNG use is mctx's, key for key.
     """
     switching = _mctx_selection.switching_action_selection_wrapper(
         root_action_selection_fn=root_action_selection_fn,
@@ -363,7 +402,7 @@ def maxn_search(
     )
 
     def action_selection_fn(key, tree, node_index, depth):
-        return switching(key, mover_view(tree, node_index), jnp.zeros((), jnp.int32), depth)
+        return switching(key, mover_view(tree), node_index, depth)
 
     batch = root.value.shape[0]
     batch_range = jnp.arange(batch)
@@ -445,10 +484,10 @@ def maxn_gumbel_muzero_policy(
         loop_fn=loop_fn,
     )
 
-    root_views = jax.vmap(mover_view)(search_tree, jnp.full((batch,), MaxnTree.ROOT_INDEX, jnp.int32))
+    view = mover_view(search_tree)
     visit_counts = search_tree.children_visits[:, MaxnTree.ROOT_INDEX].astype(root.prior_logits.dtype)
     considered_visit = jnp.max(visit_counts, axis=-1, keepdims=True)
-    completed_qvalues = jax.vmap(qtransform, in_axes=[0, None])(root_views, 0)
+    completed_qvalues = jax.vmap(qtransform, in_axes=[0, None])(view, MaxnTree.ROOT_INDEX)
     to_argmax = _seq_halving.score_considered(
         considered_visit, gumbel, root.prior_logits, completed_qvalues, visit_counts
     )
