@@ -53,18 +53,59 @@ def has_valid_actions(cfg, state, tb: Tables, seat):
     return pl | mv | jnp.any(rc)
 
 
+def any_recovery(state, tb: Tables, seat):
+    """Whether `seat` has a recovery slide (eligible and some own marker can slide or strike):
+    a line-forming slide is itself an empty-cell slide, so no line test is needed."""
+    n = tb.g["n"]
+    dest = tb.rays[:, :, 0]
+    occupied_p = S.pad1((state.marker > 0) | (state.collapsed > 0), True)
+    ok = (state.marker == seat)[:, None] & (dest < n) & ~occupied_p[dest]
+    return RC.eligible(state, tb, seat) & jnp.any(ok)
+
+
+def seat_preds(cfg, state, tb: Tables = None):
+    """(line_choices [A, N, 2], region_choices [5, N]) of the seat to move: the expensive
+    per-seat parts, computed once and shared by the transition, the loop and the mask."""
+    b = S.geometry(cfg.board)["board"]
+    seat = state.cur + 1
+    return LN.line_choices(b, cfg, state, seat), TR.region_choices(b, cfg, state, seat)
+
+
+def has_decision(cfg, state, tb: Tables, preds):
+    """Whether the seat to move has any interactive decision (cheap given `preds`; no full mask)."""
+    n = tb.g["n"]
+    seat = state.cur + 1
+    ph = state.phase
+    own = tb.top == seat
+    rec = any_recovery(state, tb, seat)
+    place = (state.hand[state.cur] > 0) & (
+        PL.any_placement(cfg, state, tb, seat) | PL.any_stack_can_act(cfg, tb, seat) | RC.eligible(state, tb, seat)
+    )
+    mm = state.must_move
+    allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
+    move = jnp.any(own & allowed & (tb.any_move_cell | tb.any_cap_cell)) | rec | state.pend_extract | state.pend_rec_line
+    line = state.pend_line | jnp.any(preds[0])
+    terr = state.pend_terr | jnp.any(preds[1])
+    swap = swap_legal(cfg, state)
+    return jnp.where(
+        ph == PLACE,
+        place | swap,
+        jnp.where(ph == MOVE, move | swap, jnp.where(ph == LINE, line, jnp.where(ph == TERRITORY, terr, ph != GAME_OVER))),
+    )
+
+
 def real_actions(cfg, state, tb: Tables):
     """bool [P]: every seat's real-action availability (placement, move, capture; R172)."""
     out = []
     for s in range(1, cfg.num_players + 1):
-        pl = jnp.any(PL.placement_valid(cfg, state, tb, s))
+        pl = PL.any_placement(cfg, state, tb, s)
         own = tb.top == s
-        mv = jnp.any(own & (tb.any_move_per_cell() | tb.any_capture_per_cell()))
+        mv = jnp.any(own & (tb.any_move_cell | tb.any_cap_cell))
         out.append(pl | mv)
     return jnp.stack(out)
 
 
-def interactive_mask(cfg, state, tb: Tables = None):
+def interactive_mask(cfg, state, tb: Tables = None, preds=None):
     """bool [A]: the interactive legal decisions of the seat to move (no bookkeeping ids)."""
     g = S.geometry(cfg.board)
     b = g["board"]
@@ -72,6 +113,8 @@ def interactive_mask(cfg, state, tb: Tables = None):
     n, nd, kk, na = g["n"], g["d"], g["k"], len(b.line_axes)
     if tb is None:
         tb = Tables(cfg, state)
+    if preds is None:
+        preds = seat_preds(cfg, state, tb)
     seat = state.cur + 1
     ph = state.phase
     over = ph == GAME_OVER
@@ -101,13 +144,13 @@ def interactive_mask(cfg, state, tb: Tables = None):
 
     # LINE
     in_line = ph == LINE
-    line = LN.line_choices(b, cfg, state, seat) & (in_line & ~state.pend_line)
+    line = preds[0] & (in_line & ~state.pend_line)
     rec_line = RC.rec_line_mask(cfg, state) & in_move
     line = line | rec_line
 
     # TERRITORY
     in_terr = ph == TERRITORY
-    region = TR.region_choices(b, cfg, state, seat) & (in_terr & ~state.pend_terr)
+    region = preds[1] & (in_terr & ~state.pend_terr)
     skip_terr = jnp.any(region)
 
     # targets

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxzero.games.ringrift.boards import Board
+from jaxzero.games.ringrift.rules.territory import _from_grid, _grid, _shift, _to_grid
 from jaxzero.games.ringrift.state import RulesConfig, State
 
 
@@ -74,21 +75,51 @@ def _pad(x, value):
     return jnp.concatenate([x, pad], axis=-1)
 
 
+def _grid_runs(board: Board, own):
+    """Runs of `own` (bool [N]) on the flat grid embedding, per line axis.
+
+    Returns int8 [A, G] arrays (fwd, bwd): the number of consecutive own cells starting at each
+    grid point along +axis / -axis (0 where not own). Elementwise shifts only.
+    """
+    g = _grid(board)
+    o = _to_grid(board, own, False).astype(jnp.int8)
+    zero = jnp.asarray(0, jnp.int8)
+    fwd, bwd = [], []
+    for k in g.axis_offs:
+        f, b = o, o
+        for _ in range(board.max_dist):
+            f = o * (1 + _shift(f, k, zero))
+            b = o * (1 + _shift(b, -k, zero))
+        fwd.append(f)
+        bwd.append(b)
+    return jnp.stack(fwd), jnp.stack(bwd)
+
+
 def _runs_from(board: Board, own):
     """int32 [A, N+1]: for each cell, the number of consecutive `own` cells starting at it
     along +axis (0 where the cell is not own; index N = off board = 0)."""
-    t = _tables(board)
-    g = _pad(own, False)[t.along]  # [A, N, K+1]
-    run = jnp.sum(jnp.cumprod(g.astype(jnp.int32), axis=-1), axis=-1)
-    return _pad(run.astype(jnp.int32), 0)
+    fwd, _ = _grid_runs(board, own)
+    return _pad(_from_grid(board, fwd).astype(jnp.int32), 0)
 
 
 def _runs_back(board: Board, own):
     """int32 [A, N+1]: like `_runs_from` but stepping along -axis."""
-    t = _tables(board)
-    g = _pad(own, False)[t.back]
-    run = jnp.sum(jnp.cumprod(g.astype(jnp.int32), axis=-1), axis=-1)
-    return _pad(run.astype(jnp.int32), 0)
+    _, bwd = _grid_runs(board, own)
+    return _pad(_from_grid(board, bwd).astype(jnp.int32), 0)
+
+
+def _lines(board: Board, cfg: RulesConfig, marker, seat):
+    """(start bool [A, N], length int32 [A, N], seg bool [A, N]) for `seat`'s lines; seg =
+    Option-2 segment starts (cells with >= L own cells ahead inside an overlength line)."""
+    own = marker == seat
+    fwd, bwd = _grid_runs(board, own)
+    fwd = _from_grid(board, fwd).astype(jnp.int32)
+    bwd = _from_grid(board, bwd).astype(jnp.int32)
+    big = cfg.line_length
+    total = fwd + bwd - 1  # run length through the cell (own cells only)
+    start = (bwd == 1) & (fwd >= big)
+    seg = (fwd >= big) & (total > big)
+    return start, jnp.where(start, fwd, 0).astype(jnp.int32), seg
 
 
 def find_lines(board: Board, cfg: RulesConfig, marker, seat):
@@ -103,12 +134,8 @@ def find_lines(board: Board, cfg: RulesConfig, marker, seat):
       length: int32 [A, N], that run's length where `start`, else 0.
     """
     chex.assert_shape(marker, (board.num_cells,))
-    t = _tables(board)
-    own = marker == seat
-    run = _runs_from(board, own)[:, :-1]  # [A, N]
-    prev_own = _pad(own, False)[t.back[:, :, 1]]  # [A, N]
-    start = own[None, :] & ~prev_own & (run >= cfg.line_length)
-    return start, jnp.where(start, run, 0).astype(jnp.int32)
+    start, length, _ = _lines(board, cfg, marker, seat)
+    return start, length
 
 
 def has_line(board: Board, cfg: RulesConfig, state: State, seat) -> bool:
@@ -125,18 +152,8 @@ def line_choices(board: Board, cfg: RulesConfig, state: State, seat):
     elimination must be resolved first; the reference then lists only `elim C line` moves).
     """
     chex.assert_shape(state.marker, (board.num_cells,))
-    t = _tables(board)
-    big = cfg.line_length
-    start, length = find_lines(board, cfg, state.marker, seat)
-    # kind 1 at c: some line start s = c - o*axis (o = 0..K) with length > L and o <= length - L
-    s_at = jnp.take_along_axis(_pad(start, False), t.back.reshape(t.back.shape[0], -1), axis=1)
-    l_at = jnp.take_along_axis(_pad(length, 0), t.back.reshape(t.back.shape[0], -1), axis=1)
-    s_at = s_at.reshape(t.back.shape)
-    l_at = l_at.reshape(t.back.shape)
-    offs = jnp.arange(t.back.shape[-1], dtype=jnp.int32)
-    seg = jnp.any(s_at & (l_at > big) & (offs <= l_at - big), axis=-1)
-    out = jnp.stack([start, seg], axis=-1)
-    return out & ~state.pend_line
+    start, _, seg = _lines(board, cfg, state.marker, seat)
+    return jnp.stack([start, seg], axis=-1) & ~state.pend_line
 
 
 def segment_mask(board: Board, axis, cell, n):
@@ -222,17 +239,18 @@ def slide_lines(board: Board, cfg: RulesConfig, marker, seat):
     line-forming iff any(length >= cfg.line_length).
     """
     chex.assert_shape(marker, (board.num_cells,))
-    t = _tables(board)
-    own = marker == seat
-    fwd = _runs_from(board, own)  # [A, N+1]
-    bwd = _runs_back(board, own)
-    e = jnp.asarray(t.move_nbrs)  # [N, D]
-    nxt = _pad(jnp.asarray(t.along[:, :, 1]), board.num_cells)  # [A, N+1]
-    prv = _pad(jnp.asarray(t.back[:, :, 1]), board.num_cells)
-    ax = jnp.arange(fwd.shape[0])[:, None, None]
-    f = fwd[ax, nxt[ax, e[None]]]  # [A, N, D]
-    b = bwd[ax, prv[ax, e[None]]]
-    f = jnp.where(jnp.asarray(t.slide_fwd_cut).T[:, None, :], 0, f)
-    b = jnp.where(jnp.asarray(t.slide_bwd_cut).T[:, None, :], 0, b)
-    length = jnp.where(e[None] < board.num_cells, 1 + f + b, 0)
-    return jnp.transpose(length, (1, 2, 0)).astype(jnp.int32)
+    g = _grid(board)
+    fwd, bwd = _grid_runs(board, marker == seat)  # int8 [A, G]
+    zero = jnp.asarray(0, jnp.int8)
+    on = jnp.asarray(g.cell_of_grid < board.num_cells)
+    rows = []
+    for m in g.move_offs:
+        dest_on = _shift(on, m, False)
+        per_axis = []
+        for a, k in enumerate(g.axis_offs):
+            f = _shift(fwd[a], m + k, zero) if m != -k else jnp.zeros_like(fwd[a])
+            b = _shift(bwd[a], m - k, zero) if m != k else jnp.zeros_like(bwd[a])
+            per_axis.append(jnp.where(dest_on, 1 + f.astype(jnp.int32) + b.astype(jnp.int32), 0))
+        rows.append(jnp.stack(per_axis))
+    length = _from_grid(board, jnp.stack(rows))  # [D, A, N]
+    return jnp.transpose(length, (2, 0, 1)).astype(jnp.int32)

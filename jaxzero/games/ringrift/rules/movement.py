@@ -17,6 +17,26 @@ import jax.numpy as jnp
 from jaxzero.games.ringrift.rules import stacks as S
 
 
+class Light:
+    """Stack summaries without the ray tables (what the move appliers need)."""
+
+    def __init__(self, cfg, state):
+        g = S.geometry(cfg.board)
+        self.g = g
+        self.rays = jnp.asarray(g["rays_p"])
+        self.height = state.height.astype(jnp.int32)
+        self.top, self.cap = S.top_and_cap(state.rings, state.height)
+        self.stack = self.height > 0
+        self.coll = state.collapsed > 0
+
+
+def ray_free(tb, c, d):
+    """Free run F[c, d] of one ray (number of stack-free, non-collapsed cells from c along d)."""
+    ray = tb.rays[c, d]
+    blocked_p = S.pad1(tb.stack | tb.coll, True)
+    return jnp.sum(jnp.cumprod((~blocked_p[ray]).astype(jnp.int32)))
+
+
 class Tables:
     """Free-run tables of one board position (plain container of jnp arrays)."""
 
@@ -45,6 +65,18 @@ class Tables:
         self.G = jnp.where(self.has_t, F_p[t, jnp.arange(nd)[None, :]], 0)
         self.cap_t = S.pad1(cap, 99)[t]
         self.kr = jnp.arange(1, kk + 1)
+        # per-cell summaries (seat independent: each stack judged for its own controller)
+        self.cap_ok = self.has_t & (self.G >= 1)  # a capturable landing exists beyond the first stack
+        self.any_move_cell = jnp.any(F >= height[:, None], axis=1) & stack
+        self.any_cap_cell = jnp.any(self._cap_alive(height, cap), axis=1) & stack
+
+    def _cap_alive(self, h, cap):
+        """bool [N, D]: a stack of height h / cap `cap` (per cell) at c has a capture along d."""
+        return self.cap_ok & (self.cap_t <= cap[:, None]) & (self.F + 1 + self.G >= h[:, None])
+
+    def alive(self, h, cap):
+        """bool [N]: a (hypothetical) stack of height h / cap `cap` at c has a move or a capture."""
+        return jnp.any(self.F >= h[:, None], axis=1) | jnp.any(self._cap_alive(h, cap), axis=1)
 
     # ---- masks for one seat (1-based) ----
     def move_mask(self, seat):
@@ -65,19 +97,15 @@ class Tables:
 
     def any_capture_from(self, c, seat):
         """Whether `seat` controls the stack at c and has a capture from it."""
-        ok = self.has_t[c] & (self.cap_t[c] <= self.cap[c]) & (self.G[c] >= 1)
-        ok = ok & (self.F[c] + 1 + self.G[c] >= self.height[c])
-        return (self.top[c] == seat) & jnp.any(ok)
+        return (self.top[c] == seat) & self.any_cap_cell[c]
 
     def any_move_per_cell(self):
         """bool [N]: the stack at c (any controller) has a non-capture move."""
-        return jnp.any(self.F >= self.height[:, None], axis=1) & self.stack
+        return self.any_move_cell
 
     def any_capture_per_cell(self):
         """bool [N]: the stack at c (any controller) has a capture."""
-        ok = self.has_t & (self.cap_t <= self.cap[:, None]) & (self.G >= 1)
-        ok = ok & (self.F + 1 + self.G >= self.height[:, None])
-        return jnp.any(ok, axis=1) & self.stack
+        return self.any_cap_cell
 
     def a2_move_per_cell(self):
         """bool [N]: the reference's permissive helper (A2): a ray ending on a stack counts as a move."""
@@ -96,7 +124,7 @@ def apply_ray(cfg, state, tb: Tables, c, d, k, seat):
     g = tb.g
     n, kk = g["n"], g["k"]
     ray = tb.rays[c, d]  # [K]
-    F = tb.F[c, d]
+    F = ray_free(tb, c, d)
     is_cap = k > F + 1
     land = ray[k - 1]
     tgt = ray[jnp.minimum(F, kk - 1)]

@@ -13,13 +13,6 @@ import jax.numpy as jnp
 from jaxzero.games.ringrift.rules.movement import Tables
 
 
-def _alive(tb: Tables, h_new, cap_new):
-    """bool [N]: a stack of height h_new / cap cap_new (per cell) placed at c has a move or capture."""
-    mv = jnp.any(tb.F >= h_new[:, None], axis=1)
-    cp = tb.has_t & (tb.cap_t <= cap_new[:, None]) & (tb.G >= 1) & (tb.F + 1 + tb.G >= h_new[:, None])
-    return mv | jnp.any(cp, axis=1)
-
-
 def placement_valid(cfg, state, tb: Tables, seat):
     """bool [N, 3]: count n = 1..3 at c is a legal placement for `seat` judged per count (R081/R082).
 
@@ -29,18 +22,41 @@ def placement_valid(cfg, state, tb: Tables, seat):
     free = (state.marker == 0) & (state.collapsed == 0)
     empty = free & ~tb.stack
     on_stack = free & tb.stack
-    cols = []
-    for n in (1, 2, 3):
-        hn = jnp.full_like(tb.height, n)
-        ok_empty = empty & _alive(tb, hn, hn)
-        if n == 1:
-            cap_new = jnp.where(tb.top == seat, tb.cap + 1, 1)
-            ok_stack = on_stack & _alive(tb, tb.height + 1, cap_new)
-            ok = ok_empty | ok_stack
-        else:
-            ok = ok_empty
-        cols.append(ok & (hand >= n))
-    return jnp.stack(cols, axis=1)
+    pe = _empty_alive(tb)
+    own = tb.top == seat
+    ps = jnp.where(own, _stack_alive_own(tb), _stack_alive_foreign(tb))
+    n = jnp.arange(1, 4)
+    ok = empty[:, None] & pe
+    ok = ok.at[:, 0].set(ok[:, 0] | (on_stack & ps))
+    return ok & (n[None, :] <= hand)
+
+
+def _empty_alive(tb: Tables):
+    """bool [N, 3]: a new stack of n = 1..3 own rings at c would be alive (seat independent)."""
+    if not hasattr(tb, "_pe"):
+        cols = []
+        for n in (1, 2, 3):
+            hn = jnp.full_like(tb.height, n)
+            cols.append(tb.alive(hn, hn))
+        tb._pe = jnp.stack(cols, axis=1)
+    return tb._pe
+
+
+def _stack_alive_own(tb: Tables):
+    if not hasattr(tb, "_pso"):
+        tb._pso = tb.alive(tb.height + 1, tb.cap + 1)
+    return tb._pso
+
+
+def _stack_alive_foreign(tb: Tables):
+    if not hasattr(tb, "_psf"):
+        tb._psf = tb.alive(tb.height + 1, jnp.ones_like(tb.cap))
+    return tb._psf
+
+
+def any_placement(cfg, state, tb: Tables, seat):
+    """Whether `seat` has any legal placement (union over counts; A1 does not change it)."""
+    return jnp.any(placement_valid(cfg, state, tb, seat))
 
 
 def placement_mask(cfg, state, tb: Tables, seat):
@@ -62,7 +78,7 @@ def placement_mask(cfg, state, tb: Tables, seat):
 def any_stack_can_act(cfg, tb: Tables, seat):
     """Some stack of `seat` has a move or capture (the skip_placement gate; A2 helper in compat)."""
     own = tb.top == seat
-    mv = tb.a2_move_per_cell() if cfg.reference_compat else tb.any_move_per_cell()
+    mv = tb.a2_move_per_cell() if cfg.reference_compat else tb.any_move_cell
     return jnp.any(own & (mv | tb.any_capture_per_cell()))
 
 

@@ -56,6 +56,8 @@ class _Grid(NamedTuple):
     grid_of_cell: np.ndarray  # int32 [N]: grid point of each cell
     terr_offs: Tuple[int, ...]  # 1-D offset of each territory neighbour slot
     fill_offs: Tuple[int, ...]  # 1-D offset of each border-fill neighbour slot
+    move_offs: Tuple[int, ...]  # 1-D offset of each movement direction (board.directions)
+    axis_offs: Tuple[int, ...]  # 1-D offset of each line axis' positive direction
 
 
 def _offsets_of(table: np.ndarray, grid_of_cell: np.ndarray, cell_of_grid: np.ndarray, width: int, name: str):
@@ -90,9 +92,11 @@ def _grid(board: Board) -> _Grid:
     cell_of_grid[grid_of_cell] = np.arange(n, dtype=np.int32)
     terr = _offsets_of(np.asarray(board.terr_nbrs), grid_of_cell, cell_of_grid, width, "terr_nbrs")
     fill = _offsets_of(np.asarray(board.fill_nbrs), grid_of_cell, cell_of_grid, width, "fill_nbrs")
+    move = _offsets_of(np.asarray(board.move_nbrs), grid_of_cell, cell_of_grid, width, "move_nbrs")
+    axis = tuple(move[int(d)] for d in board.line_axes)
     for a in (cell_of_grid, grid_of_cell):
         a.setflags(write=False)
-    return _Grid(rows * width, cell_of_grid, grid_of_cell, terr, fill)
+    return _Grid(rows * width, cell_of_grid, grid_of_cell, terr, fill, move, axis)
 
 
 def _to_grid(board: Board, x, fill):

@@ -167,7 +167,7 @@ def _apply_bookkeep(cfg, state, r, tb):
 # ---------------------------------------------------------------------------------------
 
 
-def _rotate(cfg, state):
+def _rotate(cfg, state, tb):
     """End of turn: next seat owning any ring; per-turn reset; LPS tracking and LPS win test."""
     p = cfg.num_players
     anyr = S.rings_anywhere(state, p)
@@ -191,20 +191,19 @@ def _rotate(cfg, state):
         rec_axis=_i32(-1),
         turn_count=state.turn_count + 1,
     )
-    tb = MV.Tables(cfg, state)
     real = LG.real_actions(cfg, state, tb)
     st2 = VC.lps_turn_start(cfg, state, real)
     return _sel(found, st2, state)
 
 
-def _transition(cfg, state, ev):
-    """Applies the phase transition for event `ev` (after the board effects of the move)."""
+def _transition(cfg, state, ev, tb, preds):
+    """Applies the phase transition for event `ev` (after the board effects of the move);
+    `tb` = the free-run tables of the board after the move."""
     b = S.geometry(cfg.board)["board"]
     seat = state.cur + 1
-    tb = MV.Tables(cfg, state)
     has_stacks = jnp.any(tb.top == seat)
-    has_line = LN.has_line(b, cfg, state, seat)
-    has_region = TR.has_region(b, cfg, state, seat)
+    has_line = jnp.any(preds[0])
+    has_region = jnp.any(preds[1])
     cap_from_attack = tb.any_capture_from(jnp.maximum(state.attack, 0), seat) & (state.attack >= 0)
     no_act_fe = ~state.acted & has_stacks
 
@@ -239,8 +238,8 @@ def _transition(cfg, state, ev):
     return state, end
 
 
-def _victory(cfg, state):
-    return VC.check_victory(cfg, state, MV.Tables(cfg, state))
+def _victory(cfg, state, tb):
+    return VC.check_victory(cfg, state, tb)
 
 
 def _mark_out(cfg, state):
@@ -249,16 +248,11 @@ def _mark_out(cfg, state):
     return state.replace(out_turn=jnp.where((~anyr) & (state.out_turn < 0), state.turn_count, state.out_turn))
 
 
-def apply_move(cfg, state: State, action) -> State:
-    """Applies exactly one move `action` (bookkeeping ids included) for the seat to move.
-
-    Includes the end-of-turn work when the move ends the turn (rotation, LPS at turn start) and
-    the victory check (after every move in reference_compat mode, else at the end of a turn), so
-    the result matches the reference digest after that step. The action is assumed legal.
-    """
+def _mutate(cfg, state, action):
+    """The board effects of one move: (state, event, is_forced_elimination)."""
     action = jnp.asarray(action, jnp.int32)
     block, r, _ = _decode(cfg, action)
-    tb = MV.Tables(cfg, state)
+    tb = MV.Light(cfg, state)
     actor = state.cur
     # seat 2's swap window closes with its first non-swap move
     lay = LG.layout(cfg)
@@ -268,56 +262,102 @@ def apply_move(cfg, state: State, action) -> State:
     st, ev = jax.lax.switch(block, [lambda s, rr, f=f: f(cfg, s, rr, tb) for f in branches], state, r)
     st = st.replace(move_count=st.move_count + 1, last_actor=actor.astype(jnp.int32))
     st = _mark_out(cfg, st)
-    nt, ended = _transition(cfg, st, ev)
+    is_fe = (block == A.TARGET) & (state.phase == FORCED_ELIM)
+    return st, ev, is_fe
+
+
+def _settle(cfg, st, ev, is_fe, tb, preds):
+    """Phase transition, end of turn and victory check after a move (tb: tables of st's board,
+    preds: LG.seat_preds of st)."""
+    nt, ended = _transition(cfg, st, ev, tb, preds)
+    rot = _rotate(cfg, nt, tb)
     if cfg.reference_compat:
         # V1/V2: the reference checks victory after every move, after the phase transition but
         # before the rotation (a finished game does not rotate); forced elimination rotates first.
-        vs = _victory(cfg, nt)
-        over = vs.phase == GAME_OVER
-        is_fe = (block == A.TARGET) & (state.phase == FORCED_ELIM)
-        rot = _rotate(cfg, nt)
-        fe_v = _victory(cfg, rot)
-        nt = _sel(is_fe, fe_v, nt)
-        vs = _sel(is_fe, fe_v, vs)
-        over = jnp.where(is_fe, fe_v.phase == GAME_OVER, over)
-        ended = ended & ~is_fe
+        vs = _victory(cfg, _sel(is_fe, rot, nt), tb)
+        # a recovery slide and its extraction / line option are one reference move
+        over = (vs.phase == GAME_OVER) & ~(nt.pend_extract | nt.pend_rec_line)
     else:
-        vs = _victory(cfg, nt)
+        vs = _victory(cfg, nt, tb)
         over = ended & (vs.phase == GAME_OVER)
-    nt = _sel(ended & ~over, _rotate(cfg, nt), nt)
-    return _sel(over, vs, nt)
+    return _sel(over, vs, _sel(ended, rot, nt))
 
 
-def _bookkeep_or_single(cfg, state, mask):
-    """Whether the step loop should apply something itself, and which action."""
-    over = (state.phase == GAME_OVER) | (state.move_count >= cfg.max_moves)
-    cnt = jnp.sum(mask)
-    none = cnt == 0
-    act = jnp.where(none, LG.bookkeeping_id(cfg, state), jnp.argmax(mask)).astype(jnp.int32)
-    go = ~over & (none | (cnt == 1) if cfg.auto_single else ~over & none)
-    return go, act
+def apply_move_tb(cfg, state: State, action):
+    """apply_move, also returning the free-run tables of the resulting board."""
+    st, ev, is_fe = _mutate(cfg, state, action)
+    tb = MV.Tables(cfg, st)
+    return _settle(cfg, st, ev, is_fe, tb, LG.seat_preds(cfg, st, tb)), tb
+
+
+def apply_move(cfg, state: State, action) -> State:
+    """Applies exactly one move `action` (bookkeeping ids included) for the seat to move.
+
+    Includes the end-of-turn work when the move ends the turn (rotation, LPS at turn start) and
+    the victory check (after every move in reference_compat mode, else at the end of a turn), so
+    the result matches the reference digest after that step. The action is assumed legal.
+    """
+    return apply_move_tb(cfg, state, action)[0]
+
+
+_BOOK_EV = (EV_TO_MOVE, EV_TO_LINE, EV_STAY, EV_STAY, EV_LINE_DONE, EV_TERR_DONE, EV_STAY, EV_STAY)
+
+
+def _bookkeep(cfg, state, tb, preds):
+    """Applies the phase's bookkeeping move (no board change, so `tb` stays valid)."""
+    ev = jnp.asarray(_BOOK_EV, jnp.int32)[state.phase]
+    st = state.replace(
+        move_count=state.move_count + 1,
+        last_actor=state.cur,
+        swap_window=state.swap_window & (state.cur != 1),
+    )
+    return _settle(cfg, st, ev, jnp.asarray(False), tb, preds)
 
 
 MAX_AUTO = 64
 
 
-def advance(cfg, state: State) -> State:
-    """Applies bookkeeping moves (and, with cfg.auto_single, forced single options) until a real
-    decision or the game end; fills the protocol fields."""
+def _running(cfg, st):
+    return (st.phase != GAME_OVER) & (st.move_count < cfg.max_moves)
+
+
+def _bookkeeping_loop(cfg, state, tb):
+    """Applies bookkeeping moves until the seat to move has a decision (board unchanged).
+    Returns (state, preds of that state)."""
 
     def cond(carry):
-        st, mask, i = carry
-        go, _ = _bookkeep_or_single(cfg, st, mask)
-        return go & (i < MAX_AUTO)
+        st, preds, i = carry
+        return _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & (i < MAX_AUTO)
 
     def body(carry):
-        st, mask, i = carry
-        _, act = _bookkeep_or_single(cfg, st, mask)
-        st = apply_move(cfg, st, act)
-        return st, LG.interactive_mask(cfg, st), i + 1
+        st, preds, i = carry
+        st = _bookkeep(cfg, st, tb, preds)
+        return st, LG.seat_preds(cfg, st, tb), i + 1
 
-    mask0 = LG.interactive_mask(cfg, state)
-    state, mask, _ = jax.lax.while_loop(cond, body, (state, mask0, jnp.asarray(0, jnp.int32)))
+    st, preds, _ = jax.lax.while_loop(cond, body, (state, LG.seat_preds(cfg, state, tb), jnp.asarray(0, jnp.int32)))
+    return st, preds
+
+
+def advance(cfg, state: State, tb=None) -> State:
+    """Applies bookkeeping moves (and, with cfg.auto_single, forced single options) until a real
+    decision or the game end; fills the protocol fields. `tb`: tables of state's board."""
+    if tb is None:
+        tb = MV.Tables(cfg, state)
+    state, preds = _bookkeeping_loop(cfg, state, tb)
+    mask = LG.interactive_mask(cfg, state, tb, preds)
+    if cfg.auto_single:
+
+        def cond(carry):
+            st, m, i = carry
+            return _running(cfg, st) & (jnp.sum(m) == 1) & (i < MAX_AUTO)
+
+        def body(carry):
+            st, m, i = carry
+            st, tb2 = apply_move_tb(cfg, st, jnp.argmax(m).astype(jnp.int32))
+            st, preds2 = _bookkeeping_loop(cfg, st, tb2)
+            return st, LG.interactive_mask(cfg, st, tb2, preds2), i + 1
+
+        state, mask, _ = jax.lax.while_loop(cond, body, (state, mask, jnp.asarray(0, jnp.int32)))
     return finish(cfg, state, mask)
 
 
@@ -344,7 +384,8 @@ def step(cfg, state: State, action) -> State:
     """apply_move, then every bookkeeping move (and single-option decision if cfg.auto_single)
     until a real decision or the game end, then the protocol fields (per seat)."""
     already = (state.phase == GAME_OVER) | state.truncated
-    new = advance(cfg, apply_move(cfg, state, action))
+    st, tb = apply_move_tb(cfg, state, action)
+    new = advance(cfg, st, tb)
     return _sel(already, state, new)
 
 
