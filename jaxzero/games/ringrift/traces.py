@@ -114,7 +114,13 @@ from jaxzero.games.ringrift.state import PHASE_NAMES, REASON_NAMES  # noqa: E402
 # (file stem, seed, step index) -> "rule id: reason". Each one is listed with its evidence
 # in docs/rules-decisions.md. A difference at such a step counts as divergent, and the
 # replay re-synchronises to the recorded digest there.
-DIVERGENT: Dict[tuple, str] = {}
+DIVERGENT: Dict[tuple, str] = {
+    # F1 (R206) in compat mode: after a permissive skip_placement the reference synthesizes
+    # ONE forced_elim on the first eligible stack of its stack dictionary, whose order is
+    # the insertion history (0,1,-1 created at step 116 before -1,1,0 was re-created at
+    # step 181); a board position does not determine it. We offer the lowest cell.
+    ("hex8_4p", 48, 240): "F1-order",
+}
 
 # digest-carried State fields (replaced on re-synchronisation; the rest is kept)
 _DIGEST_FIELDS = (
