@@ -162,6 +162,7 @@ class Loop:
     def run(self) -> list[dict]:
         """Runs (or resumes) the loop up to ``loop.num_iterations``; returns this call's metrics rows."""
         cfg = self.cfg
+        run_start = time.time()
         self.workdir.mkdir(parents=True, exist_ok=True)
         ckpt = Checkpointer(self.workdir / "checkpoints", cfg.loop.max_to_keep)
         ckpt.check_config(self.config_json)  # refuse before anything is written
@@ -260,6 +261,7 @@ class Loop:
                     "vs_random_raw_policy/score": vs_random_raw["score"],
                     "buffer_size": int(buffer.size),
                     "train_step": int(ts.step),
+                    "elapsed_seconds": round(time.time() - run_start, 1),  # since this process started the loop
                 }
 
                 # 5. checkpoint (committed before the metrics line is appended)

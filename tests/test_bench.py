@@ -1,0 +1,56 @@
+"""scripts/bench.py: the selfplay subcommand prints throughput as JSON; subcommands are pluggable."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench  # noqa: E402
+
+
+def test_selfplay_json():
+    out = subprocess.run(
+        [
+            sys.executable,
+            "scripts/bench.py",
+            "selfplay",
+            "--config",
+            "configs/tictactoe.py",
+            "--repeats",
+            "1",
+            "--config.selfplay.batch_size=8",
+            "--config.selfplay.num_simulations=4",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["benchmark"] == "selfplay" and result["batch_size"] == 8 and result["num_simulations"] == 4
+    assert result["positions_per_s"] > 0 and result["games_per_s"] > 0
+    assert result["moves_timed"] == 9
+
+
+def test_unknown_override_is_refused():
+    with pytest.raises(SystemExit, match="unknown config key"):
+        bench.load_config(str(ROOT / "configs/tictactoe.py"), ["--config.selfplay.nope=3"])
+    cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"), ["--config.train.learning_rate=0.5"])
+    assert cfg.train.learning_rate == 0.5
+
+
+def test_adding_a_subcommand_is_one_function(monkeypatch, capsys):
+    def add_hello(sub):
+        p = sub.add_parser("hello")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=lambda args, overrides: {"hello": 1})
+
+    monkeypatch.setattr(bench, "SUBCOMMANDS", [*bench.SUBCOMMANDS, add_hello])
+    assert bench.main(["hello", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"hello": 1}
