@@ -206,8 +206,8 @@ def test_mctx_output_type(toy_maxn):
 
 
 # ---------------------------------------------------------------------------------------------
-# The game adapter (make_maxn_model / run_maxn_search) on a 3-player game: Nim where each move
-# takes 1 or 2 stones and whoever takes the last stone gets +1, the others -0.5.
+# The game adapter (make_maxn_model / run_maxn_search) on a P-player game: Nim where each move
+# takes 1 or 2 stones and whoever takes the last stone gets +1, the others -1/(P-1).
 
 from flax import struct  # noqa: E402
 
@@ -222,42 +222,46 @@ class _NimState:
     truncated: jax.Array
 
 
-class Nim3:
-    id = "nim3"
+class Nim:
     num_actions = 2
-    num_players = 3
     observation_shape = (8,)
+
+    def __init__(self, num_players):
+        self.num_players = num_players
+        self.id = f"nim{num_players}"
 
     def init(self, key):
         return self.at(jnp.int32(7), jnp.int32(0))
 
-    @staticmethod
-    def at(pile, player):
+    def at(self, pile, player):
         return _NimState(pile=pile, current_player=player, legal_action_mask=jnp.arange(2) < pile,
-                         rewards=jnp.zeros(3), terminated=pile == 0, truncated=jnp.bool_(False))
+                         rewards=jnp.zeros(self.num_players), terminated=pile == 0, truncated=jnp.bool_(False))
 
     def step(self, state, action, key):
+        p = self.num_players
         pile = jnp.maximum(state.pile - action - 1, 0)
         won = (pile == 0) & ~state.terminated
-        nxt = self.at(pile, jnp.where(state.terminated, state.current_player, (state.current_player + 1) % 3))
-        rewards = jnp.where(won, jnp.where(jnp.arange(3) == state.current_player, 1.0, -0.5), 0.0)
+        nxt = self.at(pile, jnp.where(state.terminated, state.current_player, (state.current_player + 1) % p))
+        rewards = jnp.where(won, jnp.where(jnp.arange(p) == state.current_player, 1.0, -1.0 / (p - 1)), 0.0)
         return nxt.replace(rewards=rewards)
 
     def observe(self, state):
         return jax.nn.one_hot(state.pile, 8)
 
 
-def test_run_maxn_search_three_players():
-    game = Nim3()
+@pytest.mark.parametrize("num_players", [3, pytest.param(4, marks=pytest.mark.slow)])
+def test_run_maxn_search_multiplayer(num_players):
+    p = num_players
+    game = Nim(p)
 
     def apply_fn(params, obs):  # prior prefers "take 1"; mover-relative values mark seat +1 as ahead
         b = obs.shape[0]
         return jnp.tile(jnp.array([1.0, 0.0]), (b, 1)), jnp.tile(params, (b, 1))
 
-    params = jnp.array([0.0, 0.1, -0.1])
+    params = jnp.array([0.0, 0.1, -0.1, 0.05][:p])
     piles = jnp.array([2, 3, 2, 3], jnp.int32)
-    movers = jnp.array([0, 1, 2, 2], jnp.int32)
-    states = jax.vmap(Nim3.at)(piles, movers)
+    movers = jnp.array([0, 1, 2, p - 1], jnp.int32)
+    states = jax.vmap(game.at)(piles, movers)
     run = jax.jit(lambda p, s, k: run_maxn_search(apply_fn, p, game, s, k, num_simulations=16,
                                                  max_num_considered_actions=2, gumbel_scale=0.0))
     out = run(params, states, jax.random.PRNGKey(0))
@@ -265,14 +269,15 @@ def test_run_maxn_search_three_players():
     np.testing.assert_array_equal(s.to_play, movers)
     raw = np.asarray(out.search_tree.raw_values[:, 0])
     for b, m in enumerate(np.asarray(movers)):  # the root value is the network's, rotated to absolute seats
-        np.testing.assert_allclose(raw[b, [m, (m + 1) % 3, (m + 2) % 3]], params, atol=1e-7)
+        np.testing.assert_allclose(raw[b, (m + np.arange(p)) % p], params, atol=1e-7)
     act = np.asarray(out.action)
     value = np.asarray(s.value)
     for b, (pile, m) in enumerate(zip(np.asarray(piles), np.asarray(movers))):
         if pile == 2:  # taking both stones wins at once
             assert act[b] == 1 and out.action_weights[b, 1] > 0.5
-            np.testing.assert_array_equal(s.qvalues[b, 1], np.where(np.arange(3) == m, 1.0, -0.5))
+            np.testing.assert_allclose(s.qvalues[b, 1], np.where(np.arange(p) == m, 1.0, -1.0 / (p - 1)), atol=1e-7)
             assert value[b, m] > 0  # a mean over both root actions, which sequential halving both visits
         else:  # from 3 stones the next seat wins whatever the mover does
-            assert value[b, (m + 1) % 3] > 0.5 and value[b, m] < 0 and value[b, (m + 2) % 3] < 0
-            assert (s.qvalues[b, :, (m + 1) % 3] > 0.5).all()
+            others = [(m + k) % p for k in range(p) if k != 1]
+            assert value[b, (m + 1) % p] > 0.5 and (value[b, others] < 0).all()
+            assert (s.qvalues[b, :, (m + 1) % p] > 0.5).all()
