@@ -156,6 +156,8 @@ class SelfPlay:
         return slots, record
 
     def _play(self, params, slots: Slots, key, num_steps: int):
+        """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B])."""
+        chex.assert_rank(slots.moves, 1)
         def body(carry, k):
             return self._move(params, carry, k)
 

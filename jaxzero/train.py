@@ -61,6 +61,7 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0):
 
     def train_step(ts: TrainState, buffer: replay.ReplayBuffer, key, batch_size: int):
         batch = replay.sample(buffer, key, batch_size)
+        chex.assert_shape(batch.value_mask, (batch_size,))
         grad_fn = jax.value_and_grad(lambda p: losses(apply_fn, p, batch, value_loss_weight), has_aux=True)
         (_, metrics), grads = grad_fn(ts.params)
         updates, opt_state = optimizer.update(grads, ts.opt_state, ts.params)
