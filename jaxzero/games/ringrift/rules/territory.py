@@ -99,6 +99,11 @@ def _grid(board: Board) -> _Grid:
     return _Grid(rows * width, cell_of_grid, grid_of_cell, terr, fill, move, axis)
 
 
+def _pad(x, value):
+    pad = jnp.full(x.shape[:-1] + (1,), value, x.dtype)
+    return jnp.concatenate([x, pad], axis=-1)
+
+
 def _to_grid(board: Board, x, fill):
     """[..., N] -> [..., G] (padding grid points get `fill`)."""
     g = _grid(board)
@@ -144,45 +149,67 @@ def _grow(x, allowed, offs):
     return out
 
 
+def _labels(board: Board, open_):
+    """int32 [..., N]: lowest cell id of each open cell's component (N for closed cells).
+
+    Min-label propagation on the flat grid embedding with constant-offset shifts inside a
+    `lax.while_loop` (elementwise int8 work only, one hop per round; stops when nothing
+    changes). Much cheaper on CPU than gathers, pointer jumping or N x N reachability.
+    """
+    n = board.num_cells
+    g = _grid(board)
+    dt = jnp.int8 if n < 127 else jnp.int32
+    big = jnp.asarray(n, dt)
+    og = _to_grid(board, open_, False)
+    lab0 = jnp.where(og, jnp.asarray(g.cell_of_grid).astype(dt), big)
+
+    def cond(c):
+        return c[1]
+
+    def body(c):
+        lab, _ = c
+        m = lab
+        for k in g.terr_offs:
+            m = jnp.minimum(m, _shift(lab, k, big))
+        m = jnp.where(og, m, big)
+        return m, jnp.any(m != lab)
+
+    lab, _ = jax.lax.while_loop(cond, body, (lab0, jnp.asarray(True)))
+    return _from_grid(board, lab).astype(jnp.int32)
+
+
+_NBITS = 7
+
+
+def _segment_or(board: Board, lab, bits):
+    """int32 [..., N]: at index r, the OR of `bits` (ints in [0, 128)) over the cells labelled
+    r (0 where no cell is); one scatter-max of the bits' one-hot form."""
+    n = board.num_cells
+    lead = lab.shape[:-1]
+    lab2 = lab.reshape((-1, n))
+    onehot = ((bits.reshape((-1, n))[..., None] >> jnp.arange(_NBITS)) & 1).astype(jnp.int8)
+    rows = jnp.arange(lab2.shape[0])[:, None]
+    acc = jnp.zeros((lab2.shape[0], n + 1, _NBITS), jnp.int8).at[rows, lab2].max(onehot)
+    packed = jnp.sum(acc.astype(jnp.int32) << jnp.arange(_NBITS), axis=-1)[:, :n]
+    return packed.reshape(lead + (n,))
+
+
 def components(board: Board, open_, bits=None):
     """Connected components of the `open_` cells under territory adjacency.
 
     open_: bool [..., N] (any leading shape, e.g. one row per pass); bits: optional int [..., N]
-    per-cell flags (non-negative, < 128) to OR over each component.
+    per-cell flags in [0, 128) to OR over each component.
     Returns (label int32 [..., N]: lowest cell id of the cell's component, N for closed cells;
     ored int32 [..., N]: OR of `bits` over the cell's component, 0 for closed cells).
-    Min-label / OR propagation on the flat grid embedding with constant-offset shifts inside a
-    `lax.while_loop` (elementwise int8 work only, one hop per round; stops when nothing
-    changes). Much cheaper on CPU than gathers or N x N reachability.
     """
     n = board.num_cells
     chex.assert_axis_dimension(open_, -1, n)
-    g = _grid(board)
-    dt = jnp.int8 if n < 127 else jnp.int32
-    big = jnp.asarray(n, dt)
-    zero = jnp.asarray(0, dt)
+    lab = _labels(board, open_)
     if bits is None:
-        bits = jnp.zeros(open_.shape, dt)
-    og = _to_grid(board, open_, False)
-    ids = jnp.asarray(g.cell_of_grid).astype(dt)
-    lab0 = jnp.where(og, ids, big)
-    bits0 = jnp.where(og, _to_grid(board, bits.astype(dt), zero), zero)
-
-    def cond(c):
-        return c[2]
-
-    def body(c):
-        lab, ored, _ = c
-        m, o = lab, ored
-        for k in g.terr_offs:
-            m = jnp.minimum(m, _shift(lab, k, big))
-            o = o | _shift(ored, k, zero)
-        m = jnp.where(og, m, big)
-        o = jnp.where(og, o, zero)
-        return m, o, jnp.any(m != lab) | jnp.any(o != ored)
-
-    lab, ored, _ = jax.lax.while_loop(cond, body, (lab0, bits0, jnp.asarray(True)))
-    return _from_grid(board, lab).astype(jnp.int32), _from_grid(board, ored).astype(jnp.int32)
+        return lab, jnp.zeros(open_.shape, jnp.int32)
+    at_rep = _segment_or(board, lab, jnp.where(open_, bits, 0).astype(jnp.int32))
+    ored = jnp.take_along_axis(_pad(at_rep, 0), lab, axis=-1)
+    return lab, ored
 
 
 def _stack_info(state: State):
@@ -206,7 +233,7 @@ _TOUCH_BIT = 5  # the component touches a marker of its pass' border colour
 class _Regions(NamedTuple):
     comp: jax.Array  # int32 [5, N] rep or -1
     candidate: jax.Array  # bool [5, N] per (pass, rep)
-    ored: jax.Array  # int32 [5, N] component-wide OR of the flag bits, per cell
+    ored: jax.Array  # int32 [5, N] component-wide OR of the flag bits, at the rep cells
     is_rep: jax.Array  # bool [5, N]
 
 
@@ -225,7 +252,8 @@ def _regions(board: Board, state: State, seat) -> _Regions:
     flags = jnp.where(h > 0, jnp.left_shift(1, jnp.clip(top - 1, 0)), 0)
     flags = flags | jnp.where(_buried(state, seat), 1 << _BURIED_BIT, 0)
     flags = flags[None, :] | jnp.where(touch, 1 << _TOUCH_BIT, 0)
-    lab, ored = components(board, open_, flags)
+    lab = _labels(board, open_)
+    ored = _segment_or(board, lab, jnp.where(open_, flags, 0))  # per rep (index = rep cell)
     ids = jnp.arange(n, dtype=jnp.int32)
     live = open_ & present[:, None]
     comp = jnp.where(live, lab, -1)
