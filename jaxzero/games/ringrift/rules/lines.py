@@ -2,8 +2,9 @@
 
 Everything here is a pure function of one game (no batch axis), jit- and vmap-safe, and
 board-agnostic: the board enters only through static numpy tables derived from
-`boards.Board` (`rays`, `opposite`, `line_axes`, `move_nbrs`), so square8 and hex8 run the
-same code.
+`boards.Board` (`rays`, `opposite`, `line_axes`, `move_nbrs`, the grid embedding), so square8
+and hex8 run the same code. Runs are counted with constant-offset shifts on the flat grid
+embedding of territory.py (elementwise int8 work, no data-dependent gathers).
 
 Definitions (they match the reference `BoardManager.find_all_lines`):
 - A *run* of seat s along line axis a is a maximal sequence of consecutive cells, stepping
@@ -37,9 +38,6 @@ from jaxzero.games.ringrift.state import RulesConfig, State
 class _LineTables(NamedTuple):
     along: np.ndarray  # int32 [A, N, K+1]: c, then the cells 1..K steps along +axis; N = off board
     back: np.ndarray  # int32 [A, N, K+1]: c, then the cells 1..K steps along -axis; N = off board
-    slide_fwd_cut: np.ndarray  # bool [D, A]: a slide in direction d leaves its origin just after the destination on axis a
-    slide_bwd_cut: np.ndarray  # bool [D, A]: ... just before the destination (d == +axis)
-    move_nbrs: np.ndarray  # int32 [N, D]: destination of a one-step slide, N = off board
 
 
 @functools.lru_cache(maxsize=None)
@@ -53,17 +51,7 @@ def _tables(board: Board) -> _LineTables:
     back = np.concatenate(
         [np.broadcast_to(cells, (len(axes), n, 1)), rays[:, opp[axes], :].transpose(1, 0, 2)], axis=-1
     )
-    dirs = np.arange(board.num_dirs)[:, None]
-    slide_bwd_cut = dirs == axes[None, :]
-    slide_fwd_cut = dirs == opp[axes][None, :]
-    move_nbrs = np.where(board.move_nbrs < 0, n, board.move_nbrs)
-    out = _LineTables(
-        along.astype(np.int32),
-        back.astype(np.int32),
-        slide_fwd_cut,
-        slide_bwd_cut,
-        move_nbrs.astype(np.int32),
-    )
+    out = _LineTables(along.astype(np.int32), back.astype(np.int32))
     for arr in out:
         arr.setflags(write=False)
     return out
@@ -93,19 +81,6 @@ def _grid_runs(board: Board, own):
         fwd.append(f)
         bwd.append(b)
     return jnp.stack(fwd), jnp.stack(bwd)
-
-
-def _runs_from(board: Board, own):
-    """int32 [A, N+1]: for each cell, the number of consecutive `own` cells starting at it
-    along +axis (0 where the cell is not own; index N = off board = 0)."""
-    fwd, _ = _grid_runs(board, own)
-    return _pad(_from_grid(board, fwd).astype(jnp.int32), 0)
-
-
-def _runs_back(board: Board, own):
-    """int32 [A, N+1]: like `_runs_from` but stepping along -axis."""
-    _, bwd = _grid_runs(board, own)
-    return _pad(_from_grid(board, bwd).astype(jnp.int32), 0)
 
 
 def _lines(board: Board, cfg: RulesConfig, marker, seat):
@@ -217,9 +192,9 @@ def lines_through(board: Board, cfg: RulesConfig, marker, seat, cell):
     """
     chex.assert_shape(marker, (board.num_cells,))
     t = _tables(board)
-    own = marker == seat
-    fwd = _runs_from(board, own)  # [A, N+1]
-    bwd = _runs_back(board, own)
+    fwd, bwd = _grid_runs(board, marker == seat)
+    fwd = _pad(_from_grid(board, fwd).astype(jnp.int32), 0)  # [A, N+1]
+    bwd = _pad(_from_grid(board, bwd).astype(jnp.int32), 0)
     nxt = jnp.asarray(t.along)[:, cell, 1]  # [A]
     prv = jnp.asarray(t.back)[:, cell, 1]
     ax = jnp.arange(fwd.shape[0])
