@@ -254,3 +254,12 @@ def test_overlength_options_and_waiver():
     assert np.array_equal(np.nonzero(np.asarray(out2.collapsed))[0], np.sort(cells[1:5]))
     assert int(out2.marker[cells[0]]) == 1 and int(out2.marker[cells[5]]) == 1
     assert not np.any(np.asarray(LN.line_choices(b, cfg, st2.replace(pend_line=jnp.asarray(True)), 1)))
+
+
+def test_reference_axis_priority():
+    """The reference tries E, SE, S, NE on square boards; the hex order is the board's."""
+    sq = get_board("square8")
+    order = [tuple(sq.directions[int(sq.line_axes[a])]) for a in np.argsort(LN.reference_axis_priority(sq))]
+    assert order == [(1, 0), (1, 1), (0, 1), (1, -1)]
+    hx = get_board("hex8")
+    assert list(LN.reference_axis_priority(hx)) == [0, 1, 2]

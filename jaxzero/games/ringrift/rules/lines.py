@@ -57,6 +57,25 @@ def _tables(board: Board) -> _LineTables:
     return out
 
 
+# The reference engine's line-direction order (BoardManager._get_line_directions): square
+# E, SE, S, NE; hex (1,0,-1), (1,-1,0), (0,-1,1). Recovery takes the first completing axis
+# in this order, which differs from `board.line_axes` on square8 (E, S, SE, NE).
+_REFERENCE_AXIS_ORDER = ((1, 0), (1, 1), (0, 1), (1, -1), (1, 0, -1), (1, -1, 0), (0, -1, 1))
+
+
+@functools.lru_cache(maxsize=None)
+def reference_axis_priority(board: Board) -> np.ndarray:
+    """int32 [A]: rank of each line axis in the reference's axis order (0 = tried first).
+
+    Pick "the first line-forming axis" as `argmin(where(forms, priority, A))`.
+    """
+    dirs = [tuple(board.directions[int(d)]) for d in board.line_axes]
+    ranks = [_REFERENCE_AXIS_ORDER.index(d) for d in dirs]
+    out = np.argsort(np.argsort(ranks)).astype(np.int32)
+    out.setflags(write=False)
+    return out
+
+
 def _pad(x, value):
     """Appends one sentinel entry (index N = off board) on the last axis."""
     pad = jnp.full(x.shape[:-1] + (1,), value, x.dtype)
@@ -187,8 +206,8 @@ def lines_through(board: Board, cfg: RulesConfig, marker, seat, cell):
       length: int32 [A], the run's length (>= 1). It is a line iff length >= cfg.line_length;
         collapse it with `segment_mask(board, a, start[a], length[a])` (Option 1) or any
         `segment_mask(board, a, start[a] + o steps, L)` with 0 <= o <= length - L (Option 2).
-    The reference recovery picks the first completing axis in its own axis order (square:
-    E, SE, S, NE; hex: this board's order); `board.line_axes` on square8 is E, S, SE, NE.
+    The reference recovery picks the first completing axis in its own axis order
+    (`reference_axis_priority`; square E, SE, S, NE, while `board.line_axes` is E, S, SE, NE).
     """
     chex.assert_shape(marker, (board.num_cells,))
     t = _tables(board)
