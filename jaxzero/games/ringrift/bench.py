@@ -53,7 +53,7 @@ def make_runner(cfg: RulesConfig, batch: int, chunk: int):
 
 
 def bench_engine(board: str = "square8", players: int = 2, batch: int = 1024, seconds: float = 20.0,
-                 chunk: int = 32, auto_single: bool = True, seed: int = 0) -> dict:
+                 chunk: int = 32, auto_single: bool = False, seed: int = 0) -> dict:
     """Plays random games for ~`seconds`; returns games/s, decisions/s, compile_s and counts."""
     cfg = RulesConfig(board=board, num_players=players, swap_rule=(players == 2), auto_single=auto_single,
                       max_moves={2: 600, 3: 900, 4: 1400}[players])

@@ -69,6 +69,11 @@ class Tables:
         self.cap_ok = self.has_t & (self.G >= 1)  # a capturable landing exists beyond the first stack
         self.any_move_cell = jnp.any(F >= height[:, None], axis=1) & stack
         self.any_cap_cell = jnp.any(self._cap_alive(height, cap), axis=1) & stack
+        # no-dead-placement summaries (placement.py): new stacks of 1..3 own rings on an empty
+        # cell, one more ring on an own stack (cap + 1) / on a foreign stack (cap 1)
+        self.place_empty = jnp.stack([self.alive(jnp.full_like(height, n), jnp.full_like(height, n)) for n in (1, 2, 3)], axis=1)
+        self.place_own = self.alive(height + 1, cap + 1)
+        self.place_foreign = self.alive(height + 1, jnp.ones_like(cap))
 
     def _cap_alive(self, h, cap):
         """bool [N, D]: a stack of height h / cap `cap` (per cell) at c has a capture along d."""

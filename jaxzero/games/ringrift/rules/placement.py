@@ -22,36 +22,13 @@ def placement_valid(cfg, state, tb: Tables, seat):
     free = (state.marker == 0) & (state.collapsed == 0)
     empty = free & ~tb.stack
     on_stack = free & tb.stack
-    pe = _empty_alive(tb)
+    pe = tb.place_empty
     own = tb.top == seat
-    ps = jnp.where(own, _stack_alive_own(tb), _stack_alive_foreign(tb))
+    ps = jnp.where(own, tb.place_own, tb.place_foreign)
     n = jnp.arange(1, 4)
     ok = empty[:, None] & pe
     ok = ok.at[:, 0].set(ok[:, 0] | (on_stack & ps))
     return ok & (n[None, :] <= hand)
-
-
-def _empty_alive(tb: Tables):
-    """bool [N, 3]: a new stack of n = 1..3 own rings at c would be alive (seat independent)."""
-    if not hasattr(tb, "_pe"):
-        cols = []
-        for n in (1, 2, 3):
-            hn = jnp.full_like(tb.height, n)
-            cols.append(tb.alive(hn, hn))
-        tb._pe = jnp.stack(cols, axis=1)
-    return tb._pe
-
-
-def _stack_alive_own(tb: Tables):
-    if not hasattr(tb, "_pso"):
-        tb._pso = tb.alive(tb.height + 1, tb.cap + 1)
-    return tb._pso
-
-
-def _stack_alive_foreign(tb: Tables):
-    if not hasattr(tb, "_psf"):
-        tb._psf = tb.alive(tb.height + 1, jnp.ones_like(tb.cap))
-    return tb._psf
 
 
 def any_placement(cfg, state, tb: Tables, seat):
