@@ -281,3 +281,18 @@ def test_run_maxn_search_multiplayer(num_players):
             others = [(m + k) % p for k in range(p) if k != 1]
             assert value[b, (m + 1) % p] > 0.5 and (value[b, others] < 0).all()
             assert (s.qvalues[b, :, (m + 1) % p] > 0.5).all()
+
+
+def test_search_kind_switch():
+    from jaxzero.search.maxn import make_search_fn_of_kind
+
+    kw = dict(num_simulations=4, max_num_considered_actions=2, gumbel_scale=1.0)
+    with pytest.raises(ValueError, match="unknown search kind"):
+        make_search_fn_of_kind("alphabeta", Nim(3), None, **kw)
+    with pytest.raises(ValueError, match="needs 2 players"):
+        make_search_fn_of_kind("mctx", Nim(3), None, **kw)
+    with pytest.raises(ValueError, match="unexpected options"):
+        make_search_fn_of_kind("maxn", Nim(3), None, reduce="max", **kw)
+    for kind in ("auto", "maxn", "paranoid"):
+        assert callable(make_search_fn_of_kind(kind, Nim(4), None, **kw))
+    assert callable(make_search_fn_of_kind("auto", Nim(2), None, **kw))

@@ -615,3 +615,43 @@ def make_maxn_search_fn(game, apply_fn, *, num_simulations, max_num_considered_a
         )
 
     return search
+
+
+SEARCH_KINDS = ("auto", "mctx", "maxn", "paranoid")
+
+
+def make_search_fn_of_kind(
+    kind: str, game, apply_fn, *, num_simulations, max_num_considered_actions, gumbel_scale, **kwargs
+):
+    """``search(params, states, key) -> PolicyOutput`` of the named search, for a config switch.
+
+    ``kind``: ``"mctx"`` (``jaxzero.search.gumbel``, 2 players only), ``"maxn"`` (this module),
+    ``"paranoid"`` (`jaxzero.search.paranoid`, extra ``reduce=`` accepted) or ``"auto"`` (mctx
+    for 2 players, max^n otherwise). Every kind returns ``action`` ``[B]`` and the policy target
+    ``action_weights`` ``[B, A]``; only ``search_tree`` differs.
+    """
+    if kind not in SEARCH_KINDS:
+        raise ValueError(f"unknown search kind {kind!r}; known: {', '.join(SEARCH_KINDS)}")
+    if kind == "auto":
+        kind = "mctx" if game.num_players == 2 else "maxn"
+    if kind == "mctx" and game.num_players != 2:
+        raise ValueError(f"search kind 'mctx' needs 2 players, {game.id} has {game.num_players}; use 'maxn'")
+    if kwargs and kind != "paranoid":
+        raise ValueError(f"unexpected options {sorted(kwargs)} for search kind {kind!r}")
+    settings = dict(
+        num_simulations=num_simulations,
+        max_num_considered_actions=max_num_considered_actions,
+        gumbel_scale=gumbel_scale,
+    )
+    if kind == "mctx":
+        from jaxzero.search.gumbel import make_search_fn
+
+        return make_search_fn(game, apply_fn, **settings)
+    if kind == "maxn":
+        return make_maxn_search_fn(game, apply_fn, **settings)
+    from jaxzero.search.paranoid import run_paranoid_search
+
+    def search(params, states, key):
+        return run_paranoid_search(apply_fn, params, game, states, key, **settings, **kwargs)
+
+    return search
