@@ -178,11 +178,11 @@ def _labels(board: Board, open_):
     return _from_grid(board, lab).astype(jnp.int32)
 
 
-_NBITS = 7
+_NBITS = 9
 
 
 def _segment_or(board: Board, lab, bits):
-    """int32 [..., N]: at index r, the OR of `bits` (ints in [0, 128)) over the cells labelled
+    """int32 [..., N]: at index r, the OR of `bits` (ints in [0, 2**_NBITS)) over the cells labelled
     r (0 where no cell is); one scatter-max of the bits' one-hot form."""
     n = board.num_cells
     lead = lab.shape[:-1]
@@ -198,7 +198,7 @@ def components(board: Board, open_, bits=None):
     """Connected components of the `open_` cells under territory adjacency.
 
     open_: bool [..., N] (any leading shape, e.g. one row per pass); bits: optional int [..., N]
-    per-cell flags in [0, 128) to OR over each component.
+    per-cell flags in [0, 2**_NBITS) to OR over each component.
     Returns (label int32 [..., N]: lowest cell id of the cell's component, N for closed cells;
     ored int32 [..., N]: OR of `bits` over the cell's component, 0 for closed cells).
     """
@@ -226,18 +226,27 @@ def _buried(state: State, seat):
     return jnp.any((state.rings.astype(jnp.int32) == seat) & below_top, axis=1)
 
 
-_BURIED_BIT = 4  # bits 0..3: seat 1..4 controls a stack inside
-_TOUCH_BIT = 5  # the component touches a marker of its pass' border colour
+_BURIED_BIT = 4  # bits 0..3: seat 1..4 controls a stack inside; bits 4..7: a stack inside holds a buried ring of seat 1..4
+_TOUCH_BIT = 8  # the component touches a marker of its pass' border colour
 
 
-class _Regions(NamedTuple):
-    comp: jax.Array  # int32 [5, N] rep or -1
-    candidate: jax.Array  # bool [5, N] per (pass, rep)
+class RegionSummary(NamedTuple):
+    """Seat-independent territory analysis of one board (`region_summary`).
+
+    It depends only on rings/height/marker/collapsed, so it can be computed once per board
+    and reused for every seat and phase flag on that board (e.g. across bookkeeping moves).
+    """
+
+    comp: jax.Array  # int32 [5, N] component representative of each cell, -1 outside the pass
+    candidate: jax.Array  # bool [5, N] candidate regions at (pass, rep)
     ored: jax.Array  # int32 [5, N] component-wide OR of the flag bits, at the rep cells
     is_rep: jax.Array  # bool [5, N]
 
 
-def _regions(board: Board, state: State, seat) -> _Regions:
+def region_summary(board: Board, state: State) -> RegionSummary:
+    """Components and candidate regions of all five passes plus the per-region flags that
+    `region_choices` needs for any seat (see the module docstring)."""
+    chex.assert_shape(state.marker, (board.num_cells,))
     n = board.num_cells
     p = state.hand.shape[0]
     top, h = _stack_info(state)
@@ -250,7 +259,8 @@ def _regions(board: Board, state: State, seat) -> _Regions:
     present = jnp.any(border, axis=-1).at[p].set(True)
     touch = _from_grid(board, _nbr_any(_to_grid(board, border, False), _grid(board).terr_offs))
     flags = jnp.where(h > 0, jnp.left_shift(1, jnp.clip(top - 1, 0)), 0)
-    flags = flags | jnp.where(_buried(state, seat), 1 << _BURIED_BIT, 0)
+    for q in range(1, p + 1):
+        flags = flags | jnp.where(_buried(state, q), 1 << (_BURIED_BIT + q - 1), 0)
     flags = flags[None, :] | jnp.where(touch, 1 << _TOUCH_BIT, 0)
     lab = _labels(board, open_)
     ored = _segment_or(board, lab, jnp.where(open_, flags, 0))  # per rep (index = rep cell)
@@ -269,7 +279,7 @@ def _regions(board: Board, state: State, seat) -> _Regions:
         pad = jnp.full((NUM_PASSES - 1 - p, n), fill, x.dtype)
         return jnp.concatenate([x[:p], pad, x[p:]], axis=0)
 
-    return _Regions(widen(comp, -1), widen(is_rep & cand, False), widen(ored, 0), widen(is_rep, False))
+    return RegionSummary(widen(comp, -1), widen(is_rep & cand, False), widen(ored, 0), widen(is_rep, False))
 
 
 def find_regions(board: Board, state: State):
@@ -281,17 +291,18 @@ def find_regions(board: Board, state: State):
         and for passes whose marker colour is absent.
       candidate: bool [5, N], True at (pass, rep) for every candidate region.
     """
-    chex.assert_shape(state.marker, (board.num_cells,))
-    r = _regions(board, state, 0)
+    r = region_summary(board, state)
     return r.comp, r.candidate
 
 
-def region_choices(board: Board, cfg: RulesConfig, state: State, seat):
+def region_choices(board: Board, cfg: RulesConfig, state: State, seat, summary: RegionSummary = None):
     """bool [5, N]: legal REGION-block entries (pass, rep) for `seat`.
 
     Candidate regions that `seat` may process (normal context: controls a stack outside the
     region; recovery context `state.turn_recovery`: a stack outside holds a buried ring of
     `seat`), each distinct cell set once (lowest pass). All False while `state.pend_terr`.
+    `summary`: `region_summary(board, state)` if already computed for this board (the
+    expensive part; the rest is a few elementwise ops), else it is computed here.
 
     Every stack lies in an open cell of every pass, so "a qualifying stack outside region R"
     is "another component of R's pass has one". Two passes can only find the same cell set
@@ -300,9 +311,10 @@ def region_choices(board: Board, cfg: RulesConfig, state: State, seat):
     the same representative.
     """
     chex.assert_shape(state.marker, (board.num_cells,))
-    reg = _regions(board, state, seat)
-    seat_bit = (reg.ored >> (jnp.asarray(seat, jnp.int32) - 1)) & 1
-    buried_bit = (reg.ored >> _BURIED_BIT) & 1
+    reg = region_summary(board, state) if summary is None else summary
+    seat = jnp.asarray(seat, jnp.int32)
+    seat_bit = (reg.ored >> (seat - 1)) & 1
+    buried_bit = (reg.ored >> (_BURIED_BIT + seat - 1)) & 1
     n_seat = jnp.sum(reg.is_rep & (seat_bit > 0), axis=-1, keepdims=True)
     n_buried = jnp.sum(reg.is_rep & (buried_bit > 0), axis=-1, keepdims=True)
     ok = jnp.where(state.turn_recovery, n_buried - buried_bit >= 1, n_seat - seat_bit >= 1)
@@ -313,9 +325,9 @@ def region_choices(board: Board, cfg: RulesConfig, state: State, seat):
     return legal & ~dup & ~state.pend_terr
 
 
-def has_region(board: Board, cfg: RulesConfig, state: State, seat) -> bool:
+def has_region(board: Board, cfg: RulesConfig, state: State, seat, summary: RegionSummary = None) -> bool:
     """True iff `region_choices` offers at least one region (False while `pend_terr`)."""
-    return jnp.any(region_choices(board, cfg, state, seat))
+    return jnp.any(region_choices(board, cfg, state, seat, summary))
 
 
 def region_mask(board: Board, state: State, pass_, rep):
