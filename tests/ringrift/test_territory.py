@@ -159,8 +159,10 @@ def _fns(name: str):
 
     def apply(s, p, r):
         o = TR.apply_region(b, cfg, s, p, r)
+        o2 = TR.apply_region(b, cfg, s, p, r, summary=TR.region_summary(b, s))
+        same = jnp.all(jnp.stack([jnp.all(x == y) for x, y in zip(jax.tree.leaves(o), jax.tree.leaves(o2))]))
         return dict(rings=o.rings, height=o.height, marker=o.marker, collapsed=o.collapsed,
-                    elim=o.elim, terr=o.terr, pend_terr=o.pend_terr, terr_region=o.terr_region)
+                    elim=o.elim, terr=o.terr, pend_terr=o.pend_terr, terr_region=o.terr_region, same=same)
 
     return cfg, b, jax.jit(jax.vmap(choices)), jax.jit(jax.vmap(apply))
 
@@ -198,6 +200,8 @@ def check_territory_file(name: str, max_games):
             c = cases[i]
             post = parse_digest(b, c.post)
             diff = compare_board(b, out, j, post)
+            if not out["same"][j]:
+                diff.append("apply_region(summary=...) differs from the flood-fill path")
             if post["phase"] != GAME_OVER:  # the reference clears tp at game over
                 if bool(out["pend_terr"][j]) != bool(post["pend_terr"]):
                     diff.append("pend_terr")

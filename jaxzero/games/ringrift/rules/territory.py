@@ -354,15 +354,19 @@ def border_markers(board: Board, marker, region):
     return _from_grid(board, _grow(seeds, eligible, g.fill_offs))
 
 
-def apply_region(board: Board, cfg: RulesConfig, state: State, pass_, rep) -> State:
+def apply_region(board: Board, cfg: RulesConfig, state: State, pass_, rep, summary: RegionSummary = None) -> State:
     """Processes region (pass_, rep) for the seat to move (state.cur + 1); see the module
     docstring. Sets `pend_terr` (self-elimination due) iff the seat has an eligible target
     afterwards (normal: a controlled stack; recovery context: a stack with a buried ring of
     the seat) and `terr_region` = the region cells. Assumes the entry is legal.
+    `summary`: `region_summary` of this board if at hand (saves the region flood fill).
     """
     chex.assert_shape(state.marker, (board.num_cells,))
     seat = state.cur.astype(jnp.int32) + 1
-    region = region_mask(board, state, pass_, rep)
+    if summary is None:
+        region = region_mask(board, state, pass_, rep)
+    else:
+        region = jnp.asarray(summary.comp)[pass_] == rep
     border = border_markers(board, state.marker, region)
     cm = region | border
     elim = jnp.sum(jnp.where(region, state.height.astype(jnp.int32), 0))
