@@ -39,7 +39,10 @@ def _fns(name: str):
 
     def choices(s):
         start, length = LN.find_lines(b, cfg, s.marker, s.cur + 1)
-        return start, length, LN.line_choices(b, cfg, s, s.cur + 1), LN.has_line(b, cfg, s, s.cur + 1)
+        ch = LN.line_choices(b, cfg, s, s.cur + 1)
+        # the all-seat summary must give the same choices for the seat to move
+        ch2 = LN.line_choices(b, cfg, s, s.cur + 1, summary=LN.line_summary(b, cfg, s))
+        return start, length, jnp.where(jnp.all(ch == ch2), ch, False), LN.has_line(b, cfg, s, s.cur + 1)
 
     def apply(s, a, c, k):
         o = LN.apply_line(b, cfg, s, a, c, k)
@@ -186,6 +189,8 @@ def test_find_lines_and_choices_match_brute_force(board_name, line_length):
     st = batch_states(cfg, [dict(marker=m) for m in markers])
     start, length, ch = jax.jit(jax.vmap(lambda s: (*LN.find_lines(b, cfg, s.marker, 1), LN.line_choices(b, cfg, s, 1))))(st)
     start, length, ch = np.asarray(start), np.asarray(length), np.asarray(ch)
+    summ, ch2 = jax.jit(jax.vmap(lambda s: (LN.line_summary(b, cfg, s), LN.line_choices(b, cfg, s, 2))))(st)
+    assert np.array_equal(np.asarray(summ)[:, 0], ch) and np.array_equal(np.asarray(summ)[:, 1], np.asarray(ch2))
     for k in range(len(markers)):
         runs = {key: n for key, n in _brute_runs(b, markers[k], 1).items() if n >= line_length}
         got = {(int(a), int(c)): int(length[k, a, c]) for a, c in zip(*np.nonzero(start[k]))}

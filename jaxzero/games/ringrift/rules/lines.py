@@ -27,6 +27,7 @@ import functools
 from typing import NamedTuple
 
 import chex
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -138,16 +139,35 @@ def has_line(board: Board, cfg: RulesConfig, state: State, seat) -> bool:
     return jnp.any(start)
 
 
-def line_choices(board: Board, cfg: RulesConfig, state: State, seat):
+def line_summary(board: Board, cfg: RulesConfig, state: State):
+    """bool [P, A, N, 2]: `line_choices` of every seat (row s-1 = seat s), ignoring
+    `pend_line`. It depends only on the markers, so one call serves every seat on a board
+    (e.g. across bookkeeping moves that rotate the seat)."""
+    chex.assert_shape(state.marker, (board.num_cells,))
+    seats = jnp.arange(1, state.hand.shape[0] + 1, dtype=jnp.int32)
+
+    def one(seat):
+        start, _, seg = _lines(board, cfg, state.marker, seat)
+        return jnp.stack([start, seg], axis=-1)
+
+    return jax.vmap(one)(seats)
+
+
+def line_choices(board: Board, cfg: RulesConfig, state: State, seat, summary=None):
     """bool [A, N, 2]: the legal LINE-block entries for `seat` (see the module docstring).
 
     kind 0 at every line start; kind 1 at the start of every contiguous cfg.line_length
     sub-segment of every overlength line. All False while `state.pend_line` (the line-reward
     elimination must be resolved first; the reference then lists only `elim C line` moves).
+    `summary`: `line_summary(board, cfg, state)` if already computed for this board.
     """
     chex.assert_shape(state.marker, (board.num_cells,))
-    start, _, seg = _lines(board, cfg, state.marker, seat)
-    return jnp.stack([start, seg], axis=-1) & ~state.pend_line
+    if summary is None:
+        start, _, seg = _lines(board, cfg, state.marker, seat)
+        out = jnp.stack([start, seg], axis=-1)
+    else:
+        out = summary[jnp.asarray(seat, jnp.int32) - 1]
+    return out & ~state.pend_line
 
 
 def segment_mask(board: Board, axis, cell, n):
