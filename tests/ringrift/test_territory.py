@@ -187,8 +187,12 @@ def check_territory_file(name: str, max_games):
             bad.append(f"{name} seed {c.game} step {c.step}: extra {sorted(mine - ref)} missing {sorted(ref - mine)}")
         if bool(has[i]) != bool(strings):
             bad.append(f"{name} seed {c.game} step {c.step}: has_region {bool(has[i])} but {len(strings)} regions")
-        # candidates are a superset of the choices and every candidate is a component rep
+        # candidates are a superset of the choices; comp labels exactly the candidate regions
         assert np.all(cand[i] >= ch[i])
+        pp, cc = np.nonzero(comp[i] >= 0)
+        assert np.all(cand[i][pp, comp[i][pp, cc]])
+        rp, rr = np.nonzero(cand[i])
+        assert np.all(comp[i][rp, rr] == rr)
         if c.move in strings:
             to_apply.append((i, strings[c.move]))
     if to_apply:

@@ -237,7 +237,7 @@ class RegionSummary(NamedTuple):
     and reused for every seat and phase flag on that board (e.g. across bookkeeping moves).
     """
 
-    comp: jax.Array  # int32 [5, N] component representative of each cell, -1 outside the pass
+    comp: jax.Array  # int32 [5, N] representative of each cell's candidate region, else -1
     candidate: jax.Array  # bool [5, N] candidate regions at (pass, rep)
     ored: jax.Array  # int32 [5, N] component-wide OR of the flag bits, at the rep cells
     is_rep: jax.Array  # bool [5, N]
@@ -275,20 +275,25 @@ def region_summary(board: Board, state: State) -> RegionSummary:
     is_marker_pass = (jnp.arange(p + 1) < p)[:, None]
     cand = jnp.where(is_marker_pass, n_rep < n_active, (n_rep == 1) & (n_rep < n_active))
 
+    candidate = is_rep & cand
+    # cells of candidate regions keep their representative, all others -1
+    in_cand = jnp.take_along_axis(candidate, jnp.clip(lab, 0, n - 1), axis=-1) & live
+    comp = jnp.where(in_cand, comp, -1)
+
     def widen(x, fill):  # [P+1, N] -> [5, N] (rows P..3 = absent colours)
         pad = jnp.full((NUM_PASSES - 1 - p, n), fill, x.dtype)
         return jnp.concatenate([x[:p], pad, x[p:]], axis=0)
 
-    return RegionSummary(widen(comp, -1), widen(is_rep & cand, False), widen(ored, 0), widen(is_rep, False))
+    return RegionSummary(widen(comp, -1), widen(candidate, False), widen(ored, 0), widen(is_rep, False))
 
 
 def find_regions(board: Board, state: State):
     """Disconnected-region candidates of all five passes (see the module docstring).
 
     Returns:
-      comp: int32 [5, N], per pass the component representative (lowest cell) of each cell
-        that belongs to a component of that pass, -1 for cells outside the pass' open set
-        and for passes whose marker colour is absent.
+      comp: int32 [5, N], per pass the representative (lowest cell) of the candidate region
+        each cell belongs to, -1 for cells in no candidate region of that pass (closed
+        cells, non-candidate components, passes whose marker colour is absent).
       candidate: bool [5, N], True at (pass, rep) for every candidate region.
     """
     r = region_summary(board, state)
