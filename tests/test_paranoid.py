@@ -8,7 +8,7 @@ import pytest
 
 from jaxzero.search.maxn import MaxnRecurrentFnOutput, MaxnRootFnOutput
 from jaxzero.search.paranoid import paranoid_gumbel_muzero_policy, paranoid_utility
-from tests.test_maxn import TOY_SIMS, toy_recurrent_fn, toy_root, toy_tables
+from tests.test_maxn import REWARD, TOY_SIMS, toy_recurrent_fn, toy_root, toy_tables
 
 
 def test_paranoid_utility():
@@ -45,6 +45,12 @@ def test_paranoid_toy_differs_from_maxn(toy_paranoid):
         assert int(tree.embeddings.inner[b, l_node]) == 1
         visits = np.asarray(tree.children_visits[b, l_node])
         assert visits[1] > visits[0]  # the coalition takes the leaf worst for seat 0
+        # the reduction: root -> L changes side (discount -1); at L the opponents' reward is -u(leaf)
+        np.testing.assert_array_equal(tree.children_discounts[b, 0], [-1.0, -1.0])
+        u_leaves = (REWARD[[3, 4], 0] - REWARD[[3, 4], 1:].max(-1)) / 2
+        seen = visits > 0
+        np.testing.assert_allclose(np.asarray(tree.children_rewards[b, l_node])[seen], -u_leaves[seen], rtol=1e-6)
+        np.testing.assert_array_equal(np.asarray(tree.children_discounts[b, l_node])[seen], 0.0)
         # mctx's own backup, checked on every node: value = mean of raw value and child returns
         v = np.asarray(tree.node_values[b])
         n = np.asarray(tree.node_visits[b])
@@ -52,7 +58,9 @@ def test_paranoid_toy_differs_from_maxn(toy_paranoid):
             if n[node] == 0:
                 continue
             cv = np.asarray(tree.children_visits[b, node])
-            q = np.asarray(tree.children_rewards[b, node] + tree.children_discounts[b, node] * tree.children_values[b, node])
+            q = np.asarray(
+                tree.children_rewards[b, node] + tree.children_discounts[b, node] * tree.children_values[b, node]
+            )
             np.testing.assert_allclose(v[node] * n[node], tree.raw_values[b, node] + (cv * q).sum(), atol=1e-5)
     # root Q of L in seat 0's utility is about the coalition's leaf (-0.8), of R about -0.05
     q_root = np.asarray(tree.summary().qvalues)

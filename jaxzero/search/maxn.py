@@ -502,7 +502,10 @@ def maxn_gumbel_muzero_policy(
 
 
 def to_absolute(relative_values, to_play):
-    """Mover-relative values ``[..., P]`` (index 0 = seat to move) -> absolute seats: ``out[s] = rel[(s - to_play) % P]``."""
+    """Mover-relative values ``[..., P]`` (index 0 = seat to move) -> absolute seats.
+
+    ``out[s] = rel[(s - to_play) % P]``.
+    """
     p = relative_values.shape[-1]
     idx = (jnp.arange(p) - to_play[..., None]) % p
     return jnp.take_along_axis(relative_values, idx, axis=-1)
