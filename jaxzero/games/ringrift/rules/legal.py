@@ -47,10 +47,29 @@ def ray_mask(cfg, state, tb: Tables, seat):
 
 def has_valid_actions(cfg, state, tb: Tables, seat):
     """Placement anywhere, movement/capture (must-move respected) or recovery (FE gate, F1)."""
-    pl = jnp.any(PL.placement_valid(cfg, state, tb, seat))
-    mv = jnp.any(ray_mask(cfg, state, tb, seat))
-    rc, _, _ = RC.slides(cfg, state, tb, seat)
-    return pl | mv | jnp.any(rc)
+    n = tb.g["n"]
+    pl = PL.any_placement(cfg, state, tb, seat)
+    mm = state.must_move
+    allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
+    mv = jnp.any((tb.top == seat) & allowed & (tb.any_move_cell | tb.any_cap_cell))
+    return pl | mv | any_recovery(state, tb, seat)
+
+
+def ray_block(tb: Tables, move_from, cap_from, rec):
+    """bool [N, D, K] of the RAY block from per-(cell, direction) intervals of legal distances:
+    moves k in [h, F] from cells `move_from`, captures k in [max(h, F + 2), F + 1 + G] (target cap
+    <= own cap) from cells `cap_from`, recovery slides k = 1 where `rec` [N, D]."""
+    h = tb.height[:, None]
+    big = 1 << 10
+    mlo = jnp.where(move_from[:, None], h, big)
+    mhi = tb.F
+    ok = tb.cap_ok & (tb.cap_t <= tb.cap[:, None]) & cap_from[:, None]
+    clo = jnp.where(ok, jnp.maximum(h, tb.F + 2), big)
+    chi = tb.F + 1 + tb.G
+    rlo = jnp.where(rec, 1, big)
+    k = tb.kr[None, None, :]
+    e = lambda x: x[..., None]  # noqa: E731
+    return ((k >= e(mlo)) & (k <= e(mhi))) | ((k >= e(clo)) & (k <= e(chi))) | (k == e(rlo))
 
 
 def any_recovery(state, tb: Tables, seat):
@@ -128,19 +147,19 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
         PL.any_stack_can_act(cfg, tb, seat) | RC.eligible(state, tb, seat)
     )
 
-    # MOVE (no pending recovery sub-decision)
+    # MOVE (no pending recovery sub-decision): moves + captures from the allowed stacks, slides
     in_move = ph == MOVE
     rec_pending = state.pend_rec_line | state.pend_extract
     move_free = in_move & ~rec_pending
-    rays = ray_mask(cfg, state, tb, seat) & move_free
-    rec_rays = jnp.zeros((n, nd, kk), bool).at[:, :, 0].set(rec_mask) & move_free
+    own = tb.top == seat
+    mm = state.must_move
+    allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True) & own & move_free
     skip_rec = move_free & any_rec
-
     # CAPTURE / CHAIN: captures from the attack cell only
     in_cap = (ph == CAPTURE) | (ph == CHAIN)
-    from_att = jnp.arange(n) == state.attack
-    caps = tb.capture_mask(seat) & from_att[:, None, None] & in_cap
+    from_att = (jnp.arange(n) == state.attack) & own & in_cap
     skip_cap = ph == CAPTURE
+    rays_all = ray_block(tb, allowed, allowed | from_att, rec_mask & move_free)
 
     # LINE
     in_line = ph == LINE
@@ -175,7 +194,7 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
     special = jnp.stack([skip_place, skip_cap, skip_terr, skip_rec, swap_legal(cfg, state)])
     mask = lay.join(
         place,
-        rays | rec_rays | caps,
+        rays_all,
         line,
         region,
         target,

@@ -12,7 +12,9 @@ a capture iff exactly the target lies on it (F + 1 < k <= F + 1 + G).
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxzero.games.ringrift.rules import stacks as S
 
@@ -37,6 +39,72 @@ def ray_free(tb, c, d):
     return jnp.sum(jnp.cumprod((~blocked_p[ray]).astype(jnp.int32)))
 
 
+def _grid_consts(g):
+    """Static grid data: flat grid index of every cell, validity, per-direction (drow, dcol)."""
+    if "grid" not in g:
+        b = g["board"]
+        rows, cols = b.grid_shape
+        dirs = [(int(d[1]), int(d[0])) for d in b.directions]  # grid row = y, col = x on both boards
+        # check the embedding: one step along d moves by (drow, dcol) in the grid
+        gi = b.grid_index
+        for c in range(b.num_cells):
+            for j, (dr, dc) in enumerate(dirs):
+                nb = b.rays[c, j, 0]
+                if nb >= 0:
+                    assert gi[nb] == gi[c] + dr * cols + dc, "grid embedding is not translation-invariant"
+        g["grid"] = dict(rows=rows, cols=cols, index=np.asarray(gi), valid=np.asarray(b.grid_valid), dirs=dirs)
+    return g["grid"]
+
+
+def _to_grid(gc, x, fill):
+    flat = jnp.full((gc["rows"] * gc["cols"],), fill, x.dtype).at[jnp.asarray(gc["index"])].set(x)
+    return flat.reshape(gc["rows"], gc["cols"])
+
+
+def _free_run_grid(g, stack, coll, cap):
+    """F, has_t, cap_t, G ([N, D] each) by static shifts of padded grids (no per-ray gathers)."""
+    gc = _grid_consts(g)
+    kk = g["k"]
+    R, C = gc["rows"], gc["cols"]
+    free = _to_grid(gc, ~(stack | coll), False)
+    stk = _to_grid(gc, stack, False)
+    capg = _to_grid(gc, cap, 0)
+
+    def pad(x, v):
+        return jnp.pad(x, kk, constant_values=v)
+
+    def shift(xp, dr, dc, k):
+        r0, c0 = kk + dr * k, kk + dc * k
+        return jax.lax.dynamic_slice(xp, (r0, c0), (R, C)) if False else xp[r0:r0 + R, c0:c0 + C]
+
+    freep, stkp, capp = pad(free, False), pad(stk, False), pad(capg, 0)
+    outs = []
+    for dr, dc in gc["dirs"]:
+        run = jnp.ones((R, C), bool)
+        F = jnp.zeros((R, C), jnp.int32)
+        for k in range(1, kk + 1):
+            run = run & shift(freep, dr, dc, k)
+            F = F + run
+        Fp = pad(F, 0)
+        run = jnp.ones((R, C), bool)
+        has_t = jnp.zeros((R, C), bool)
+        cap_t = jnp.zeros((R, C), jnp.int32)
+        Gd = jnp.zeros((R, C), jnp.int32)
+        for k in range(1, kk + 1):
+            fk = shift(freep, dr, dc, k)
+            first = run & ~fk
+            run = run & fk
+            sk = first & shift(stkp, dr, dc, k)
+            has_t = has_t | sk
+            cap_t = cap_t + jnp.where(sk, shift(capp, dr, dc, k), 0)
+            Gd = Gd + jnp.where(sk, shift(Fp, dr, dc, k), 0)
+        outs.append(jnp.stack([F, has_t.astype(jnp.int32), jnp.where(has_t, cap_t, 99), Gd]))
+    allg = jnp.stack(outs, axis=1).reshape(4, len(gc["dirs"]), R * C)  # [4, D, R*C]
+    cells = allg[:, :, jnp.asarray(gc["index"])]  # [4, D, N]
+    cells = jnp.transpose(cells, (0, 2, 1))  # [4, N, D]
+    return cells[0], cells[1] > 0, cells[2], cells[3]
+
+
 class Tables:
     """Free-run tables of one board position (plain container of jnp arrays)."""
 
@@ -52,18 +120,9 @@ class Tables:
         stack = height > 0
         coll = state.collapsed > 0
         self.stack, self.coll = stack, coll
-        blocked_p = S.pad1(stack | coll, True)
-        blk = blocked_p[rays]  # [N, D, K]
-        F = jnp.sum(jnp.cumprod((~blk).astype(jnp.int32), axis=-1), axis=-1)  # [N, D]
-        self.F = F
-        t = jnp.take_along_axis(rays, jnp.minimum(F, kk - 1)[..., None], axis=-1)[..., 0]
-        t = jnp.where(F < kk, t, n)
-        self.t = t
-        stack_p = S.pad1(stack, False)
-        self.has_t = stack_p[t]
-        F_p = S.pad1(F, 0)
-        self.G = jnp.where(self.has_t, F_p[t, jnp.arange(nd)[None, :]], 0)
-        self.cap_t = S.pad1(cap, 99)[t]
+        F, has_t, cap_t, G = _free_run_grid(g, stack, coll, cap)
+        self.F, self.has_t, self.cap_t = F, has_t, cap_t
+        self.G = jnp.where(has_t, G, 0)
         self.kr = jnp.arange(1, kk + 1)
         # per-cell summaries (seat independent: each stack judged for its own controller)
         self.cap_ok = self.has_t & (self.G >= 1)  # a capturable landing exists beyond the first stack
@@ -74,6 +133,13 @@ class Tables:
         self.place_empty = jnp.stack([self.alive(jnp.full_like(height, n), jnp.full_like(height, n)) for n in (1, 2, 3)], axis=1)
         self.place_own = self.alive(height + 1, cap + 1)
         self.place_foreign = self.alive(height + 1, jnp.ones_like(cap))
+        # materialize once: keeps XLA from re-fusing (duplicating) the table computation into
+        # every consumer mask
+        names = ("F", "has_t", "cap_t", "G", "top", "cap", "cap_ok", "any_move_cell", "any_cap_cell",
+                 "place_empty", "place_own", "place_foreign")
+        vals = jax.lax.optimization_barrier(tuple(getattr(self, k) for k in names))
+        for k, v in zip(names, vals):
+            setattr(self, k, v)
 
     def _cap_alive(self, h, cap):
         """bool [N, D]: a stack of height h / cap `cap` (per cell) at c has a capture along d."""

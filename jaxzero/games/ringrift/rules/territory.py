@@ -238,6 +238,7 @@ class RegionSummary(NamedTuple):
     """
 
     comp: jax.Array  # int32 [5, N] representative of each cell's candidate region, else -1
+    labels: jax.Array  # int32 [5, N] component representative of every cell of a live pass, else -1
     candidate: jax.Array  # bool [5, N] candidate regions at (pass, rep)
     ored: jax.Array  # int32 [5, N] component-wide OR of the flag bits, at the rep cells
     is_rep: jax.Array  # bool [5, N]
@@ -278,13 +279,16 @@ def region_summary(board: Board, state: State) -> RegionSummary:
     candidate = is_rep & cand
     # cells of candidate regions keep their representative, all others -1
     in_cand = jnp.take_along_axis(candidate, jnp.clip(lab, 0, n - 1), axis=-1) & live
+    labels = comp
     comp = jnp.where(in_cand, comp, -1)
 
     def widen(x, fill):  # [P+1, N] -> [5, N] (rows P..3 = absent colours)
         pad = jnp.full((NUM_PASSES - 1 - p, n), fill, x.dtype)
         return jnp.concatenate([x[:p], pad, x[p:]], axis=0)
 
-    return RegionSummary(widen(comp, -1), widen(candidate, False), widen(ored, 0), widen(is_rep, False))
+    return RegionSummary(
+        widen(comp, -1), widen(labels, -1), widen(candidate, False), widen(ored, 0), widen(is_rep, False)
+    )
 
 
 def find_regions(board: Board, state: State):
@@ -371,7 +375,7 @@ def apply_region(board: Board, cfg: RulesConfig, state: State, pass_, rep, summa
     if summary is None:
         region = region_mask(board, state, pass_, rep)
     else:
-        region = jnp.asarray(summary.comp)[pass_] == rep
+        region = summary.labels[pass_] == rep
     border = border_markers(board, state.marker, region)
     cm = region | border
     elim = jnp.sum(jnp.where(region, state.height.astype(jnp.int32), 0))
