@@ -1,14 +1,18 @@
 """Territory regions (RULES.md §1.9, R140-R145) as fixed-shape array functions.
 
 Pure functions of one game (no batch axis), jit- and vmap-safe, board-agnostic (the board
-enters only through static numpy tables: `terr_nbrs`, `fill_nbrs`).
+enters only through static numpy tables: `terr_nbrs`, `fill_nbrs`, `move_nbrs`, the grid
+embedding).
 
 What the reference traces (RingRift's Python engine, canonical `find_disconnected_regions`
-path) do, verified on every territory step of the 900 traces (tests/ringrift/test_territory.py):
+path) do, verified on every territory step of the 450 public traces
+(tests/ringrift/test_territory.py). Note: the stored (older/newer) versions of the Python
+`BoardManager` read "active = stack controllers, no regions with <= 1 active seat" and
+"a single outside stack must have height >= 2"; the traces contradict all three, so the
+rules below follow the traces:
 - active = seats owning at least one ring in any stack, buried rings included (TS
-  semantics; the stack-controller variant disagrees with the traces). No regions when no
-  stack exists. There is no "fewer than two active seats" shortcut: with one active seat,
-  stack-free regions are candidates.
+  semantics). No regions when no stack exists. There is no "fewer than two active seats"
+  shortcut: with one active seat, stack-free regions are candidates.
 - pass p = 0..3 (only if a marker of seat p+1 is on the board): connected components,
   under territory adjacency, of the cells that are neither collapsed nor a seat-(p+1)
   marker; candidate iff the number of distinct controllers of stacks inside < |active|.
@@ -17,9 +21,9 @@ path) do, verified on every territory step of the 900 traces (tests/ringrift/tes
 - A region is identified by (pass, rep), rep = its lowest cell id (= the reference's
   first cell in its scan order). The same cell set found in several passes is offered once,
   at the lowest pass.
-- Processable by seat s: normal context: s controls at least one stack outside the region;
-  recovery context (`state.turn_recovery`): some stack outside the region holds a ring of s
-  below its top.
+- Processable by seat s: normal context: s controls at least one stack outside the region
+  (any height); recovery context (`state.turn_recovery`): some stack outside the region
+  holds a ring of s below its top.
 - Processing (apply_region): all rings of stacks inside are eliminated and credited to s,
   every region cell becomes s-collapsed (markers inside vanish); border markers = markers
   (any colour) territory-adjacent to the region, grown through markers of any colour along
@@ -27,6 +31,12 @@ path) do, verified on every territory step of the 900 traces (tests/ringrift/tes
   entering the region, become s-collapsed too; terr[s-1] += region cells + border markers.
   A self-elimination is then due (`pend_terr`, `terr_region` = the region cells only, as the
   trace's `tp`); it is never waived in practice (the prerequisite guarantees a target).
+
+Cost: everything is elementwise int8 work on a flat grid embedding (constant-offset shifts)
+plus one small scatter; components by min-label propagation in a `lax.while_loop`.
+`region_summary` is seat-independent: compute it once per board and pass `summary=` to
+`region_choices` / `has_region` / `apply_region` (`python -m
+jaxzero.games.ringrift.rules.territory` prints cpu-us/state of every function).
 """
 
 from __future__ import annotations
