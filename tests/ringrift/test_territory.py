@@ -371,3 +371,20 @@ def test_components_match_bfs(board_name):
         for c in range(b.num_cells):
             if not masks[k, c]:
                 assert lab[k, c] == b.num_cells and ored[k, c] == 0
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_digest_parser_agrees_with_notation(traces_dir, name):
+    """The fast numpy digest parser used here builds the same fields as the project's
+    notation.state_from_digest (used for the full sweep only because it is ~100x faster)."""
+    from jaxzero.games.ringrift import notation
+
+    cfg = cfg_of(name)
+    b = get_board(cfg.board)
+    cases = load_cases(name, FAST_GAMES, ("territory_processing", "line_processing"))
+    assert cases
+    for c in cases[:: max(1, len(cases) // 12)]:
+        mine = parse_digest(b, c.pre)
+        ref = notation.state_from_digest(cfg.board, cfg, c.pre)
+        for k, v in mine.items():
+            assert np.array_equal(np.asarray(getattr(ref, k)), v), (name, c.game, c.step, k)
