@@ -201,6 +201,8 @@ def classify_canonical(mm: Mismatch, ref_step: Optional[dict]) -> str:
     game-over timing, F1 single forced elimination after a voluntary skip; '?' otherwise."""
     if mm.kind == "legal":
         miss, extra = set(mm.missing), set(mm.extra)
+        # when we have nothing interactive left our legal set is the bookkeeping move
+        extra -= {"no_placement_action"}
         if mm.phase == "ring_placement" and not extra and miss:
             if all(m.startswith("place ") or m == "skip_placement" for m in miss):
                 if "skip_placement" in miss:
