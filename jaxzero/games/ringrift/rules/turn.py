@@ -303,18 +303,29 @@ def apply_move(cfg, state: State, action) -> State:
 _BOOK_EV = (EV_TO_MOVE, EV_TO_LINE, EV_STAY, EV_STAY, EV_LINE_DONE, EV_TERR_DONE, EV_STAY, EV_STAY)
 
 
-def _bookkeep(cfg, state, tb, preds):
-    """Applies the phase's bookkeeping move (no board change, so `tb` stays valid)."""
+def _book_transition(cfg, state, tb, preds):
+    """The phase's bookkeeping move without the end-of-turn work: (state, turn ended?)."""
     ev = jnp.asarray(_BOOK_EV, jnp.int32)[state.phase]
     st = state.replace(
         move_count=state.move_count + 1,
         last_actor=state.cur,
         swap_window=state.swap_window & (state.cur != 1),
     )
-    return _settle(cfg, st, ev, jnp.asarray(False), tb, preds)
+    return _transition(cfg, st, ev, tb, preds)
+
+
+def _end_turn(cfg, state, tb):
+    """End of a turn reached by bookkeeping moves (board unchanged since the last real move, so
+    reference_compat has nothing new to detect; canonical checks victory at the end of a turn)."""
+    rot = _rotate(cfg, state, tb)
+    if cfg.reference_compat:
+        return rot
+    vs = _victory(cfg, state, tb)
+    return _sel(vs.phase == GAME_OVER, vs, rot)
 
 
 MAX_AUTO = 64
+_UNROLL = 4  # bookkeeping moves of one seat between two rotations (placement, movement, line, territory)
 
 
 def _running(cfg, st):
@@ -323,7 +334,8 @@ def _running(cfg, st):
 
 def _bookkeeping_loop(cfg, state, tb):
     """Applies bookkeeping moves until the seat to move has a decision (board unchanged).
-    Returns (state, preds of that state)."""
+    One iteration = the remaining bookkeeping moves of the current seat (unrolled, sharing its
+    line/region choices) and at most one end of turn. Returns (state, preds of that state)."""
 
     def cond(carry):
         st, preds, i = carry
@@ -331,7 +343,13 @@ def _bookkeeping_loop(cfg, state, tb):
 
     def body(carry):
         st, preds, i = carry
-        st = _bookkeep(cfg, st, tb, preds)
+        ended_any = jnp.asarray(False)
+        for _ in range(_UNROLL):
+            go = _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & ~ended_any
+            nt, ended = _book_transition(cfg, st, tb, preds)
+            st = _sel(go, nt, st)
+            ended_any = ended_any | (go & ended)
+        st = _sel(ended_any, _end_turn(cfg, st, tb), st)
         return st, LG.seat_preds(cfg, st, tb), i + 1
 
     st, preds, _ = jax.lax.while_loop(cond, body, (state, LG.seat_preds(cfg, state, tb), jnp.asarray(0, jnp.int32)))
