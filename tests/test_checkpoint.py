@@ -1,0 +1,92 @@
+"""Checkpoints: round trip with optax types, refusal on config mismatch (nothing lost), half-written steps ignored."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxzero.checkpoint import Checkpointer, ConfigMismatchError
+from jaxzero.config import default_config, to_json
+from jaxzero.games.protocol import make_game
+from jaxzero.nn import make_model
+from jaxzero.train import init_train_state, make_optimizer
+
+
+@pytest.fixture(scope="module")
+def loop_state():
+    cfg = default_config()
+    cfg.game.name = "tic_tac_toe"
+    cfg.net.num_blocks, cfg.net.channels, cfg.net.value_hidden = 1, 8, 16
+    model, params = make_model(cfg.net, make_game("tic_tac_toe"))
+    opt = make_optimizer(cfg.train)
+    ts = init_train_state(params, opt)
+    # one real update so the optimizer state is not all zeros
+    grads = jax.tree.map(jnp.ones_like, params)
+    upd, opt_state = opt.update(grads, ts.opt_state, params)
+    state = {
+        "candidate": optax.apply_updates(params, upd),
+        "opt_state": opt_state,
+        "step": jnp.int32(1),
+        "best": params,
+        "iteration": jnp.int32(0),
+        "rng": jax.random.key_data(jax.random.key(7)),
+    }
+    return cfg, state
+
+
+def test_round_trip_restores_types_and_values(tmp_path, loop_state):
+    cfg, state = loop_state
+    ck = Checkpointer(tmp_path / "ck")
+    ck.save(0, state, to_json(cfg), {"iteration": 0, "arena/score": 0.6})
+    ck.close()
+    ck2 = Checkpointer(tmp_path / "ck")
+    assert ck2.latest_iteration() == 0
+    restored, conf, metrics = ck2.restore(0, jax.eval_shape(lambda: state))
+    assert jax.tree.structure(restored) == jax.tree.structure(state)
+    assert isinstance(restored["opt_state"][1][0], optax.ScaleByAdamState)
+    jax.tree.map(np.testing.assert_array_equal, restored, state)
+    assert conf == to_json(cfg) and metrics["arena/score"] == 0.6
+    ck2.close()
+
+
+def test_config_mismatch_is_refused_and_nothing_is_lost(tmp_path, loop_state):
+    cfg, state = loop_state
+    ck = Checkpointer(tmp_path / "ck")
+    for it in range(2):
+        ck.save(it, {**state, "iteration": jnp.int32(it)}, to_json(cfg), {"iteration": it})
+    ck.close()
+    files_before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    other = cfg.copy_and_resolve_references()
+    other.net.channels = 16
+    other.game.name = "connect_four"
+    ck = Checkpointer(tmp_path / "ck")
+    with pytest.raises(ConfigMismatchError) as err:
+        ck.check_config(to_json(other))
+    msg = str(err.value)
+    assert "net.channels: 8 -> 16" in msg and "game.name: 'tic_tac_toe' -> 'connect_four'" in msg
+    assert "net.num_blocks" not in msg
+    ck.check_config(to_json(cfg))  # the original config is accepted
+    # a non-identity change (learning rate) is allowed
+    lr = cfg.copy_and_resolve_references()
+    lr.train.learning_rate = 0.5
+    ck.check_config(to_json(lr))
+    ck.close()
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == files_before
+    assert Checkpointer(tmp_path / "ck").all_iterations() == [0, 1]
+
+
+def test_half_written_step_is_invisible(tmp_path, loop_state):
+    cfg, state = loop_state
+    ck = Checkpointer(tmp_path / "ck")
+    ck.save(0, state, to_json(cfg), {"iteration": 0})
+    ck.close()
+    # what a kill mid-save leaves: orbax's temporary directory for step 1, never committed
+    tmp = tmp_path / "ck" / "1.orbax-checkpoint-tmp-123"
+    (tmp / "state").mkdir(parents=True)
+    (tmp / "state" / "junk").write_text("partial")
+    ck = Checkpointer(tmp_path / "ck")
+    assert ck.latest_iteration() == 0
+    restored, _, _ = ck.restore(0, jax.eval_shape(lambda: state))
+    assert int(restored["iteration"]) == 0
+    ck.close()
