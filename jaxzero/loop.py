@@ -25,7 +25,7 @@ from jaxzero.arena import Arena
 from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
 from jaxzero.games.protocol import make_game
 from jaxzero.nn import make_model
-from jaxzero.selfplay import SelfPlay, concat_trajectories, init_slots, value_targets
+from jaxzero.selfplay import SelfPlay, concat_trajectories, init_slots, shard_batch, value_targets
 from jaxzero.train import init_train_state, make_eval_fn, make_optimizer, make_train_step
 
 METRIC_KEYS = (
@@ -189,6 +189,8 @@ class Loop:
         buffer = replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players)
         key, k_slots = jax.random.split(key)
         slots = init_slots(game, sp.batch_size, k_slots)
+        if jax.device_count() > 1 and sp.batch_size % jax.device_count() == 0:
+            slots = shard_batch(slots)  # data-parallel self-play over the game batch axis
         train_slots = slice(0, sp.batch_size - sp.holdout_slots)
         holdout_slots = slice(sp.batch_size - sp.holdout_slots, sp.batch_size)
 

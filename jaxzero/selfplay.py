@@ -16,6 +16,7 @@ from typing import Any
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxzero.search import make_search_fn
@@ -200,3 +201,21 @@ def value_targets(traj: Trajectory):
 def concat_trajectories(chunks):
     """Joins chunk trajectories along time."""
     return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *chunks)
+
+
+def shard_batch(tree, devices=None):
+    """Places a batched pytree (leading axis = game batch) split over ``devices`` along that axis.
+
+    Uses `jax.sharding` (a 1-D mesh named ``"batch"``); jitted self-play then runs data-parallel over
+    the game batch. Returns ``tree`` unchanged on one device. The batch size must divide evenly.
+    """
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = list(devices if devices is not None else jax.devices())
+    if len(devices) <= 1:
+        return tree
+    mesh = Mesh(np.array(devices), ("batch",))
+    batch = jax.tree.leaves(tree)[0].shape[0]
+    if batch % len(devices):
+        raise ValueError(f"game batch {batch} does not split over {len(devices)} devices")
+    return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, PartitionSpec("batch"))), tree)
