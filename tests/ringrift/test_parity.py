@@ -1,7 +1,7 @@
 """Trace parity: the engine in reference_compat mode replays the reference traces exactly.
 
-Fast tier: the first games of three files covering both boards and 2/3/4 players
-(square8_2p, square8_4p, hex8_3p; each file costs one engine compile) through the same
+Fast tier: the first games of two files covering both boards (square8_2p, hex8_3p; each
+file costs one engine compile, which dominates the time) through the same
 batched harness as scripts/parity.py. Slow tier: every public game of every file.
 """
 
@@ -23,7 +23,7 @@ def _check(rep):
     assert rep.divergent_steps <= max(1, rep.steps // 1000)
 
 
-@pytest.mark.parametrize("name", ["square8_2p", "square8_4p", "hex8_3p"])
+@pytest.mark.parametrize("name", ["square8_2p", "hex8_3p"])
 def test_parity_first_games(traces_dir, name):
     _check(T.replay_file(traces_dir / f"{name}.jsonl.gz", max_games=3))
 
@@ -33,15 +33,15 @@ def test_parity_detects_a_wrong_move(traces_dir, tmp_path):
     import gzip
     import json
 
-    games = T.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=1)
+    games = T.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=3)  # same batch shape as above
     g = games[0]
     d = g["steps"][5]["digest"]
     g["steps"][5]["digest"] = d.replace("|sw=0|", "|sw=1|")
     f = tmp_path / "bad.jsonl.gz"
     with gzip.open(f, "wt") as fh:
-        fh.write(json.dumps(g) + "\n")
+        fh.write("".join(json.dumps(x) + "\n" for x in games))
     rep = T.replay_file(f)
-    assert rep.mismatched_steps == 1 and rep.matched == 0
+    assert rep.mismatched_steps == 1 and rep.matched == 2
     assert rep.mismatches[0].step == 5 and rep.mismatches[0].fields == ["sw"]
 
 
