@@ -284,10 +284,12 @@ def _settle(cfg, st, ev, is_fe, tb, preds):
 
 
 def apply_move_tb(cfg, state: State, action):
-    """apply_move, also returning the free-run tables of the resulting board."""
+    """apply_move, also returning the free-run tables of the resulting board and the line/region
+    choices of the mover (valid for the result while its seat is unchanged)."""
     st, ev, is_fe = _mutate(cfg, state, action)
     tb = MV.Tables(cfg, st)
-    return _settle(cfg, st, ev, is_fe, tb, LG.seat_preds(cfg, st, tb)), tb
+    preds = LG.seat_preds(cfg, st, tb)
+    return _settle(cfg, st, ev, is_fe, tb, preds), tb, (preds, st.cur)
 
 
 def apply_move(cfg, state: State, action) -> State:
@@ -332,36 +334,45 @@ def _running(cfg, st):
     return (st.phase != GAME_OVER) & (st.move_count < cfg.max_moves)
 
 
-def _bookkeeping_loop(cfg, state, tb):
+def _bookkeeping_loop(cfg, state, tb, pseat=None):
     """Applies bookkeeping moves until the seat to move has a decision (board unchanged).
+
     One iteration = the remaining bookkeeping moves of the current seat (unrolled, sharing its
-    line/region choices) and at most one end of turn. Returns (state, preds of that state)."""
+    line/region choices) and at most one end of turn. `pseat` = (preds, seat they belong to) from
+    the move just applied; stale choices are never used in line/territory processing (a new seat
+    starts in ring_placement, where they do not matter). Returns (state, fresh preds)."""
+    if pseat is None:
+        pseat = (LG.seat_preds(cfg, state, tb), state.cur)
+
+    def stale_lt(st, seat):
+        return (st.cur != seat) & ((st.phase == LINE) | (st.phase == TERRITORY))
 
     def cond(carry):
-        st, preds, i = carry
-        return _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & (i < MAX_AUTO)
+        st, preds, seat, i = carry
+        need = ~LG.has_decision(cfg, st, tb, preds) | stale_lt(st, seat)
+        return _running(cfg, st) & need & (i < MAX_AUTO)
 
     def body(carry):
-        st, preds, i = carry
+        st, preds, seat, i = carry
         ended_any = jnp.asarray(False)
         for _ in range(_UNROLL):
-            go = _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & ~ended_any
+            go = _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & ~ended_any & ~stale_lt(st, seat)
             nt, ended = _book_transition(cfg, st, tb, preds)
             st = _sel(go, nt, st)
             ended_any = ended_any | (go & ended)
         st = _sel(ended_any, _end_turn(cfg, st, tb), st)
-        return st, LG.seat_preds(cfg, st, tb), i + 1
+        return st, LG.seat_preds(cfg, st, tb), st.cur, i + 1
 
-    st, preds, _ = jax.lax.while_loop(cond, body, (state, LG.seat_preds(cfg, state, tb), jnp.asarray(0, jnp.int32)))
+    st, preds, seat, _ = jax.lax.while_loop(cond, body, (state, pseat[0], pseat[1], jnp.asarray(0, jnp.int32)))
     return st, preds
 
 
-def advance(cfg, state: State, tb=None) -> State:
+def advance(cfg, state: State, tb=None, pseat=None) -> State:
     """Applies bookkeeping moves (and, with cfg.auto_single, forced single options) until a real
     decision or the game end; fills the protocol fields. `tb`: tables of state's board."""
     if tb is None:
         tb = MV.Tables(cfg, state)
-    state, preds = _bookkeeping_loop(cfg, state, tb)
+    state, preds = _bookkeeping_loop(cfg, state, tb, pseat)
     mask = LG.interactive_mask(cfg, state, tb, preds)
     if cfg.auto_single:
 
@@ -371,8 +382,8 @@ def advance(cfg, state: State, tb=None) -> State:
 
         def body(carry):
             st, m, i = carry
-            st, tb2 = apply_move_tb(cfg, st, jnp.argmax(m).astype(jnp.int32))
-            st, preds2 = _bookkeeping_loop(cfg, st, tb2)
+            st, tb2, ps2 = apply_move_tb(cfg, st, jnp.argmax(m).astype(jnp.int32))
+            st, preds2 = _bookkeeping_loop(cfg, st, tb2, ps2)
             return st, LG.interactive_mask(cfg, st, tb2, preds2), i + 1
 
         state, mask, _ = jax.lax.while_loop(cond, body, (state, mask, jnp.asarray(0, jnp.int32)))
@@ -402,8 +413,8 @@ def step(cfg, state: State, action) -> State:
     """apply_move, then every bookkeeping move (and single-option decision if cfg.auto_single)
     until a real decision or the game end, then the protocol fields (per seat)."""
     already = (state.phase == GAME_OVER) | state.truncated
-    st, tb = apply_move_tb(cfg, state, action)
-    new = advance(cfg, st, tb)
+    st, tb, ps = apply_move_tb(cfg, state, action)
+    new = advance(cfg, st, tb, ps)
     return _sel(already, state, new)
 
 
