@@ -71,12 +71,12 @@ def apply_slide(cfg, state, tb: Tables, c, d, seat):
     struck = S.remove_top_at(state, e, seat, 1)
     state = jax_tree_where(is_strike, struck, state)
     # line through the destination (only meaningful for a non-strike slide)
-    start, length = LN.lines_through(b, cfg, m.at[e].set(0), seat, e)
+    start, length = local_runs(g, S.pad1(m == seat, False), e)
     forms = (length >= cfg.line_length) & ~is_strike
     axis = jnp.argmax(forms)
     any_line = jnp.any(forms)
     ln = length[axis]
-    cells = LN.segment_mask(b, axis, start[axis], ln)
+    cells = segment(g, axis, start[axis], ln)
     exact = any_line & (ln == cfg.line_length)
     over = any_line & (ln > cfg.line_length)
     state = jax_tree_where(exact, collapse_cells(state, cells, seat), state)
@@ -88,6 +88,34 @@ def apply_slide(cfg, state, tb: Tables, c, d, seat):
         rec_axis=jnp.where(over, axis, -1).astype(jnp.int32),
         pend_extract=cost_due & can_pay,
     )
+
+
+def _along(g, cell, axis, kk):
+    """int32 [K+1]: cell, then the cells 1..K steps along +axis (sentinel N off board)."""
+    d = jnp.asarray(g["line_axes"])[axis]
+    return jnp.concatenate([jnp.asarray(cell, jnp.int32)[None], jnp.asarray(g["rays_p"])[cell, d]])
+
+
+def local_runs(g, own_p, cell):
+    """(start [A], length [A]): the run of `own` cells through `cell` (counted as own) on every
+    line axis, from the K cells on both sides only (own_p: bool [N+1], sentinel False)."""
+    rays = jnp.asarray(g["rays_p"])
+    axes = jnp.asarray(g["line_axes"])
+    opp = jnp.asarray(g["opposite"])[axes]
+    fwd_cells = rays[cell, axes]  # [A, K]
+    bwd_cells = rays[cell, opp]
+    f = jnp.sum(jnp.cumprod(own_p[fwd_cells].astype(jnp.int32), axis=1), axis=1)
+    b = jnp.sum(jnp.cumprod(own_p[bwd_cells].astype(jnp.int32), axis=1), axis=1)
+    start = jnp.where(b > 0, jnp.take_along_axis(bwd_cells, jnp.maximum(b - 1, 0)[:, None], axis=1)[:, 0], cell)
+    return start.astype(jnp.int32), (1 + f + b).astype(jnp.int32)
+
+
+def segment(g, axis, start, length):
+    """bool [N]: `length` cells from `start` along +axis."""
+    kk = g["k"]
+    cells = _along(g, start, axis, kk)
+    offs = jnp.arange(kk + 1)
+    return jnp.any((cells[:, None] == jnp.arange(g["n"])[None, :]) & (offs < length)[:, None], axis=0)
 
 
 def collapse_cells(state, cells, seat):
@@ -121,8 +149,7 @@ def rec_line_mask(cfg, state):
 
 def apply_rec_line(cfg, state, axis, cell, kind, seat):
     """Resolves the pending recovery line: kind 0 collapses it all (cost due), kind 1 the L cells."""
-    b = S.geometry(cfg.board)["board"]
-    seg = LN.segment_mask(b, axis, cell, cfg.line_length)
+    seg = segment(S.geometry(cfg.board), axis, cell, cfg.line_length)
     cells = jnp.where(kind == 0, state.rec_line, seg)
     state = collapse_cells(state, cells, seat)
     can_pay = jnp.any(extraction_mask(state, seat))

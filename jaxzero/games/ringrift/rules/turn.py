@@ -116,9 +116,22 @@ def _apply_line(cfg, state, r, tb):
     seat = state.cur + 1
     rec = RC.apply_rec_line(cfg, state, axis, cell, kind, seat)
     rec_ev = jnp.where(rec.pend_extract, EV_STAY, EV_TO_LINE)
-    ln = LN.apply_line(b, cfg, state, axis, cell, kind).replace(acted=jnp.asarray(True))
+    ln = _apply_line_local(cfg, g, state, tb, axis, cell, kind, seat).replace(acted=jnp.asarray(True))
     is_rec = state.pend_rec_line
     return _sel(is_rec, rec, ln), jnp.where(is_rec, rec_ev, EV_LINE_CHOICE).astype(jnp.int32)
+
+
+def _apply_line_local(cfg, g, state, tb, axis, cell, kind, seat):
+    """lines.apply_line computed from the K cells along the chosen axis only (same semantics:
+    kind 0 collapses the whole line starting at `cell`, kind 1 the line_length cells from it;
+    the reward becomes pending iff kind 0 and the seat controls a stack)."""
+    own_p = S.pad1(state.marker == seat, False)
+    cells = RC._along(g, cell, axis, g["k"])
+    run = jnp.sum(jnp.cumprod(own_p[cells].astype(jnp.int32)))
+    n = jnp.where(kind == 0, run, cfg.line_length)
+    mask = RC.segment(g, axis, cell, n)
+    st = RC.collapse_cells(state, mask, seat)
+    return st.replace(pend_line=(kind == 0) & jnp.any(tb.top == seat))
 
 
 def _apply_region(cfg, state, r, tb):
