@@ -111,9 +111,20 @@ def test_sigkill_during_selfplay_and_save_then_resume(tmp_path):
     assert not [p for p in ckdir.iterdir() if "tmp" in p.name]
     metrics = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [m["iteration"] for m in metrics] == [0, 1, 2]
-    # every kept checkpoint restores
+    # every kept checkpoint restores completely (state with optimizer types, config, metrics)
+    import importlib.util
+
+    from jaxzero.loop import Loop
+
+    spec = importlib.util.spec_from_file_location("ttt", ROOT / "configs" / "tictactoe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config()
+    abstract = jax.eval_shape(Loop(cfg, workdir, progress=False).initial_state)
     ck = Checkpointer(ckdir)
     for step in steps:
-        cfg = ck.saved_config(step)
-        assert cfg["game"]["name"] == "tic_tac_toe"
+        state, saved_cfg, saved_metrics = ck.restore(step, abstract)
+        assert int(state["iteration"]) == step and saved_metrics["iteration"] == step
+        assert saved_cfg["game"]["name"] == "tic_tac_toe" and saved_cfg["loop"]["num_iterations"] == 3
+        assert int(state["step"]) == 5 * (step + 1)
     ck.close()
