@@ -23,7 +23,6 @@ def load_config(path: str, overrides: list[str]):
     """A config file's ``get_config()`` with ``--config.a.b=value`` overrides applied."""
     import importlib.util
 
-    from ml_collections import config_flags  # noqa: F401  (same override syntax as train.py)
 
     spec = importlib.util.spec_from_file_location("bench_config", path)
     mod = importlib.util.module_from_spec(spec)
