@@ -104,9 +104,11 @@ def test_move_dict_round_trip(traces_dir):
 
 def test_export_moves_reproduces_trace(traces_dir):
     """A trace game replayed by action ids exports exactly the trace's move strings
-    (bookkeeping included), and the exported moves re-import to the same ids."""
-    g = T.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=1)[0]
-    g["steps"] = g["steps"][:60]
+    (bookkeeping included; a recovery slide and its extraction target fold back into one
+    `recovery ... ext K` move), and the exported dicts carry type and player."""
+    games = T.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=25)
+    g = next(x for x in games if x["seed"] == 48)  # recovery with extraction at step 98
+    g["steps"] = g["steps"][:100]
     cfg = T.game_config(g)
     from jaxzero.games import ringrift as rr
 
@@ -120,8 +122,11 @@ def test_export_moves_reproduces_trace(traces_dir):
             st = eng.apply_move(st, np.int32(a))
         assert N.digest(cfg, st) == s["digest"]
     exported = I.export_moves(cfg, st0, ids, as_strings=True)
-    want = [s["move"].replace("line_option", "process_line").removesuffix(" all") if s["move"].endswith(" all") else s["move"]
-            for s in g["steps"]]
-    assert [N.compare_key(m) for m in exported] == [N.compare_key(m) for m in want]
+
+    def norm(m):  # process_line and line_option ... all are the same move (one id)
+        return "process_line " + m.split()[1] if m.startswith("line_option") and m.endswith(" all") else m
+
+    assert any(m.startswith("recovery ") for m in exported)
+    assert exported == [norm(s["move"]) for s in g["steps"]]
     dicts = I.export_moves(cfg, st0, ids)
     assert all("type" in d and "player" in d for d in dicts)

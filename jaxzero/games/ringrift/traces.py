@@ -180,6 +180,7 @@ class FileReport:
     mismatched_steps: int = 0
     divergent_steps: int = 0
     lps_only_steps: int = 0
+    ranking_diffs: int = 0  # games whose final ranking differs (reported, not counted)
     mismatches: List[Mismatch] = dataclasses.field(default_factory=list)
     classes: Dict[str, int] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
@@ -188,7 +189,7 @@ class FileReport:
         s = (
             f"{self.file}: games={self.games} matched={self.matched} steps={self.steps} "
             f"mismatched_steps={self.mismatched_steps} divergent_steps={self.divergent_steps} "
-            f"(L-only {self.lps_only_steps}) {self.seconds:.1f}s"
+            f"(L-only {self.lps_only_steps}, ranking differs in {self.ranking_diffs} games) {self.seconds:.1f}s"
         )
         if self.classes:
             s += " classes " + " ".join(f"{k}={v}" for k, v in sorted(self.classes.items()))
@@ -340,6 +341,13 @@ def replay_file(
             reason = REASON_NAMES[int(hs["reason"])]
             if reason != res.get("reason"):
                 problems.append(f"reason ours {reason} ref {res.get('reason')}")
+        if res.get("ranking") and not resynced_last[g]:
+            want = {int(seat): int(r) for seat, r in res["ranking"]}
+            mine_r = {i + 1: int(r) for i, r in enumerate(np.asarray(hs["ranks"]))}
+            if want != mine_r:
+                rep.ranking_diffs += 1
+                if verbose:
+                    log(f"  {stem} seed {games[g]['seed']}: ranking ours {mine_r} ref {want} (not counted)")
         if problems:
             n = len(games[g]["steps"])
             step_bad[g] = False
