@@ -31,10 +31,7 @@ from jaxzero.games.ringrift.state import (
     CHAIN,
     GAME_OVER,
     LINE,
-    MOVE,
     PHASE_NAMES,
-    RINGS_PER_PLAYER,
-    TERRITORY,
     RulesConfig,
     State,
 )
