@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero.games.ringrift.rules import turn as TN
-from jaxzero.games.ringrift.state import GAME_OVER, RulesConfig
+from jaxzero.games.ringrift.state import RulesConfig
 
 
 def pick_uniform(key, mask):

@@ -36,15 +36,6 @@ def swap_legal(cfg, state):
     )
 
 
-def ray_mask(cfg, state, tb: Tables, seat):
-    """bool [N, D, K]: movement-phase moves + captures (from the must-move stack if set)."""
-    n = tb.g["n"]
-    mm = state.must_move
-    allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
-    m = tb.move_mask(seat) | tb.capture_mask(seat)
-    return m & allowed[:, None, None]
-
-
 def has_valid_actions(cfg, state, tb: Tables, seat):
     """Placement anywhere, movement/capture (must-move respected) or recovery (FE gate, F1)."""
     n = tb.g["n"]
@@ -127,9 +118,8 @@ def real_actions(cfg, state, tb: Tables):
 def interactive_mask(cfg, state, tb: Tables = None, preds=None):
     """bool [A]: the interactive legal decisions of the seat to move (no bookkeeping ids)."""
     g = S.geometry(cfg.board)
-    b = g["board"]
     lay = layout(cfg)
-    n, nd, kk, na = g["n"], g["d"], g["k"], len(b.line_axes)
+    n = g["n"]
     if tb is None:
         tb = Tables(cfg, state)
     if preds is None:
@@ -201,7 +191,6 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
         special,
         jnp.zeros((4,), bool),
     )
-    del na
     return mask & ~over
 
 

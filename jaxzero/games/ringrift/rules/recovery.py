@@ -60,7 +60,6 @@ def extraction_mask(state, seat):
 def apply_slide(cfg, state, tb: Tables, c, d, seat):
     """Applies the recovery slide of the marker at c in direction d; sets the pending choices."""
     g = tb.g
-    b = g["board"]
     e = tb.rays[c, d, 0]
     is_strike = tb.stack[e]
     # fallback / line: move the marker; strike: remove it and the struck stack's top ring

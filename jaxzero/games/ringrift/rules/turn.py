@@ -23,12 +23,12 @@ checked after every move in reference_compat mode (V1/V2) and at the end of each
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
 from jaxzero.games.ringrift import actions as A
 from jaxzero.games.ringrift.rules import legal as LG
-from jaxzero.games.ringrift.rules import lines as LN
 from jaxzero.games.ringrift.rules import movement as MV
 from jaxzero.games.ringrift.rules import recovery as RC
 from jaxzero.games.ringrift.rules import stacks as S
@@ -108,7 +108,6 @@ def _apply_ray(cfg, state, r, tb):
 def _apply_line(cfg, state, r, tb):
     g = tb.g
     n = g["n"]
-    b = g["board"]
     ac = r // 2
     kind = r % 2
     axis = ac // n
@@ -212,7 +211,6 @@ def _rotate(cfg, state, tb):
 def _transition(cfg, state, ev, tb, preds):
     """Applies the phase transition for event `ev` (after the board effects of the move);
     `tb` = the free-run tables of the board after the move."""
-    b = S.geometry(cfg.board)["board"]
     seat = state.cur + 1
     has_stacks = jnp.any(tb.top == seat)
     has_line = jnp.any(preds[0])
@@ -312,6 +310,7 @@ def apply_move(cfg, state: State, action) -> State:
     the victory check (after every move in reference_compat mode, else at the end of a turn), so
     the result matches the reference digest after that step. The action is assumed legal.
     """
+    chex.assert_rank(state.height, 1)
     return apply_move_tb(cfg, state, action)[0]
 
 
@@ -425,6 +424,7 @@ def finish(cfg, state, mask):
 def step(cfg, state: State, action) -> State:
     """apply_move, then every bookkeeping move (and single-option decision if cfg.auto_single)
     until a real decision or the game end, then the protocol fields (per seat)."""
+    chex.assert_rank(state.height, 1)
     already = (state.phase == GAME_OVER) | state.truncated
     st, tb, ps = apply_move_tb(cfg, state, action)
     new = advance(cfg, st, tb, ps)
