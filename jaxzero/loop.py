@@ -25,7 +25,15 @@ from jaxzero.arena import Arena
 from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
 from jaxzero.games.protocol import make_game
 from jaxzero.nn import make_model
-from jaxzero.selfplay import SelfPlay, concat_trajectories, init_slots, shard_batch, value_targets
+from jaxzero.selfplay import (
+    SelfPlay,
+    batch_mesh,
+    concat_trajectories,
+    init_slots,
+    shard_batch,
+    sharded_play,
+    value_targets,
+)
 from jaxzero.train import init_train_state, make_eval_fn, make_optimizer, make_train_step
 
 METRIC_KEYS = (
@@ -152,9 +160,12 @@ class Loop:
             file=sys.stderr,
         )
         for k in bar:
-            slots, traj = self.selfplay.play(params, slots, jax.random.fold_in(key, k), num_steps=sp.chunk_steps)
+            slots, traj = self._play(params, slots, jax.random.fold_in(key, k), num_steps=sp.chunk_steps)
             chunks.append(traj)
         traj = concat_trajectories(chunks)
+        if self._play is not self.selfplay.play:
+            # gather the sharded batch onto one device (a transfer, no collective) for replay/training
+            traj = jax.device_put(traj, jax.devices()[0])
         values, value_mask = value_targets(traj)
         jax.block_until_ready(value_mask)
         return slots, traj, values, value_mask
@@ -189,8 +200,12 @@ class Loop:
         buffer = replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players)
         key, k_slots = jax.random.split(key)
         slots = init_slots(game, sp.batch_size, k_slots)
+        self._play = self.selfplay.play
         if jax.device_count() > 1 and sp.batch_size % jax.device_count() == 0:
-            slots = shard_batch(slots)  # data-parallel self-play over the game batch axis
+            # data-parallel self-play: each device runs its slice of the game slots (shard_map)
+            mesh = batch_mesh()
+            slots = shard_batch(slots, mesh)
+            self._play = sharded_play(self.selfplay, mesh)
         train_slots = slice(0, sp.batch_size - sp.holdout_slots)
         holdout_slots = slice(sp.batch_size - sp.holdout_slots, sp.batch_size)
 

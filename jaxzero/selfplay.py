@@ -203,19 +203,57 @@ def concat_trajectories(chunks):
     return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *chunks)
 
 
-def shard_batch(tree, devices=None):
-    """Places a batched pytree (leading axis = game batch) split over ``devices`` along that axis.
+def batch_mesh(devices=None):
+    """A 1-D device mesh with axis ``"batch"`` (the game batch axis)."""
+    from jax.sharding import Mesh
 
-    Uses `jax.sharding` (a 1-D mesh named ``"batch"``); jitted self-play then runs data-parallel over
-    the game batch. Returns ``tree`` unchanged on one device. The batch size must divide evenly.
-    """
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    return Mesh(np.array(list(devices if devices is not None else jax.devices())), ("batch",))
 
-    devices = list(devices if devices is not None else jax.devices())
-    if len(devices) <= 1:
-        return tree
-    mesh = Mesh(np.array(devices), ("batch",))
+
+def shard_batch(tree, mesh):
+    """Places a batched pytree (leading axis = game batch) split over ``mesh``'s ``"batch"`` axis."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    n = mesh.devices.size
     batch = jax.tree.leaves(tree)[0].shape[0]
-    if batch % len(devices):
-        raise ValueError(f"game batch {batch} does not split over {len(devices)} devices")
+    if batch % n:
+        raise ValueError(f"game batch {batch} does not split over {n} devices")
     return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, PartitionSpec("batch"))), tree)
+
+
+def sharded_play(selfplay: SelfPlay, mesh):
+    """``play(params, slots, key, num_steps)`` run data-parallel with `jax.shard_map` over the game batch.
+
+    Each device advances its own slice of the game slots with no cross-device communication (params
+    replicated, each shard's key folded with its index); outputs stay sharded along the batch axis
+    (``Trajectory`` leaves ``[T, B, ...]`` on axis 1).
+    """
+    from functools import partial
+
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    def per_shard(params, slots, key, num_steps):
+        key = jax.random.fold_in(key, jax.lax.axis_index("batch"))
+        return selfplay._play(params, slots, key, num_steps)
+
+    replicated = NamedSharding(mesh, P())
+
+    @partial(jax.jit, static_argnames="num_steps")
+    def jitted(params, slots, key, num_steps: int):
+        fn = jax.shard_map(
+            partial(per_shard, num_steps=num_steps),
+            mesh=mesh,
+            in_specs=(P(), P("batch"), P()),
+            out_specs=(P("batch"), P(None, "batch")),
+            check_vma=False,  # pgx/mctx loops carry unvarying values; shards never communicate
+        )
+        return fn(params, slots, key)
+
+    def play(params, slots, key, num_steps: int):
+        # params / key may be committed to one device (after training or a restore): replicate them
+        params, key = jax.device_put((params, key), replicated)
+        return jitted(params, slots, key, num_steps=num_steps)
+
+    play._cache_size = jitted._cache_size
+    return play

@@ -1,4 +1,4 @@
-"""The self-play game batch axis shards over devices (two forced host CPU devices, in a subprocess)."""
+"""Self-play runs data-parallel over the game batch axis (shard_map; two forced host CPU devices, in a subprocess)."""
 
 import os
 import subprocess
@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     from jaxzero.config import default_config
     from jaxzero.games.protocol import make_game
     from jaxzero.nn import make_model
-    from jaxzero.selfplay import SelfPlay, init_slots, shard_batch, value_targets
+    from jaxzero.selfplay import SelfPlay, batch_mesh, init_slots, shard_batch, sharded_play, value_targets
     assert len(jax.devices()) == 2
     game = make_game("tic_tac_toe")
     cfg = default_config()
@@ -24,13 +24,25 @@ SCRIPT = textwrap.dedent(
     model, params = make_model(cfg.net, game)
     sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=9)
     slots = init_slots(game, 8, jax.random.key(0))
-    ref_slots, ref = sp.play(params, slots, jax.random.key(1), num_steps=10)
-    sharded = shard_batch(slots)
+    mesh = batch_mesh()
+    sharded = shard_batch(slots, mesh)
     assert len(sharded.moves.sharding.device_set) == 2
-    out_slots, traj = sp.play(params, sharded, jax.random.key(1), num_steps=10)
-    np.testing.assert_array_equal(traj.done, ref.done)
-    np.testing.assert_allclose(traj.policy, ref.policy, atol=1e-5)
-    assert len(out_slots.moves.sharding.device_set) == 2
+    play = sharded_play(sp, mesh)
+    out_slots, traj = play(params, sharded, jax.random.key(1), num_steps=10)
+    assert traj.policy.shape == (10, 8, 9) and out_slots.moves.shape == (8,)
+    assert len(traj.policy.sharding.device_set) == 2 and len(out_slots.moves.sharding.device_set) == 2
+    # each half of the batch is real self-play: legal improved policies, games finishing
+    w, legal = np.asarray(traj.policy), np.asarray(traj.legal)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(w[~legal] == 0.0)
+    done = np.asarray(traj.done)
+    assert done[:, :4].sum() >= 4 and done[:, 4:].sum() >= 4
+    values, mask = value_targets(traj)
+    assert np.asarray(mask).any()
+    # the two shards use different random streams (key folded with the shard index)
+    assert not np.array_equal(np.asarray(traj.obs[:, :4]), np.asarray(traj.obs[:, 4:]))
+    out_slots, traj = play(params, out_slots, jax.random.key(2), num_steps=10)  # carries on, sharded
+    assert play._cache_size() == 1
     print("SHARDED_OK")
     """
 )
