@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = textwrap.dedent(
@@ -53,3 +55,24 @@ def test_selfplay_runs_sharded_over_two_devices():
     out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "SHARDED_OK" in out.stdout
+
+
+@pytest.mark.slow
+def test_train_script_runs_on_two_devices(tmp_path):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    env.pop("JAXZERO_DEBUG_PAUSE", None)
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        "--config=configs/tictactoe.py",
+        "--config.loop.num_iterations=1",
+        "--config.train.steps_per_iteration=5",
+        "--config.arena.num_games=8",
+        "--config.arena.vs_random_games=8",
+        "--no_progress",
+        f"--workdir={tmp_path}",
+    ]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines()[-1].startswith("it   0")
+    assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 1
