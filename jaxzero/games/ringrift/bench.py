@@ -28,7 +28,7 @@ def pick_uniform(key, mask):
 
 def make_runner(cfg: RulesConfig, batch: int, chunk: int):
     """A jitted fn (states, key) -> (states, key, games_finished, decisions, longest) over `chunk` steps."""
-    init1 = TN.init(cfg)
+    init1 = jax.jit(lambda: TN.init(cfg))()
     step_v = jax.vmap(lambda s, a: TN.step(cfg, s, a))
 
     def pick(key, mask):

@@ -432,8 +432,10 @@ def step(cfg, state: State, action) -> State:
 
 
 def init(cfg, key=None) -> State:
-    """The initial position advanced to the first decision (seat 1 placing)."""
+    """The initial position at the first decision: seat 1 placing (it always has placements, so
+    no bookkeeping is needed and only the legal mask is computed)."""
     from jaxzero.games.ringrift.state import empty_state
 
     del key
-    return advance(cfg, empty_state(cfg))
+    s = empty_state(cfg)
+    return finish(cfg, s, LG.interactive_mask(cfg, s))
