@@ -1,8 +1,12 @@
 """Benchmarks. Subcommands (add one with a function + `add_parser` in `SUBCOMMANDS`):
 
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
+    python scripts/bench.py engine --board square8 --players 2 [--batch 1024] [--seconds 20] [--json]
+    python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s.
+``engine`` plays uniformly random RingRift games to the end under vmap: complete games/s and decision steps/s.
+``heuristic`` plays RingRift games where every seat is the one-ply greedy heuristic: games/s.
 """
 
 from __future__ import annotations
@@ -108,8 +112,52 @@ def _add_selfplay(sub):
     p.set_defaults(func=bench_selfplay)
 
 
+def bench_engine(args, overrides) -> dict:
+    """Complete uniformly random RingRift games/s and decision steps/s (jaxzero.games.ringrift.bench)."""
+    import jax
+
+    from jaxzero.games.ringrift.bench import bench_engine as run
+
+    if overrides:
+        raise SystemExit(f"unrecognised arguments {overrides}")
+    r = run(args.board, args.players, args.batch, args.seconds)
+    r["steps_per_s"] = r["decisions_per_s"]
+    r["device"] = str(jax.devices()[0].platform)
+    return {"benchmark": "engine", **r}
+
+
+def bench_heuristic(args, overrides) -> dict:
+    """Games/s of RingRift self-play where every seat plays the one-ply greedy heuristic."""
+    import jax
+
+    from jaxzero.games.ringrift.heuristic import bench_heuristic as run
+
+    if overrides:
+        raise SystemExit(f"unrecognised arguments {overrides}")
+    r = run(args.board, args.players, args.batch, args.seconds)
+    r["device"] = str(jax.devices()[0].platform)
+    return {"benchmark": "heuristic", **r}
+
+
+def _add_ringrift(name, func, batch, seconds, help_):
+    def add(sub):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--board", default="square8", choices=("square8", "hex8"))
+        p.add_argument("--players", type=int, default=2, choices=(2, 3, 4))
+        p.add_argument("--batch", type=int, default=batch, help="games played in parallel")
+        p.add_argument("--seconds", type=float, default=seconds, help="timed wall seconds after compilation")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.set_defaults(func=func)
+
+    return add
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
-SUBCOMMANDS = [_add_selfplay]
+SUBCOMMANDS = [
+    _add_selfplay,
+    _add_ringrift("engine", bench_engine, 1024, 20.0, "random RingRift games: games/s, steps/s"),
+    _add_ringrift("heuristic", bench_heuristic, 256, 30.0, "heuristic-vs-heuristic RingRift games: games/s"),
+]
 
 
 def main(argv=None) -> int:
