@@ -211,3 +211,14 @@ def bench_heuristic(board: str = "square8", players: int = 2, batch: int = 256, 
     el = time.perf_counter() - t1
     return {"board": board, "players": players, "batch": batch, "seconds": el, "compile_s": compile_s,
             "games": games, "games_per_s": games / el, "decisions_per_s": steps / el}
+
+
+def heuristic_player(cfg: RulesConfig, weights=None, epsilon: float = 0.0):
+    """A batched player `(states, key) -> actions` playing `greedy_action` in every game."""
+    w = weights_vector(weights)
+
+    def player(states, key):
+        keys = jax.random.split(key, states.legal_action_mask.shape[0])
+        return jax.vmap(lambda s, k: greedy_action(cfg, s, k, w, epsilon))(states, keys)
+
+    return player
