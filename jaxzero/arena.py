@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.search import make_search_fn
+from jaxzero.search.maxn import make_search_fn_of_kind
 from jaxzero.selfplay import rank_outcome
 
 
@@ -48,9 +48,11 @@ class Arena:
     max_num_considered_actions: int
     opening_moves: int = 2
     max_moves: int = 512
+    search: str = "auto"  # jaxzero.search.maxn.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
 
     def __post_init__(self):
-        search = make_search_fn(
+        search = make_search_fn_of_kind(
+            self.search,
             self.game,
             self.apply_fn,
             num_simulations=self.num_simulations,
@@ -97,14 +99,22 @@ class Arena:
             t, state, returns, key = carry
             key, k_c, k_o, k_r, k_step = jax.random.split(key, 5)
             legal = state.legal_action_mask
-            if use_search:
-                cand_a = self._search(cand_params, state, k_c).action
+            if use_search and opp_params is not None:
+                # one search traced for both nets (scan over the two param sets): half the compile
+                both = jax.tree.map(lambda a, b: jnp.stack([a, b]), cand_params, opp_params)
+                _, acts = jax.lax.scan(
+                    lambda _, pk: (None, self._search(pk[0], state, pk[1]).action), None, (both, jnp.stack([k_c, k_o]))
+                )
+                cand_a, opp_a = acts[0], acts[1]
             else:
-                cand_a = self._raw_policy_action(cand_params, state)
-            if opp_params is None:
-                opp_a = _random_action(k_o, legal)
-            else:
-                opp_a = self._search(opp_params, state, k_o).action
+                if use_search:
+                    cand_a = self._search(cand_params, state, k_c).action
+                else:
+                    cand_a = self._raw_policy_action(cand_params, state)
+                if opp_params is None:
+                    opp_a = _random_action(k_o, legal)
+                else:
+                    opp_a = self._search(opp_params, state, k_o).action
             action = jnp.where(state.current_player == cand_seat, cand_a, opp_a)
             # Opening: the same random moves in every game of a group.
             group_keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, t), 7))(open_keys)

@@ -45,6 +45,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.selfplay.gumbel_scale = 1.0
     c.selfplay.temperature = 1.0
     c.selfplay.temperature_moves = 4  # first N moves of a game sampled from the improved policy
+    c.selfplay.search = "auto"  # "auto" (mctx for 2 players, max^n for 3-4), "mctx", "maxn", "paranoid"
     c.selfplay.holdout_slots = 4  # game slots whose positions are held out for policy_accuracy
 
     c.replay = ml_collections.ConfigDict()
@@ -86,6 +87,8 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     """Raises ValueError naming the offending key when ``cfg`` cannot run."""
     from jaxzero.games.protocol import available_games
     from jaxzero.nn.heads import POLICY_HEADS
+    from jaxzero.nn.model import SPATIAL_HEAD
+    from jaxzero.search.maxn import SEARCH_KINDS
 
     if cfg.game.name not in available_games():
         raise ValueError(f"config.game.name: unknown game {cfg.game.name!r}; known: {', '.join(available_games())}")
@@ -110,8 +113,13 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         "loop.max_to_keep",
     ):
         _positive(cfg, path)
-    if cfg.net.policy_head not in POLICY_HEADS:
-        raise ValueError(f"config.net.policy_head: unknown head {cfg.net.policy_head!r}; known: {sorted(POLICY_HEADS)}")
+    if cfg.net.policy_head not in POLICY_HEADS and cfg.net.policy_head != SPATIAL_HEAD:
+        raise ValueError(
+            f"config.net.policy_head: unknown head {cfg.net.policy_head!r}; "
+            f"known: {sorted(POLICY_HEADS) + [SPATIAL_HEAD]}"
+        )
+    if cfg.selfplay.search not in SEARCH_KINDS:
+        raise ValueError(f"config.selfplay.search: unknown kind {cfg.selfplay.search!r}; known: {', '.join(SEARCH_KINDS)}")
     if cfg.net.dtype not in ("float32", "bfloat16"):
         raise ValueError(f"config.net.dtype must be 'float32' or 'bfloat16', got {cfg.net.dtype!r}")
     if cfg.selfplay.num_steps % cfg.selfplay.chunk_steps:
@@ -137,6 +145,14 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
                 f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "
                 "so seats are swapped evenly"
             )
+        if cfg.net.policy_head == SPATIAL_HEAD and not hasattr(game, "policy_layout"):
+            raise ValueError(
+                f"config.net.policy_head: 'spatial' needs a game with policy_layout(); {game.id} has none (use 'dense')"
+            )
+        if cfg.selfplay.search == "mctx" and game.num_players != 2:
+            raise ValueError(
+                f"config.selfplay.search: 'mctx' needs 2 players, {game.id} has {game.num_players} (use 'auto' or 'maxn')"
+            )
 
 
 def to_json(cfg: ml_collections.ConfigDict) -> dict:
@@ -160,3 +176,64 @@ def identity_mismatches(saved: dict, current: dict) -> list[str]:
     """Identity keys whose saved and current values differ, as ``key: saved -> current`` strings."""
     fs, fc = flatten(saved), flatten(current)
     return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if fs.get(k) != fc.get(k)]
+
+
+RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits (jaxzero.games.ringrift.env)
+
+
+def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
+    """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players``; ``variant="tiny"``
+    shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``).
+
+    Defaults follow RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for
+    hex8 are the alternatives to try), improved-policy sampling for the first 16 decisions, spatial
+    policy head, 6 blocks x 64 channels. ``selfplay.search = "auto"``: mctx for 2 players, max^n for 3-4.
+    """
+    if variant not in (None, "", "tiny"):
+        raise ValueError(f"unknown config variant {variant!r}; known: 'tiny'")
+    p = num_players
+    c = default_config()
+    c.game.name = f"ringrift_{board}_{p}p"
+    c.game.max_moves = RINGRIFT_MAX_MOVES[p]  # decisions; the env also truncates at this many moves
+    c.net.num_blocks = 6
+    c.net.channels = 64
+    c.net.value_hidden = 64
+    c.net.policy_head = "spatial"
+    c.selfplay.search = "auto"
+    c.selfplay.batch_size = 64
+    c.selfplay.num_steps = 128
+    c.selfplay.chunk_steps = 16
+    c.selfplay.num_simulations = 64
+    c.selfplay.max_num_considered_actions = 16
+    c.selfplay.temperature_moves = 16
+    c.selfplay.holdout_slots = 4
+    c.replay.capacity = 131072
+    c.train.batch_size = 256
+    c.train.steps_per_iteration = 100
+    c.arena.num_games = 24  # a multiple of 2, 3 and 4
+    c.arena.vs_random_games = 24
+    c.arena.opening_moves = 4
+    # RingRift games run ~60-120 decisions with auto_single; games vs random can run longer
+    c.arena.max_moves = RINGRIFT_MAX_MOVES[p]
+    c.loop.num_iterations = 1000
+    if variant == "tiny":
+        c.net.num_blocks = 1
+        c.net.channels = 8
+        c.net.value_hidden = 8
+        c.selfplay.batch_size = 4
+        c.selfplay.num_steps = 4
+        c.selfplay.chunk_steps = 4
+        c.selfplay.num_simulations = 4
+        c.selfplay.max_num_considered_actions = 4
+        c.selfplay.temperature_moves = 2
+        c.selfplay.holdout_slots = 1
+        c.replay.capacity = 256
+        c.train.batch_size = 8
+        c.train.steps_per_iteration = 2
+        c.train.warmup_steps = 1
+        c.arena.num_games = p
+        c.arena.vs_random_games = p
+        c.arena.opening_moves = 2
+        c.arena.max_moves = 40  # smoke test: unfinished games score 0.5 and are counted as truncated
+        c.loop.num_iterations = 2
+    return c

@@ -50,6 +50,8 @@ METRIC_KEYS = (
     "arena/ci_high",
     "promoted",
     "vs_random/score",
+    "truncated",
+    "arena/truncated",
 )
 
 
@@ -102,6 +104,7 @@ class Loop:
             temperature=sp.temperature,
             temperature_moves=sp.temperature_moves,
             max_moves=cfg.game.max_moves,
+            search=sp.search,
         )
         self.arena = Arena(
             game,
@@ -110,6 +113,7 @@ class Loop:
             max_num_considered_actions=sp.max_num_considered_actions,
             opening_moves=cfg.arena.opening_moves,
             max_moves=cfg.arena.max_moves,
+            search=sp.search,
         )
         self.train_step = make_train_step(self.model.apply, self.optimizer, cfg.train.value_loss_weight)
         self.evaluate = make_eval_fn(self.model.apply, cfg.train.value_loss_weight)
@@ -225,6 +229,7 @@ class Loop:
                 slots, traj, values, value_mask = self._self_play(best, slots, k_sp, it)
                 selfplay_seconds = time.time() - t0
                 games = int(np.asarray(traj.done[:, train_slots]).sum())
+                truncated = int(np.asarray(traj.truncated[:, train_slots]).sum())  # games ended by max_moves
                 buffer = replay.add(buffer, trajectory_to_batch(traj, values, value_mask, train_slots))
                 positions = int(np.prod(traj.done[:, train_slots].shape))
 
@@ -255,6 +260,7 @@ class Loop:
                 metrics = {
                     "iteration": it,
                     "games": games,
+                    "truncated": truncated,
                     "positions": positions,
                     "value_targets": int(np.asarray(value_mask[:, train_slots]).sum()),
                     "selfplay_seconds": round(selfplay_seconds, 3),
@@ -270,11 +276,13 @@ class Loop:
                     "arena/ci_low": arena["ci_low"],
                     "arena/ci_high": arena["ci_high"],
                     "arena/games": arena["games"],
+                    "arena/truncated": arena["truncated"],
                     "promoted": bool(promoted),
                     "vs_random/score": vs_random["score"],
                     "vs_random/ci_low": vs_random["ci_low"],
                     "vs_random/ci_high": vs_random["ci_high"],
                     "vs_random/games": vs_random["games"],
+                    "vs_random/truncated": vs_random["truncated"],
                     "vs_random_raw_policy/score": vs_random_raw["score"],
                     "buffer_size": int(buffer.size),
                     "train_step": int(ts.step),
@@ -299,7 +307,7 @@ class Loop:
                 writer.flush()
                 rows.append(metrics)
                 self.log(
-                    f"it {it:3d} | games {games:4d} pos {positions:6d} | sp {selfplay_seconds:6.1f}s "
+                    f"it {it:3d} | games {games:4d} (trunc {truncated}) pos {positions:6d} | sp {selfplay_seconds:6.1f}s "
                     f"train {train_seconds:5.1f}s | loss p {metrics['loss/policy']:.3f} v {metrics['loss/value']:.3f} "
                     f"| acc {metrics['policy_accuracy']:.2f} | arena {arena['score']:.2f} "
                     f"[{arena['ci_low']:.2f},{arena['ci_high']:.2f}] {'PROMOTED' if promoted else 'kept best'} "

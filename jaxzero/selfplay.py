@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxzero.search import make_search_fn
+from jaxzero.search.maxn import make_search_fn_of_kind
 
 
 @struct.dataclass
@@ -108,9 +108,11 @@ class SelfPlay:
     temperature: float = 1.0
     temperature_moves: int = 0
     max_moves: int = 512
+    search: str = "auto"  # jaxzero.search.maxn.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
 
     def __post_init__(self):
-        search = make_search_fn(
+        search = make_search_fn_of_kind(
+            self.search,
             self.game,
             self.apply_fn,
             num_simulations=self.num_simulations,

@@ -24,14 +24,21 @@ from jaxzero import paths  # noqa: E402
 
 
 def load_config(path: str, overrides: list[str]):
-    """A config file's ``get_config()`` with ``--config.a.b=value`` overrides applied."""
+    """A config file's ``get_config()`` with ``--config.a.b=value`` overrides applied.
+
+    ``path`` may end in ``:arg`` (e.g. ``configs/sq8.py:tiny``), passed as ``get_config(arg)`` like
+    ml_collections' config_flags does.
+    """
     import importlib.util
 
+    arg = None
+    if ":" in path:
+        path, arg = path.split(":", 1)
 
     spec = importlib.util.spec_from_file_location("bench_config", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    cfg = mod.get_config()
+    cfg = mod.get_config() if arg is None else mod.get_config(arg)
     for item in overrides:
         if not item.startswith("--config.") or "=" not in item:
             raise SystemExit(f"unrecognised argument {item!r} (expected --config.a.b=value)")
@@ -71,6 +78,7 @@ def bench_selfplay(args, overrides) -> dict:
         temperature=sp.temperature,
         temperature_moves=sp.temperature_moves,
         max_moves=cfg.game.max_moves,
+        search=sp.search,
     )
     key = jax.random.key(cfg.seed)
     slots = init_slots(game, sp.batch_size, key)
@@ -98,7 +106,10 @@ def bench_selfplay(args, overrides) -> dict:
         "seconds": round(seconds, 3),
         "compile_seconds": round(compile_s, 3),
         "games_per_s": round(games / seconds, 3),
+        "games_per_hour": round(3600 * games / seconds, 1),
         "positions_per_s": round(positions / seconds, 1),
+        "decisions_per_s": round(positions / seconds, 2),  # searched moves (one search each)
+        "search": sp.search,
         "device": str(jax.devices()[0].platform),
         "host": platform.node(),
     }

@@ -106,13 +106,30 @@ def register_game(name: str, factory: Callable[[], Game]) -> None:
     _REGISTRY[name] = factory
 
 
+_BUILTIN_REGISTERED = False
+
+
+def _register_builtin_games() -> None:
+    """Registers the non-pgx games shipped with jaxzero (RingRift) on first use; imports them lazily."""
+    global _BUILTIN_REGISTERED
+    if _BUILTIN_REGISTERED:
+        return
+    _BUILTIN_REGISTERED = True
+    from jaxzero.games.ringrift.env import register as register_ringrift
+
+    register_ringrift()
+
+
 def available_games() -> tuple[str, ...]:
     """Names `make_game` accepts."""
+    _register_builtin_games()
     return tuple(sorted(set(_REGISTRY) | set(PGX_GAMES)))
 
 
 def make_game(name: str) -> Game:
-    """The game called ``name``: a registered game, else the pgx env of that id."""
+    """The game called ``name``: a registered game (``ringrift_{square8,hex8}_{2,3,4}p`` built in),
+    else the pgx env of that id."""
+    _register_builtin_games()
     if name in _REGISTRY:
         return _REGISTRY[name]()
     if name not in PGX_GAMES:

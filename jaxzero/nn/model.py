@@ -44,10 +44,33 @@ class Model:
         return self is other
 
 
+SPATIAL_HEAD = "spatial"  # built from the game's own ``policy_layout()`` gather table
+
+
+def policy_head_factory(name: str, game):
+    """The policy-head factory called ``name`` for ``game``.
+
+    ``"spatial"`` needs ``game.policy_layout() -> (gather_index [A], cell_channels, num_global)``
+    (jaxzero.nn.spatial); the other names come from jaxzero.nn.heads.POLICY_HEADS.
+    """
+    if name == SPATIAL_HEAD:
+        layout = getattr(game, "policy_layout", None)
+        if layout is None:
+            raise ValueError(
+                f"policy head 'spatial' needs a game with policy_layout(); {getattr(game, 'id', game)!r} has none "
+                "(use net.policy_head = 'dense')"
+            )
+        from jaxzero.nn.spatial import spatial_policy_head_factory
+
+        return spatial_policy_head_factory(*layout())
+    if name not in POLICY_HEADS:
+        raise ValueError(f"unknown policy head {name!r}; known: {sorted(POLICY_HEADS) + [SPATIAL_HEAD]}")
+    return POLICY_HEADS[name]
+
+
 def make_model(net_cfg, game, key_or_seed=0) -> tuple[Model, dict]:
     """Builds the network described by ``net_cfg`` for ``game``; returns (model, params as a plain dict)."""
-    if net_cfg.policy_head not in POLICY_HEADS:
-        raise ValueError(f"unknown policy head {net_cfg.policy_head!r}; known: {sorted(POLICY_HEADS)}")
+    head = policy_head_factory(net_cfg.policy_head, game)
     seed = key_or_seed if isinstance(key_or_seed, int) else int(jax.random.randint(key_or_seed, (), 0, 2**31 - 1))
     net = AZNet(
         game.observation_shape,
@@ -56,7 +79,7 @@ def make_model(net_cfg, game, key_or_seed=0) -> tuple[Model, dict]:
         num_blocks=net_cfg.num_blocks,
         channels=net_cfg.channels,
         value_hidden=net_cfg.value_hidden,
-        policy_head=POLICY_HEADS[net_cfg.policy_head],
+        policy_head=head,
         dtype=DTYPES[net_cfg.dtype],
         rngs=nnx.Rngs(seed),
     )

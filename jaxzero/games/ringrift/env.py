@@ -78,6 +78,12 @@ class RingRiftEnv:
 
         return observe(self.cfg, state)
 
+    def policy_layout(self):
+        """``(gather_index [A], cell_channels, num_global)`` for a spatial policy head (observe.py)."""
+        from jaxzero.games.ringrift.observe import policy_gather_table
+
+        return policy_gather_table(self.cfg.board)
+
     def legal_mask(self, state: State):
         """The reference legal surface (bookkeeping id included when nothing else is legal)."""
         return _legal_mask(self.cfg, state)

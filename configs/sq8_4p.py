@@ -1,0 +1,10 @@
+"""RingRift square8 4-player: `python scripts/train.py --config configs/sq8_4p.py --workdir runs/sq8_4p`.
+
+`--config configs/sq8_4p.py:tiny` is the CPU smoke-test variant (1 block x 8 channels, 4 games, 4 simulations).
+"""
+
+from jaxzero.config import ringrift_config
+
+
+def get_config(arg=None):
+    return ringrift_config("square8", 4, arg)

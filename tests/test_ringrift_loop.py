@@ -1,0 +1,127 @@
+"""RingRift in the closed loop: 2 iterations of `configs/<name>.py:tiny` on CPU, checkpoint, resume, arena, metrics.
+
+Each test compiles the RingRift engine inside search, self-play and the arena (the dominant cost); the
+sq8 one is the fast-tier smoke test, the 3-player (max^n) and hex8 ones are slow.
+"""
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from jaxzero import loop
+from jaxzero.checkpoint import Checkpointer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_config(name, arg):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.get_config(arg)
+
+
+def _two_iterations_then_resume(name, tmp_path, num_players, resume=True):
+    cfg = load_config(name, "tiny")
+    assert cfg.net.policy_head == "spatial" and cfg.selfplay.search == "auto"
+    assert cfg.arena.num_games % num_players == 0
+    t0 = time.time()
+    lp = loop.Loop(cfg, tmp_path, progress=False, log=lambda s: None)
+    assert lp.game.num_players == num_players
+    rows = lp.run()
+    first = time.time() - t0
+    assert [r["iteration"] for r in rows] == [0, 1]
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [0, 1]
+    for key in loop.METRIC_KEYS:
+        assert key in lines[-1], key
+    for r in lines:
+        assert r["positions"] == cfg.selfplay.num_steps * (cfg.selfplay.batch_size - cfg.selfplay.holdout_slots)
+        assert r["arena/games"] == cfg.arena.num_games
+        assert r["arena/ci_low"] <= r["arena/score"] <= r["arena/ci_high"]
+        assert 0 <= r["arena/truncated"] <= cfg.arena.num_games
+        assert r["truncated"] <= r["games"]
+        assert r["value_targets"] <= r["positions"]
+    ck = Checkpointer(tmp_path / "checkpoints")
+    assert ck.latest_iteration() == 1
+    ck.close()
+    print(f"{name}:tiny 2 iterations in {first:.0f}s (compile included)")
+    if not resume:
+        return
+    # resume (same compiled functions): restores iteration 1 and continues at 2
+    cfg.loop.num_iterations = 3
+    rows2 = lp.run()
+    assert [r["iteration"] for r in rows2] == [2]
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [0, 1, 2]
+    print(f"{name}:tiny 2 iterations in {first:.0f}s (compile included), resume {time.time() - t0 - first:.0f}s")
+
+
+def test_sq8_tiny_loop(tmp_path):
+    # resuming retraces everything (a second full compile), so only the slow tests resume
+    _two_iterations_then_resume("sq8", tmp_path, 2, resume=False)
+
+
+@pytest.mark.slow
+def test_sq8_tiny_loop_resumes(tmp_path):
+    _two_iterations_then_resume("sq8", tmp_path, 2)
+
+
+@pytest.mark.slow
+def test_sq8_3p_tiny_loop(tmp_path):
+    _two_iterations_then_resume("sq8_3p", tmp_path, 3)
+
+
+@pytest.mark.slow
+def test_hex8_tiny_loop(tmp_path):
+    _two_iterations_then_resume("hex8", tmp_path, 2)
+
+
+CONFIGS = {"sq8": ("square8", 2), "sq8_3p": ("square8", 3), "sq8_4p": ("square8", 4),
+           "hex8": ("hex8", 2), "hex8_3p": ("hex8", 3), "hex8_4p": ("hex8", 4)}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_configs_name_registered_ringrift_games(name):
+    from jaxzero import config as config_lib
+    from jaxzero.games.protocol import make_game
+
+    board, p = CONFIGS[name]
+    for arg in (None, "tiny"):
+        cfg = load_config(name, arg)
+        game = make_game(cfg.game.name)  # registered lazily by protocol.make_game
+        config_lib.validate(cfg, game)
+        assert game.id == cfg.game.name == f"ringrift_{board}_{p}p"
+        assert game.num_players == p and game.cfg.auto_single and game.cfg.max_moves == cfg.game.max_moves
+        assert cfg.arena.num_games % p == 0 and cfg.arena.vs_random_games % p == 0
+        index, cell_channels, num_global = game.policy_layout()
+        rows, cols, _ = game.observation_shape
+        assert index.shape == (game.num_actions,)
+        assert 0 <= index.min() and index.max() < rows * cols * cell_channels + num_global
+    assert load_config(name, None).selfplay.num_simulations == 64
+    with pytest.raises(ValueError, match="variant"):
+        load_config(name, "huge")
+
+
+def test_spatial_head_and_mctx_refused_where_they_cannot_work():
+    from jaxzero import config as config_lib
+    from jaxzero.games.protocol import make_game
+    from jaxzero.nn import make_model
+
+    cfg = config_lib.default_config()
+    cfg.net.policy_head = "spatial"
+    c4 = make_game("connect_four")
+    with pytest.raises(ValueError, match="policy_layout"):
+        config_lib.validate(cfg, c4)
+    with pytest.raises(ValueError, match="policy_layout"):
+        make_model(cfg.net, c4)
+    cfg = load_config("sq8_3p", "tiny")
+    cfg.selfplay.search = "mctx"
+    with pytest.raises(ValueError, match="mctx"):
+        config_lib.validate(cfg, make_game(cfg.game.name))
+    cfg.selfplay.search = "nope"
+    with pytest.raises(ValueError, match="selfplay.search"):
+        config_lib.validate(cfg)
