@@ -28,7 +28,9 @@ def test_square8_2p_first_games_replay_exactly(traces_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [f"{b}_{p}p" for b in ("square8", "hex8") for p in (2, 3, 4)])
+# Every game of every file is replayed by tests/ringrift/test_parity.py::test_parity_full; this
+# engine-level replay keeps two files (one per board) so the slow tier stays bounded.
+@pytest.mark.parametrize("name", ["square8_3p", "hex8_2p"])
 def test_ten_games_replay_exactly(traces_dir, name):
     rep, firsts = _replay(traces_dir, name, 10)
     assert rep.games == 10
