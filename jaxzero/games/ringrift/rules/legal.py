@@ -81,11 +81,11 @@ def seat_preds(cfg, state, tb: Tables = None):
     return LN.line_choices(b, cfg, state, seat), TR.region_choices(b, cfg, state, seat)
 
 
-def decision_parts(cfg, state, tb: Tables):
-    """(place, move): the seat-to-move's placement / movement decision availability (board and
-    seat dependent only: unchanged by bookkeeping transitions of the same seat)."""
+def has_decision(cfg, state, tb: Tables, preds):
+    """Whether the seat to move has any interactive decision (cheap given `preds`; no full mask)."""
     n = tb.g["n"]
     seat = state.cur + 1
+    ph = state.phase
     own = tb.top == seat
     rec = any_recovery(state, tb, seat)
     place = (state.hand[state.cur] > 0) & (
@@ -94,13 +94,6 @@ def decision_parts(cfg, state, tb: Tables):
     mm = state.must_move
     allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
     move = jnp.any(own & allowed & (tb.any_move_cell | tb.any_cap_cell)) | rec | state.pend_extract | state.pend_rec_line
-    return place, move
-
-
-def has_decision_parts(cfg, state, parts, preds):
-    """has_decision from precomputed `decision_parts` (valid for state's seat and board)."""
-    place, move = parts
-    ph = state.phase
     line = state.pend_line | jnp.any(preds[0])
     terr = state.pend_terr | jnp.any(preds[1])
     swap = swap_legal(cfg, state)
@@ -109,11 +102,6 @@ def has_decision_parts(cfg, state, parts, preds):
         place | swap,
         jnp.where(ph == MOVE, move | swap, jnp.where(ph == LINE, line, jnp.where(ph == TERRITORY, terr, ph != GAME_OVER))),
     )
-
-
-def has_decision(cfg, state, tb: Tables, preds):
-    """Whether the seat to move has any interactive decision (cheap given `preds`; no full mask)."""
-    return has_decision_parts(cfg, state, decision_parts(cfg, state, tb), preds)
 
 
 def real_actions(cfg, state, tb: Tables):

@@ -364,31 +364,16 @@ def _bookkeeping_loop(cfg, state, tb, pseat=None):
         need = ~LG.has_decision(cfg, st, tb, preds) | stale_lt(st, seat)
         return _running(cfg, st) & need & (i < MAX_AUTO)
 
-    def refresh(st, preds, seat):
-        # fresh choices only where stale ones would be used (line / territory phase of a new
-        # seat); a 0/1-trip while loop, so under vmap the batch pays only when some game needs it
-        def rc(c):
-            return ~c[2] & stale_lt(st, c[1])
-
-        def rb(c):
-            return LG.seat_preds(cfg, st, tb), st.cur, jnp.asarray(True)
-
-        preds, seat, _ = jax.lax.while_loop(rc, rb, (preds, seat, jnp.asarray(False)))
-        return preds, seat
-
     def body(carry):
         st, preds, seat, i = carry
         ended_any = jnp.asarray(False)
-        parts = LG.decision_parts(cfg, st, tb)  # same seat and board for the unrolled moves
         for _ in range(_UNROLL):
-            preds, seat = refresh(st, preds, seat)
-            go = _running(cfg, st) & ~LG.has_decision_parts(cfg, st, parts, preds) & ~ended_any & ~stale_lt(st, seat)
+            go = _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & ~ended_any & ~stale_lt(st, seat)
             nt, ended = _book_transition(cfg, st, tb, preds)
             st = _sel(go, nt, st)
             ended_any = ended_any | (go & ended)
         st = _sel(ended_any, _end_turn(cfg, st, tb), st)
-        preds, seat = refresh(st, preds, seat)
-        return st, preds, seat, i + 1
+        return st, LG.seat_preds(cfg, st, tb), st.cur, i + 1
 
     st, preds, seat, _ = jax.lax.while_loop(cond, body, (state, pseat[0], pseat[1], jnp.asarray(0, jnp.int32)))
     return st, preds
