@@ -126,24 +126,13 @@ class Tables:
         self.kr = jnp.arange(1, kk + 1)
         # per-cell summaries (seat independent: each stack judged for its own controller)
         self.cap_ok = self.has_t & (self.G >= 1)  # a capturable landing exists beyond the first stack
-        # the summaries below in one pass (one reduction over directions for all hypotheses):
-        # hypothesis 0 = the stack as it is; no-dead-placement (placement.py): 1..3 new own rings
-        # on an empty cell, one more ring on an own stack (cap + 1) / on a foreign stack (cap 1)
-        one = jnp.ones_like(height)
-        hs = jnp.stack([height, one, 2 * one, 3 * one, height + 1, height + 1], axis=1)  # [N, 6]
-        cs = jnp.stack([cap, one, 2 * one, 3 * one, cap + 1, one], axis=1)
-        mv = jnp.any(F[:, :, None] >= hs[:, None, :], axis=1)
-        reach = F + 1 + self.G
-        cp = jnp.any(
-            self.cap_ok[:, :, None] & (cap_t[:, :, None] <= cs[:, None, :]) & (reach[:, :, None] >= hs[:, None, :]),
-            axis=1,
-        )
-        self.any_move_cell = mv[:, 0] & stack
-        self.any_cap_cell = cp[:, 0] & stack
-        alive = mv | cp
-        self.place_empty = alive[:, 1:4]
-        self.place_own = alive[:, 4]
-        self.place_foreign = alive[:, 5]
+        self.any_move_cell = jnp.any(F >= height[:, None], axis=1) & stack
+        self.any_cap_cell = jnp.any(self._cap_alive(height, cap), axis=1) & stack
+        # no-dead-placement summaries (placement.py): new stacks of 1..3 own rings on an empty
+        # cell, one more ring on an own stack (cap + 1) / on a foreign stack (cap 1)
+        self.place_empty = jnp.stack([self.alive(jnp.full_like(height, n), jnp.full_like(height, n)) for n in (1, 2, 3)], axis=1)
+        self.place_own = self.alive(height + 1, cap + 1)
+        self.place_foreign = self.alive(height + 1, jnp.ones_like(cap))
         # materialize once: keeps XLA from re-fusing (duplicating) the table computation into
         # every consumer mask
         names = ("F", "has_t", "cap_t", "G", "top", "cap", "cap_ok", "any_move_cell", "any_cap_cell",
