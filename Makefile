@@ -23,14 +23,14 @@ train: setup
 
 # Full suite: fast tests first, then the slow (bounded) checks as their own step.
 test: setup
-	$(PY) -m pytest -q -m "not slow"
-	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
+	$(PY) -m pytest -q -m "not slow and not extended"
+	$(PY) -m pytest -q -m "slow and not extended" || [ $$? -eq 5 ]
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not extended"
 
 test-slow: setup
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m "slow and not extended"
 
 clean:
 	rm -rf $(VENV) .jax_cache .pytest_cache

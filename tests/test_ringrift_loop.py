@@ -67,17 +67,17 @@ def test_sq8_tiny_loop(tmp_path):
     _two_iterations_then_resume("sq8", tmp_path, 2, resume=False)
 
 
-@pytest.mark.slow
+@pytest.mark.extended  # several minutes of compile each on a 2-core CPU: run by hand (pytest -m extended)
 def test_sq8_tiny_loop_resumes(tmp_path):
     _two_iterations_then_resume("sq8", tmp_path, 2)
 
 
-@pytest.mark.slow
+@pytest.mark.extended  # several minutes of compile each on a 2-core CPU: run by hand (pytest -m extended)
 def test_sq8_3p_tiny_loop(tmp_path):
     _two_iterations_then_resume("sq8_3p", tmp_path, 3)
 
 
-@pytest.mark.slow
+@pytest.mark.extended  # several minutes of compile each on a 2-core CPU: run by hand (pytest -m extended)
 def test_hex8_tiny_loop(tmp_path):
     _two_iterations_then_resume("hex8", tmp_path, 2)
 
