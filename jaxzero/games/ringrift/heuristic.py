@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.rules.stacks import top_and_cap
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig, State
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -58,10 +59,7 @@ def seat_features(cfg: RulesConfig, state: State) -> jax.Array:
     height = state.height.astype(jnp.int32)
     idx = jnp.arange(h)
     present = idx[None, :] < height[:, None]
-    top = jnp.where(height > 0, jnp.take_along_axis(state.rings, jnp.maximum(height - 1, 0)[:, None], 1)[:, 0], 0)
-    level = height[:, None] - 1 - idx[None, :]
-    from_top = jnp.take_along_axis(state.rings, jnp.maximum(level, 0), axis=1)
-    cap = jnp.sum(jnp.cumprod((level >= 0) & (from_top == top[:, None]), axis=1), axis=1)
+    top, cap = top_and_cap(state.rings, state.height)
 
     ctrl = top[None, :] == seats[:, None]  # [P, N]
     stacks = ctrl.sum(1)

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.rules.stacks import top_and_cap
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, State, RulesConfig
 
 NUM_PHASES = 8
@@ -69,12 +70,7 @@ def observe(cfg: RulesConfig, state: State) -> jax.Array:
     height = state.height.astype(jnp.int32)
     idx = jnp.arange(h)
     present = idx[None, :] < height[:, None]  # [N, H]
-    top = jnp.take_along_axis(state.rings, jnp.maximum(height - 1, 0)[:, None], axis=1)[:, 0]
-    top = jnp.where(height > 0, top, 0)
-    # cap: the run of top-coloured rings counted down from the top
-    level = height[:, None] - 1 - idx[None, :]  # level index j steps below the top
-    from_top = jnp.take_along_axis(state.rings, jnp.maximum(level, 0), axis=1)
-    cap = jnp.sum(jnp.cumprod((level >= 0) & (from_top == top[:, None]), axis=1), axis=1)
+    top, cap = top_and_cap(state.rings, state.height)
 
     ring_rot = rot(state.rings)  # [N, H]
     comp = jnp.sum((ring_rot[:, :, None] == seats) & present[:, :, None], axis=1)  # [N, P]
