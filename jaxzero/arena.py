@@ -34,6 +34,24 @@ def wilson_interval(score: float, n: int, z: float = 1.96) -> tuple[float, float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def summarize(scores, truncated, num_players: int) -> dict:
+    """Mean score with its 95% Wilson interval, truncated count and per-seat means of per-game
+    scores of one player who sat at seat ``g % num_players`` in game ``g``."""
+    scores = np.asarray(scores, np.float64)
+    n = scores.shape[0]
+    mean = float(scores.mean())
+    lo, hi = wilson_interval(mean, n)
+    return {
+        "score": mean,
+        "ci_low": lo,
+        "ci_high": hi,
+        "games": n,
+        "truncated": int(np.asarray(truncated).sum()),
+        "seat_scores": [float(scores[r::num_players].mean()) for r in range(num_players)],
+        "per_game": scores.tolist(),
+    }
+
+
 def _random_action(key, legal):
     return jax.random.categorical(key, jnp.where(legal, 0.0, -jnp.inf), axis=-1).astype(jnp.int32)
 
@@ -147,20 +165,7 @@ class Arena:
         return self._summary(*self._vs_random_raw(params, key, num_games=num_games))
 
     def _summary(self, scores, truncated) -> dict:
-        scores = np.asarray(scores, np.float64)
-        n = scores.shape[0]
-        p = self.game.num_players
-        mean = float(scores.mean())
-        lo, hi = wilson_interval(mean, n)
-        return {
-            "score": mean,
-            "ci_low": lo,
-            "ci_high": hi,
-            "games": n,
-            "truncated": int(np.asarray(truncated).sum()),
-            "seat_scores": [float(scores[r::p].mean()) for r in range(p)],
-            "per_game": scores.tolist(),
-        }
+        return summarize(scores, truncated, self.game.num_players)
 
     def __hash__(self):
         return id(self)

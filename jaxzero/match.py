@@ -6,7 +6,7 @@ its own (RingRift's heuristic). `play_match` seats player A at agent `g % P` in 
 g (so seats rotate evenly over every group of P games) and player B at every other
 seat, plays until every game has ended or `max_steps` decisions, and scores A per
 game from the rank-based rewards: (reward + 1) / 2 (1 win, 0.5 shared, 0 loss;
-a truncated game counts 0.5 and is reported).
+a truncated or unfinished game counts 0.5 and is reported as `truncated`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.arena import wilson_interval
+from jaxzero.arena import _random_action, summarize
 
 Player = Callable[[object, jax.Array], jax.Array]
 
 
 def random_player(states, key):
     """Uniformly random legal action per game."""
-    mask = states.legal_action_mask
-    return jax.random.categorical(key, jnp.where(mask, 0.0, -jnp.inf), axis=-1).astype(jnp.int32)
+    return _random_action(key, states.legal_action_mask)
 
 
 def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, chunk: int = 16):
@@ -70,14 +69,4 @@ def play_match(game, player_a: Player, player_b: Player, key, num_games: int, ma
     seat_a = np.arange(num_games) % game.num_players
     finished = np.asarray(states.terminated)
     rewards = np.asarray(states.rewards)[np.arange(num_games), seat_a]
-    scores = np.where(finished, (rewards + 1.0) / 2.0, 0.5)
-    score = float(scores.mean())
-    lo, hi = wilson_interval(score, num_games)
-    return {
-        "games": num_games,
-        "score": score,
-        "ci_low": lo,
-        "ci_high": hi,
-        "unfinished": int((~finished).sum()),
-        "per_seat": [float(scores[seat_a == s].mean()) for s in range(game.num_players)],
-    }
+    return summarize(np.where(finished, (rewards + 1.0) / 2.0, 0.5), ~finished, game.num_players)

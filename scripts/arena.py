@@ -110,7 +110,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     r = play_match(game, a, b, jax.random.PRNGKey(args.seed), args.games, max_steps)
     r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1))
-    print(f"per-seat scores of A: {', '.join(f'{s:.3f}' for s in r['per_seat'])}; unfinished games: {r['unfinished']}; "
+    r.pop("per_game")
+    print(f"per-seat scores of A: {', '.join(f'{s:.3f}' for s in r['seat_scores'])}; unfinished games: {r['truncated']}; "
           f"{r['seconds']} s")
     if args.json:
         print(json.dumps(r))

@@ -15,13 +15,13 @@ def _first_legal(states, key):
 def test_random_vs_random_is_even_and_first_legal_loses():
     g = make_game("tic_tac_toe")
     r = play_match(g, random_player, random_player, jax.random.PRNGKey(0), 1000, 9)
-    assert r["unfinished"] == 0
+    assert r["truncated"] == 0
     assert r["ci_low"] < 0.5 < r["ci_high"]
     # always taking the lowest free cell is exploitable only by luck; random beats it clearly less than 1
     weak = play_match(g, _first_legal, random_player, jax.random.PRNGKey(1), 1000, 9)
     strong = play_match(g, random_player, _first_legal, jax.random.PRNGKey(1), 1000, 9)
     assert abs(weak["score"] + strong["score"] - 1.0) < 0.08  # A/B exchange mirrors the score
-    assert len(weak["per_seat"]) == 2
+    assert len(weak["seat_scores"]) == 2
 
 
 def test_games_must_fill_seats_evenly():
