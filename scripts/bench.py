@@ -3,10 +3,14 @@
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
     python scripts/bench.py engine --board square8 --players 2 [--batch 1024] [--seconds 20] [--json]
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
+    python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s.
 ``engine`` plays uniformly random RingRift games to the end under vmap: complete games/s and decision steps/s.
 ``heuristic`` plays RingRift games where every seat is the one-ply greedy heuristic: games/s.
+``search`` times mctx's Gumbel search and the max^n search (jaxzero.search.maxn) in one run on the config's
+2-player game with its network (fresh, fixed seed), the same positions, simulations and batch, repetitions
+interleaved; prints ``ratio`` = max^n median / mctx median (and the load average before and after).
 """
 
 from __future__ import annotations
@@ -163,11 +167,68 @@ def _add_ringrift(name, func, batch, seconds, help_):
     return add
 
 
+def bench_search_speed(args, overrides) -> dict:
+    """max^n vs mctx Gumbel search time on the same network, positions, simulations and batch."""
+    import os
+
+    import jax
+
+    from jaxzero.games.protocol import make_game
+    from jaxzero.nn import make_model
+    from jaxzero.search.bench import bench_search, random_positions
+
+    cfg = load_config(args.config, overrides)
+    game = make_game(cfg.game.name)
+    if game.num_players != 2:
+        raise SystemExit(f"the mctx comparison needs a 2-player game, {game.id} has {game.num_players}")
+    model, params = make_model(cfg.net, game, cfg.seed)
+    sims = args.simulations or cfg.selfplay.num_simulations
+    considered = args.considered or cfg.selfplay.max_num_considered_actions
+    load_before = os.getloadavg()
+    states = jax.jit(lambda k: random_positions(game, k, args.batch, args.max_moves))(jax.random.PRNGKey(1))
+    r = bench_search(
+        game,
+        model.apply,
+        params,
+        states,
+        num_simulations=sims,
+        max_num_considered_actions=considered,
+        repeats=args.repeats,
+    )
+    load_after = os.getloadavg()
+    return {
+        "benchmark": "search",
+        "config": args.config,
+        "overrides": overrides,
+        "game": cfg.game.name,
+        "net": f"{cfg.net.num_blocks}x{cfg.net.channels}",
+        "considered": considered,
+        "repeats": args.repeats,
+        **r,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+        "host": platform.node(),
+    }
+
+
+def _add_search(sub):
+    p = sub.add_parser("search", help="max^n vs mctx search time at equal simulations and batch (2 players)")
+    p.add_argument("--config", required=True, help="config file of a 2-player game, e.g. configs/sq8.py")
+    p.add_argument("--simulations", type=int, default=None, help="default: the config's selfplay.num_simulations")
+    p.add_argument("--considered", type=int, default=None, help="default: selfplay.max_num_considered_actions")
+    p.add_argument("--batch", type=int, default=16, help="positions searched together")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls of each search, interleaved")
+    p.add_argument("--max-moves", type=int, default=40, help="positions after up to this many random moves")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_search_speed)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
     _add_ringrift("engine", bench_engine, 1024, 20.0, "random RingRift games: games/s, steps/s"),
     _add_ringrift("heuristic", bench_heuristic, 256, 30.0, "heuristic-vs-heuristic RingRift games: games/s"),
+    _add_search,
 ]
 
 
