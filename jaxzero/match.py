@@ -1,12 +1,20 @@
 """Matches between arbitrary players on any protocol game, all games batched under one jit.
 
 A player is a pure function `(states, key) -> actions` over a batch of game states
-(int32 [B]); `random_player` and `policy_player` are generic, a game may supply
-its own (RingRift's heuristic). `play_match` seats player A at agent `g % P` in game
-g (so seats rotate evenly over every group of P games) and player B at every other
-seat, plays until every game has ended or `max_steps` decisions, and scores A per
-game from the rank-based rewards: (reward + 1) / 2 (1 win, 0.5 shared, 0 loss;
-a truncated or unfinished game counts 0.5 and is reported as `truncated`).
+(int32 [B]); `random_player`, `search_player` (any search of `jaxzero.search`, e.g. max^n or
+paranoid, over a network) are generic, a game may supply its own (RingRift's heuristic).
+
+Seats: `play_match` seats player A at agent `g % P` in game g and player B at every other seat,
+so A sits in every seat equally often over each group of P consecutive games (P = number of
+players; `num_games` must be a multiple of P). With `opening_moves = k` the first k decisions of
+every game are uniformly random legal moves, the same in all P games of a group (so a group plays
+one opening with A rotated through every seat, and deterministic players still play different
+games in different groups). The game runs until every game has ended or `max_steps` decisions.
+
+Score: A's normalised rank score per game, (reward + 1) / 2 from the game's rank-based terminal
+rewards (winner +1, last -1, linear between, ties averaged): 1 for first place, 0 for last; with
+3 players 1 / 0.5 / 0, with 4 players 1 / 2/3 / 1/3 / 0. Equal players score 0.5 on average.
+A truncated or unfinished game counts 0.5 and is reported as `truncated`.
 """
 
 from __future__ import annotations
@@ -27,24 +35,44 @@ def random_player(states, key):
     return _random_action(key, states.legal_action_mask)
 
 
-def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, chunk: int = 16):
-    """Returns (start(key) -> states, run(states, key) -> states) for `num_games` games A vs B."""
-    seat_a = jnp.arange(num_games) % game.num_players
+def search_player(search, params) -> Player:
+    """A player that plays ``search(params, states, key).action``: e.g. from
+    ``jaxzero.search.maxn.make_search_fn_of_kind`` (use ``gumbel_scale=0`` for a deterministic search)."""
+
+    def player(states, key):
+        return search(params, states, key).action.astype(jnp.int32)
+
+    return player
+
+
+def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, chunk: int = 16, opening_moves: int = 0):
+    """Returns ``(start(key) -> states, run(states, t, key, open_keys) -> states)`` for `num_games` games A vs B.
+
+    ``run`` plays ``chunk`` decisions from decision index ``t`` (int32 scalar; decisions ``t <
+    opening_moves`` are random, drawn from ``open_keys [num_games // P]``, one key per group).
+    """
+    p = game.num_players
+    seat_a = jnp.arange(num_games) % p
     init_v = jax.vmap(game.init)
     step_v = jax.vmap(game.step)
 
     def body(carry, _):
-        states, key = carry
+        states, t, key, open_keys = carry
         key, ka, kb, ks = jax.random.split(key, 4)
         act = jnp.where(states.current_player == seat_a, player_a(states, ka), player_b(states, kb))
+        if opening_moves:
+            # the same random opening in the P games of a group (game g is in group g // P)
+            group_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(open_keys)
+            open_a = jax.vmap(_random_action)(jnp.repeat(group_keys, p, axis=0), states.legal_action_mask)
+            act = jnp.where(t < opening_moves, open_a, act)
         nxt = step_v(states, act, jax.random.split(ks, num_games))
         done = states.terminated | states.truncated
         states = jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), states, nxt)
-        return (states, key), None
+        return (states, t + 1, key, open_keys), None
 
     @jax.jit
-    def run(states, key):
-        (states, _), _ = jax.lax.scan(body, (states, key), None, length=chunk)
+    def run(states, t, key, open_keys):
+        (states, _, _, _), _ = jax.lax.scan(body, (states, t, key, open_keys), None, length=chunk)
         return states
 
     @jax.jit
@@ -54,19 +82,39 @@ def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, 
     return start, run
 
 
-def play_match(game, player_a: Player, player_b: Player, key, num_games: int, max_steps: int, chunk: int = 16):
-    """Plays `num_games` games of A vs B (seats rotated); returns a summary dict for A."""
-    if num_games % game.num_players:
-        raise ValueError(f"num_games ({num_games}) must be a multiple of num_players ({game.num_players})")
-    start, run = make_match_runner(game, player_a, player_b, num_games, chunk)
-    k0, key = jax.random.split(key)
+def play_match(
+    game,
+    player_a: Player,
+    player_b: Player,
+    key,
+    num_games: int,
+    max_steps: int,
+    chunk: int = 16,
+    opening_moves: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+):
+    """Plays `num_games` games of A vs B (A in one seat, rotated; B in the others); returns A's summary.
+
+    The summary (`jaxzero.arena.summarize`) has A's mean normalised rank score, its 95% Wilson
+    interval, `games`, `truncated`, `seat_scores` (A's mean score by the seat it played) and
+    `per_game`. ``progress(decisions, games_running)`` is called after every chunk if given.
+    """
+    p = game.num_players
+    if num_games % p:
+        raise ValueError(f"num_games ({num_games}) must be a multiple of num_players ({p})")
+    start, run = make_match_runner(game, player_a, player_b, num_games, chunk, opening_moves)
+    k0, k_open, key = jax.random.split(key, 3)
+    open_keys = jax.random.split(k_open, num_games // p)
     states = start(k0)
-    for _ in range(0, max_steps, chunk):
+    for t in range(0, max_steps, chunk):
         key, sub = jax.random.split(key)
-        states = run(states, sub)
-        if bool(jnp.all(states.terminated | states.truncated)):
+        states = run(states, jnp.int32(t), sub, open_keys)
+        running = int(jnp.sum(~(states.terminated | states.truncated)))
+        if progress is not None:
+            progress(t + chunk, running)
+        if running == 0:
             break
-    seat_a = np.arange(num_games) % game.num_players
+    seat_a = np.arange(num_games) % p
     finished = np.asarray(states.terminated)
     rewards = np.asarray(states.rewards)[np.arange(num_games), seat_a]
-    return summarize(np.where(finished, (rewards + 1.0) / 2.0, 0.5), ~finished, game.num_players)
+    return summarize(np.where(finished, (rewards + 1.0) / 2.0, 0.5), ~finished, p)

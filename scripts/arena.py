@@ -1,14 +1,27 @@
-"""Plays a match between two players on a config's game, seats swapped (rotated) evenly.
+"""Plays a match between two players on a config's game, seats rotated evenly.
 
     python scripts/arena.py --config configs/sq8.py --a heuristic --b random --games 400
+    python scripts/arena.py --config configs/sq8_3p.py:tiny --a maxn --b paranoid --games 300 \
+        --simulations 8 --considered 4 [--checkpoint WORKDIR] [--net-seed 0]
 
-A player is `random` (uniform legal), `heuristic` (RingRift's one-ply greedy heuristic) or a
-training workdir (its latest checkpoint's best net, with the deterministic search of its
-saved config). The last line printed is
+A player is `random` (uniform legal), `heuristic` (RingRift's one-ply greedy heuristic), a
+training workdir (its latest checkpoint's best net, with the deterministic search of its saved
+config: `selfplay.search`, simulations, considered actions), or a search kind `maxn`,
+`paranoid`, `mctx` (2 players) or `auto` (jaxzero.search.maxn.SEARCH_KINDS): that search,
+deterministic (gumbel_scale 0), over ONE network shared by both sides -- the best net of
+`--checkpoint WORKDIR`, or else a fresh network of the config's `net` architecture initialised
+with `--net-seed` (default: the config's seed) -- with `--simulations` / `--considered` (default:
+the config's selfplay settings).
+
+Seats (jaxzero.match.play_match): A plays one seat, B all the others; A's seat is `g % P` in game
+g, so over each group of P games A sits once in every seat; the first `--opening-moves` decisions
+of the P games of a group are the same uniformly random moves. A's score per game is its
+normalised rank score (1 first, 0 last, linear between: 3 players 1 / 0.5 / 0; 0.5 for an
+unfinished game); equal players average 0.5. The last line printed is
 
     arena: a=A b=B games=N score=S ci_low=L ci_high=H
 
-with A's mean score (1 win, 0.5 shared/unfinished, 0 loss) and its 95% Wilson interval.
+with A's mean score and its 95% Wilson interval.
 """
 
 from __future__ import annotations
@@ -35,12 +48,63 @@ def _load_config(spec: str):
     return mod.get_config(arg) if arg else mod.get_config()
 
 
-def make_player(name: str, game, cfg):
-    """A batched player function `(states, key) -> actions` for `name`."""
+def _search_settings(args, sp):
+    return dict(
+        num_simulations=args.simulations if args.simulations else int(sp.num_simulations),
+        max_num_considered_actions=args.considered if args.considered else int(sp.max_num_considered_actions),
+    )
+
+
+def _load_best(workdir: Path, cfg):
+    """(saved config, model apply_fn, best params) of a training workdir's latest checkpoint."""
     import jax
+    import ml_collections
 
-    from jaxzero.match import random_player
+    from jaxzero.checkpoint import Checkpointer
+    from jaxzero.loop import Loop
 
+    if not (workdir / "checkpoints").is_dir():
+        raise SystemExit(f"{workdir} is not a training workdir with checkpoints/")
+    ckpt = Checkpointer(workdir / "checkpoints")
+    it = ckpt.latest_iteration()
+    if it is None:
+        raise SystemExit(f"no complete checkpoint in {workdir / 'checkpoints'}")
+    saved = ml_collections.ConfigDict(ckpt.saved_config(it))
+    if saved.game.name != cfg.game.name:
+        raise SystemExit(f"checkpoint {workdir} plays {saved.game.name}, the match is {cfg.game.name}")
+    loop = Loop(saved, workdir, progress=False, log=lambda s: None)
+    state0 = loop.initial_state()
+    state, _, _ = ckpt.restore(it, jax.eval_shape(lambda: state0))
+    ckpt.close()
+    return saved, loop.model.apply, state["best"]
+
+
+def shared_network(game, cfg, args):
+    """The one network of the search-kind players: (apply_fn, params, description)."""
+    if args.checkpoint:
+        saved, apply_fn, params = _load_best(Path(args.checkpoint), cfg)
+        return apply_fn, params, f"best net of {args.checkpoint} ({saved.net.num_blocks}x{saved.net.channels})"
+    from jaxzero.nn import make_model
+
+    seed = cfg.seed if args.net_seed is None else args.net_seed
+    model, params = make_model(cfg.net, game, seed)
+    return model.apply, params, f"fresh {cfg.net.num_blocks}x{cfg.net.channels} net, seed {seed}"
+
+
+def make_player(name: str, game, cfg, args=None, network=None):
+    """A batched player function `(states, key) -> actions` for `name`.
+
+    ``network`` = ``(apply_fn, params, description)`` for the search-kind players (see `shared_network`).
+    """
+    from jaxzero.match import random_player, search_player
+    from jaxzero.search.maxn import SEARCH_KINDS, make_search_fn_of_kind
+
+    if name in SEARCH_KINDS:
+        if network is None:
+            network = shared_network(game, cfg, args)
+        apply_fn, params, _ = network
+        search = make_search_fn_of_kind(name, game, apply_fn, gumbel_scale=0.0, **_search_settings(args, cfg.selfplay))
+        return search_player(search, params)
     if name == "random":
         return random_player
     if name == "heuristic":
@@ -52,46 +116,37 @@ def make_player(name: str, game, cfg):
         return heuristic_player(game.cfg, weights)
     workdir = Path(name)
     if not (workdir / "checkpoints").is_dir():
-        raise SystemExit(f"player {name!r} is neither 'random', 'heuristic' nor a training workdir with checkpoints/")
-    import ml_collections
-
-    from jaxzero.checkpoint import Checkpointer
-    from jaxzero.loop import Loop
-    from jaxzero.search import make_search_fn
-
-    ckpt = Checkpointer(workdir / "checkpoints")
-    it = ckpt.latest_iteration()
-    if it is None:
-        raise SystemExit(f"no complete checkpoint in {workdir / 'checkpoints'}")
-    saved = ml_collections.ConfigDict(ckpt.saved_config(it))
-    if saved.game.name != cfg.game.name:
-        raise SystemExit(f"checkpoint {name} plays {saved.game.name}, the match is {cfg.game.name}")
-    loop = Loop(saved, workdir, progress=False, log=lambda s: None)
-    state0 = loop.initial_state()
-    state, _, _ = ckpt.restore(it, jax.eval_shape(lambda: state0))
-    params = state["best"]
-    ckpt.close()
-    search = make_search_fn(
-        game,
-        loop.model.apply,
-        num_simulations=saved.selfplay.num_simulations,
-        max_num_considered_actions=saved.selfplay.max_num_considered_actions,
-        gumbel_scale=0.0,
+        raise SystemExit(
+            f"player {name!r} is neither 'random', 'heuristic', a search kind ({', '.join(SEARCH_KINDS)}) "
+            "nor a training workdir with checkpoints/")
+    saved, apply_fn, params = _load_best(workdir, cfg)
+    kind = saved.selfplay.get("search", "auto")
+    settings = dict(
+        num_simulations=int(saved.selfplay.num_simulations),
+        max_num_considered_actions=int(saved.selfplay.max_num_considered_actions),
     )
-
-    def player(states, key):
-        return search(params, states, key).action.astype("int32")
-
-    return player
+    search = make_search_fn_of_kind(kind, game, apply_fn, gumbel_scale=0.0, **settings)
+    return search_player(search, params)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True, help="config file (configs/*.py, optionally :variant)")
-    ap.add_argument("--a", required=True, help="random | heuristic | training workdir")
-    ap.add_argument("--b", required=True, help="random | heuristic | training workdir")
+    kinds = "random | heuristic | maxn | paranoid | mctx | auto | training workdir"
+    ap.add_argument("--a", required=True, help=kinds)
+    ap.add_argument("--b", required=True, help=kinds)
     ap.add_argument("--games", type=int, default=400, help="number of games (a multiple of the player count)")
     ap.add_argument("--max-steps", type=int, default=None, help="decision cap per game (default: the game's max_moves)")
+    ap.add_argument("--opening-moves", type=int, default=None,
+                    help="random opening decisions shared by each group of P games (default: the config's "
+                         "arena.opening_moves if a side is a search, else 0)")
+    ap.add_argument("--checkpoint", default=None, help="training workdir whose best net the search-kind players use")
+    ap.add_argument("--net-seed", type=int, default=None, help="seed of the fresh net when no --checkpoint")
+    ap.add_argument("--simulations", type=int, default=None, help="search-kind players (default: selfplay.num_simulations)")
+    ap.add_argument("--considered", type=int, default=None,
+                    help="search-kind players' max considered actions (default: selfplay.max_num_considered_actions)")
+    ap.add_argument("--chunk", type=int, default=16, help="decisions per compiled call")
+    ap.add_argument("--progress", action="store_true", help="print decisions played and games running per chunk")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="also print the summary as JSON")
     args = ap.parse_args(argv)
@@ -101,15 +156,29 @@ def main(argv=None) -> int:
 
     from jaxzero.games.protocol import make_game
     from jaxzero.match import play_match
+    from jaxzero.search.maxn import SEARCH_KINDS
 
     cfg = _load_config(args.config)
     game = make_game(cfg.game.name)
-    a = make_player(args.a, game, cfg)
-    b = make_player(args.b, game, cfg)
+    searching = [n for n in (args.a, args.b) if n in SEARCH_KINDS]
+    network = shared_network(game, cfg, args) if searching else None
+    a = make_player(args.a, game, cfg, args, network)
+    b = make_player(args.b, game, cfg, args, network)
     max_steps = args.max_steps or int(cfg.game.max_moves)
+    is_search = searching or any(n not in ("random", "heuristic") for n in (args.a, args.b))
+    opening = args.opening_moves if args.opening_moves is not None else (int(cfg.arena.opening_moves) if is_search else 0)
     t0 = time.time()
-    r = play_match(game, a, b, jax.random.PRNGKey(args.seed), args.games, max_steps)
-    r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1))
+
+    def progress(decisions, running):
+        print(f"  {decisions} decisions, {running} games running, {time.time() - t0:.0f} s", flush=True)
+
+    r = play_match(game, a, b, jax.random.PRNGKey(args.seed), args.games, max_steps, chunk=args.chunk,
+                   opening_moves=opening, progress=progress if args.progress else None)
+    r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1), opening_moves=opening)
+    if searching:
+        r.update(network=network[2], **_search_settings(args, cfg.selfplay))
+        print(f"search players: {network[2]}, {r['num_simulations']} simulations, "
+              f"{r['max_num_considered_actions']} considered actions, gumbel_scale 0")
     r.pop("per_game")
     print(f"per-seat scores of A: {', '.join(f'{s:.3f}' for s in r['seat_scores'])}; unfinished games: {r['truncated']}; "
           f"{r['seconds']} s")

@@ -58,3 +58,29 @@ def test_search_beats_random_raw_policy_does_not(arena):
     assert out["score"] > 0.7 and out["truncated"] == 0
     assert out["score"] > raw["score"] + 0.1
     assert len(out["seat_scores"]) == 2
+
+
+def test_arena_command_search_kinds(capsys):
+    """scripts/arena.py plays max^n vs paranoid over one fresh network and prints the summary line."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("arena_script", root / "scripts" / "arena.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    argv = ["--config", str(root / "configs" / "tictactoe.py"), "--a", "maxn", "--b", "paranoid", "--games", "6",
+            "--simulations", "2", "--considered", "2", "--opening-moves", "2", "--chunk", "9", "--json"]
+    assert script.main(argv) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    m = re.fullmatch(r"arena: a=maxn b=paranoid games=6 score=(\S+) ci_low=(\S+) ci_high=(\S+)", out[-1])
+    assert m, out[-1]
+    score, lo, hi = map(float, m.groups())
+    assert 0.0 <= lo <= score <= hi <= 1.0
+    import json
+
+    r = json.loads(out[-2])
+    assert r["num_simulations"] == 2 and r["opening_moves"] == 2 and r["truncated"] == 0
+    assert len(r["seat_scores"]) == 2 and r["network"].startswith("fresh 1x16 net")
+    assert score == pytest.approx(sum(r["seat_scores"]) / 2)

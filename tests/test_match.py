@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from jaxzero.games.protocol import make_game
@@ -27,3 +28,47 @@ def test_random_vs_random_is_even_and_first_legal_loses():
 def test_games_must_fill_seats_evenly():
     with pytest.raises(ValueError, match="multiple of num_players"):
         play_match(make_game("tic_tac_toe"), random_player, random_player, jax.random.PRNGKey(0), 3, 9)
+
+
+# --- search vs search (max^n vs paranoid), 3 players, seats rotated -----------------------------
+
+
+@pytest.fixture(scope="module")
+def nim3_players():
+    from jaxzero.match import search_player
+    from jaxzero.search.maxn import make_search_fn_of_kind
+    from tests.test_maxn import Nim
+
+    game = Nim(3)
+
+    def apply_fn(params, obs):  # a fixed tiny network: logits and mover-relative values linear in the pile
+        return obs @ params["W"], jnp.tanh(obs @ params["w"])
+
+    k1, k2 = jax.random.split(jax.random.PRNGKey(0))
+    params = {"W": jax.random.normal(k1, (8, 2)), "w": jax.random.normal(k2, (8, 3))}
+    kw = dict(num_simulations=4, max_num_considered_actions=2, gumbel_scale=0.0)
+    players = {k: search_player(make_search_fn_of_kind(k, game, apply_fn, **kw), params) for k in ("maxn", "paranoid")}
+    return game, players
+
+
+def test_search_vs_itself_rotates_seats_over_shared_openings(nim3_players):
+    game, players = nim3_players
+    # The same deterministic search on every seat and one random opening move per group of 3 games:
+    # the 3 games of a group are one game, with A in seat 0, 1, 2, so A's three scores are the three
+    # seats' scores of that game: they sum to 1.5 (zero-sum rewards, (r + 1) / 2 per seat).
+    r = play_match(game, players["maxn"], players["maxn"], jax.random.PRNGKey(3), 30, 8, chunk=4, opening_moves=1)
+    per_game = np.array(r["per_game"]).reshape(10, 3)
+    np.testing.assert_allclose(per_game.sum(axis=1), 1.5, atol=1e-6)
+    assert r["score"] == pytest.approx(0.5) and r["truncated"] == 0 and r["games"] == 30
+    # the opening differs between groups (pile 7, take 1 or 2 stones), so not every group is the same game
+    assert len({tuple(row) for row in per_game}) > 1
+
+
+def test_maxn_vs_paranoid_summary(nim3_players):
+    game, players = nim3_players
+    r = play_match(game, players["maxn"], players["paranoid"], jax.random.PRNGKey(0), 12, 8, chunk=4, opening_moves=1)
+    assert r["games"] == 12 and r["truncated"] == 0 and len(r["seat_scores"]) == 3
+    per_game = np.array(r["per_game"])
+    assert set(np.round(per_game, 6)) <= {0.25, 1.0}  # Nim3: the winner 1, the others (-0.5 + 1) / 2
+    np.testing.assert_allclose(r["seat_scores"], per_game.reshape(4, 3).mean(axis=0))
+    assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0
