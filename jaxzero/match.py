@@ -91,13 +91,14 @@ def play_match(
     max_steps: int,
     chunk: int = 16,
     opening_moves: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, dict], None] | None = None,
 ):
     """Plays `num_games` games of A vs B (A in one seat, rotated; B in the others); returns A's summary.
 
     The summary (`jaxzero.arena.summarize`) has A's mean normalised rank score, its 95% Wilson
     interval, `games`, `truncated`, `seat_scores` (A's mean score by the seat it played) and
-    `per_game`. ``progress(decisions, games_running)`` is called after every chunk if given.
+    `per_game`. ``progress(decisions, games_running, summary_so_far)`` is called after every chunk if
+    given (games still running count 0.5 in ``summary_so_far``).
     """
     p = game.num_players
     if num_games % p:
@@ -106,15 +107,19 @@ def play_match(
     k0, k_open, key = jax.random.split(key, 3)
     open_keys = jax.random.split(k_open, num_games // p)
     states = start(k0)
+    seat_a = np.arange(num_games) % p
+
+    def summary(states):
+        finished = np.asarray(states.terminated)
+        rewards = np.asarray(states.rewards)[np.arange(num_games), seat_a]
+        return summarize(np.where(finished, (rewards + 1.0) / 2.0, 0.5), ~finished, p)
+
     for t in range(0, max_steps, chunk):
         key, sub = jax.random.split(key)
         states = run(states, jnp.int32(t), sub, open_keys)
         running = int(jnp.sum(~(states.terminated | states.truncated)))
         if progress is not None:
-            progress(t + chunk, running)
+            progress(t + chunk, running, summary(states))
         if running == 0:
             break
-    seat_a = np.arange(num_games) % p
-    finished = np.asarray(states.terminated)
-    rewards = np.asarray(states.rewards)[np.arange(num_games), seat_a]
-    return summarize(np.where(finished, (rewards + 1.0) / 2.0, 0.5), ~finished, p)
+    return summary(states)

@@ -169,8 +169,10 @@ def main(argv=None) -> int:
     opening = args.opening_moves if args.opening_moves is not None else (int(cfg.arena.opening_moves) if is_search else 0)
     t0 = time.time()
 
-    def progress(decisions, running):
-        print(f"  {decisions} decisions, {running} games running, {time.time() - t0:.0f} s", flush=True)
+    def progress(decisions, running, so_far):
+        print(f"  {decisions} decisions, {running} games running, {time.time() - t0:.0f} s; so far (running = 0.5): "
+              f"score={so_far['score']:.4f} ci_low={so_far['ci_low']:.4f} ci_high={so_far['ci_high']:.4f} "
+              f"seats={','.join(f'{x:.3f}' for x in so_far['seat_scores'])}", flush=True)
 
     r = play_match(game, a, b, jax.random.PRNGKey(args.seed), args.games, max_steps, chunk=args.chunk,
                    opening_moves=opening, progress=progress if args.progress else None)
