@@ -68,11 +68,60 @@ def default_config() -> ml_collections.ConfigDict:
     c.arena.opening_moves = 2  # random first moves so games differ
     c.arena.promotion_threshold = 0.55
     c.arena.max_moves = 64
+    # promotion gate: "lcb" = score >= promotion_threshold AND the 95% Wilson lower bound > 0.5;
+    # "threshold" = score >= promotion_threshold only (the foundation loop's rule)
+    c.arena.gate = "lcb"
+
+    # The network-free heuristic (jaxzero.players): mixed self-play data and the Elo anchor.
+    c.heuristic = ml_collections.ConfigDict()
+    c.heuristic.player = "auto"  # "auto": the game's own (RingRift) else generic one-ply greedy; "greedy"; "none"
+    c.heuristic.epsilon = 0.0  # share of uniformly random moves
+    c.heuristic.weights = ml_collections.ConfigDict()  # evaluation weights (RingRift configs fill them)
+
+    # Mixed data: share of self-play games with heuristic seats, linear from `heuristic_share` at
+    # iteration 0 to `final_share` at `decay_iterations` (0 = constant `heuristic_share`).
+    c.mix = ml_collections.ConfigDict()
+    c.mix.heuristic_share = 0.0
+    c.mix.final_share = 0.0
+    c.mix.decay_iterations = 0
+    c.mix.heuristic_seats = "all"  # "all": heuristic vs heuristic games; "one": the heuristic plays one seat
+    c.mix.heuristic_policy_target = False  # heuristic moves give a one-hot policy target (default: none)
+
+    # Rollback to the last good checkpoint's best params + optimizer state.
+    c.rollback = ml_collections.ConfigDict()
+    c.rollback.on_nonfinite = True  # a non-finite training loss (or params) rolls back
+    # a promotion whose score vs the heuristic is below the previous best's by more than this rolls
+    # back (negative: off; needs elo.heuristic_games > 0 and a heuristic). Mind the noise: over 64
+    # games a score difference has a standard error of ~0.08.
+    c.rollback.heuristic_margin = 0.15
+
+    # Elo ladder: every iteration the best plays uniform random, the heuristic and recent bests.
+    c.elo = ml_collections.ConfigDict()
+    c.elo.enabled = True
+    c.elo.heuristic_games = 64  # best vs the heuristic (0: no heuristic anchor)
+    c.elo.recent_bests = 2  # previous bests (by promotion) the best plays each iteration
+    c.elo.num_games = 32  # games per recent-best pairing
+    c.elo.anchor_games = 64  # heuristic vs random, once per run, ties the anchors together
+    c.elo.prior = 1.0  # virtual drawn games per observed pairing (keeps ratings finite)
+    c.elo.plot = True  # elo.png in the workdir, written every iteration
+
+    # Fault injection for tests: the self-play batch of this iteration gets NaN observations.
+    c.debug = ml_collections.ConfigDict()
+    c.debug.poison_iteration = -1
 
     c.loop = ml_collections.ConfigDict()
     c.loop.num_iterations = 20
     c.loop.max_to_keep = 3  # checkpoints kept
     return c
+
+
+def heuristic_share(cfg, iteration: int) -> float:
+    """The scheduled share of heuristic games at ``iteration`` (config.mix)."""
+    m = cfg.mix
+    if m.decay_iterations <= 0:
+        return float(m.heuristic_share)
+    frac = min(max(iteration, 0) / m.decay_iterations, 1.0)
+    return float(m.heuristic_share + frac * (m.final_share - m.heuristic_share))
 
 
 def _positive(cfg, path):
@@ -139,6 +188,29 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.arena.promotion_threshold must be in [0, 1], got {cfg.arena.promotion_threshold}")
     if cfg.train.learning_rate <= 0:
         raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
+    if cfg.arena.gate not in ("lcb", "threshold"):
+        raise ValueError(f"config.arena.gate must be 'lcb' or 'threshold', got {cfg.arena.gate!r}")
+    from jaxzero.players import HEURISTIC_KINDS
+    from jaxzero.selfplay import HEURISTIC_SEATS
+
+    if cfg.heuristic.player not in HEURISTIC_KINDS:
+        raise ValueError(f"config.heuristic.player: unknown kind {cfg.heuristic.player!r}; known: {', '.join(HEURISTIC_KINDS)}")
+    if not 0.0 <= cfg.heuristic.epsilon <= 1.0:
+        raise ValueError(f"config.heuristic.epsilon must be in [0, 1], got {cfg.heuristic.epsilon}")
+    for key in ("heuristic_share", "final_share"):
+        if not 0.0 <= cfg.mix[key] <= 1.0:
+            raise ValueError(f"config.mix.{key} must be in [0, 1], got {cfg.mix[key]}")
+    if cfg.mix.decay_iterations < 0:
+        raise ValueError(f"config.mix.decay_iterations must be >= 0, got {cfg.mix.decay_iterations}")
+    if cfg.mix.heuristic_seats not in HEURISTIC_SEATS:
+        raise ValueError(f"config.mix.heuristic_seats must be one of {HEURISTIC_SEATS}, got {cfg.mix.heuristic_seats!r}")
+    if cfg.heuristic.player == "none" and max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0:
+        raise ValueError("config.mix.heuristic_share > 0 needs a heuristic, but config.heuristic.player is 'none'")
+    for key in ("heuristic_games", "recent_bests", "num_games", "anchor_games"):
+        if cfg.elo[key] < 0:
+            raise ValueError(f"config.elo.{key} must be >= 0, got {cfg.elo[key]}")
+    if cfg.elo.prior < 0:
+        raise ValueError(f"config.elo.prior must be >= 0, got {cfg.elo.prior}")
     if game is not None:
         if cfg.arena.num_games % game.num_players or cfg.arena.vs_random_games % game.num_players:
             raise ValueError(
@@ -149,6 +221,12 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
             raise ValueError(
                 f"config.net.policy_head: 'spatial' needs a game with policy_layout(); {game.id} has none (use 'dense')"
             )
+        for key in ("heuristic_games", "num_games", "anchor_games"):
+            if cfg.elo.enabled and cfg.elo[key] % game.num_players:
+                raise ValueError(
+                    f"config.elo.{key} ({cfg.elo[key]}) must be a multiple of num_players ({game.num_players}) "
+                    "so seats are swapped evenly"
+                )
         if cfg.selfplay.search == "mctx" and game.num_players != 2:
             raise ValueError(
                 f"config.selfplay.search: 'mctx' needs 2 players, {game.id} has {game.num_players} (use 'auto' or 'maxn')"
@@ -216,6 +294,12 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
     # RingRift games run ~60-120 decisions with auto_single; games vs random can run longer
     c.arena.max_moves = RINGRIFT_MAX_MOVES[p]
     c.loop.num_iterations = 1000
+    from jaxzero.games.ringrift.heuristic import DEFAULT_WEIGHTS
+
+    c.heuristic.weights = ml_collections.ConfigDict(dict(DEFAULT_WEIGHTS))
+    c.elo.heuristic_games = 24  # multiples of 2, 3 and 4
+    c.elo.num_games = 24
+    c.elo.anchor_games = 24
     if variant == "tiny":
         c.net.num_blocks = 1
         c.net.channels = 8
@@ -235,5 +319,11 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.arena.vs_random_games = p
         c.arena.opening_moves = 2
         c.arena.max_moves = 40  # smoke test: unfinished games score 0.5 and are counted as truncated
+        # no heuristic anchor in the smoke test: compiling the one-ply heuristic inside a match costs
+        # minutes on CPU (random and recent-best anchors stay); the full configs play it
+        c.elo.heuristic_games = 0
+        c.elo.num_games = p
+        c.elo.anchor_games = 0
+        c.elo.recent_bests = 1
         c.loop.num_iterations = 2
     return c

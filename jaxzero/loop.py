@@ -22,11 +22,17 @@ from tqdm import tqdm
 from jaxzero import config as config_lib
 from jaxzero import replay
 from jaxzero.arena import Arena
+from jaxzero.elo import ANCHOR, EloTable, plot_elo
+from jaxzero.ladder import VsPlayer
+from jaxzero.match import play_match
+from jaxzero.players import heuristic_player_for, random_player
 from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
 from jaxzero.games.protocol import make_game
 from jaxzero.nn import make_model
 from jaxzero.selfplay import (
+    SOURCE_HEURISTIC,
     SelfPlay,
+    assign_heuristic_seats,
     batch_mesh,
     concat_trajectories,
     init_slots,
@@ -52,7 +58,15 @@ METRIC_KEYS = (
     "vs_random/score",
     "truncated",
     "arena/truncated",
+    "data/heuristic_share",
+    "gate/decision",
+    "rollback",
+    "elo",
+    "vs_random/ci_low",
+    "vs_random/ci_high",
 )
+# with a heuristic anchor (config.elo.heuristic_games > 0 and a heuristic player)
+HEURISTIC_METRIC_KEYS = ("vs_heuristic/score", "vs_heuristic/ci_low", "vs_heuristic/ci_high", "elo/heuristic")
 
 
 def _debug_pause(phase: str) -> int | None:
@@ -76,7 +90,41 @@ def trajectory_to_batch(traj, values, value_mask, slots: slice) -> replay.Batch:
         value=flat(values),
         value_mask=flat(value_mask),
         legal=flat(traj.legal),
+        source=flat(traj.source),
+        policy_mask=flat(traj.policy_mask),
+        game_id=flat(traj.game_id),
     )
+
+
+def promotion_decision(arena: dict, threshold: float, gate: str = "lcb") -> tuple[bool, str]:
+    """(promote, reason) from an arena summary: score >= threshold and, for ``gate="lcb"``, the 95%
+    Wilson lower bound above 0.5 (the candidate is better than the best with confidence)."""
+    if arena["score"] < threshold:
+        return False, f"kept: score {arena['score']:.3f} < threshold {threshold:.2f}"
+    if gate == "lcb" and not arena["ci_low"] > 0.5:
+        return False, f"kept: ci_low {arena['ci_low']:.3f} <= 0.5 over {arena['games']} games"
+    return True, "promoted"
+
+
+def heuristic_drop(candidate_score: float, best_score: float | None, margin: float) -> bool:
+    """True when a promoted candidate scores below the previous best against the heuristic by more
+    than ``margin`` (a negative margin, or no previous score, never triggers)."""
+    return margin >= 0 and best_score is not None and candidate_score < best_score - margin
+
+
+def _all_finite(tree) -> bool:
+    return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree.leaves(tree))
+
+
+def _heuristic_game_share(traj, slots: slice) -> tuple[float, int]:
+    """(share of heuristic games, games) over the games with positions in the given slots of a window."""
+    valid = np.asarray(traj.valid[:, slots])
+    ids = np.asarray(traj.game_id[:, slots])[valid]
+    heur = np.asarray(traj.heuristic_game[:, slots])[valid]
+    if ids.size == 0:
+        return 0.0, 0
+    uniq, first = np.unique(ids, return_index=True)
+    return float(heur[first].mean()), int(uniq.size)
 
 
 class Loop:
@@ -95,6 +143,10 @@ class Loop:
         self.optimizer = make_optimizer(cfg.train)
         self.params0 = params0
         sp = cfg.selfplay
+        self.heuristic_name, self.heuristic = heuristic_player_for(game, cfg.heuristic)
+        mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
+        if mixing and self.heuristic is None:
+            raise ValueError("config.mix.heuristic_share > 0 needs a heuristic (config.heuristic.player)")
         self.selfplay = SelfPlay(
             game,
             self.model.apply,
@@ -105,6 +157,9 @@ class Loop:
             temperature_moves=sp.temperature_moves,
             max_moves=cfg.game.max_moves,
             search=sp.search,
+            heuristic=self.heuristic if mixing else None,
+            heuristic_seats=cfg.mix.heuristic_seats,
+            heuristic_policy_target=cfg.mix.heuristic_policy_target,
         )
         self.arena = Arena(
             game,
@@ -115,6 +170,20 @@ class Loop:
             max_moves=cfg.arena.max_moves,
             search=sp.search,
         )
+        # the best net vs the heuristic anchor (Elo ladder, rollback check)
+        self.vs_heuristic = None
+        if self.heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:
+            self.vs_heuristic = VsPlayer(
+                game,
+                self.model.apply,
+                self.heuristic,
+                num_simulations=sp.num_simulations,
+                max_num_considered_actions=sp.max_num_considered_actions,
+                opening_moves=cfg.arena.opening_moves,
+                max_moves=cfg.arena.max_moves,
+                search=sp.search,
+            )
+        self.buffer = None  # the replay buffer after the last iteration (for inspection)
         self.train_step = make_train_step(self.model.apply, self.optimizer, cfg.train.value_loss_weight)
         self.evaluate = make_eval_fn(self.model.apply, cfg.train.value_loss_weight)
 
@@ -151,8 +220,9 @@ class Loop:
         os.replace(tmp, path)
 
     # -- one iteration ----------------------------------------------------------------------------
-    def _self_play(self, params, slots, key, iteration):
+    def _self_play(self, params, slots, key, iteration, share):
         sp = self.cfg.selfplay
+        share = jnp.asarray(share, jnp.float32)
         chunks = []
         n_chunks = sp.num_steps // sp.chunk_steps
         bar = tqdm(
@@ -164,7 +234,8 @@ class Loop:
             file=sys.stderr,
         )
         for k in bar:
-            slots, traj = self._play(params, slots, jax.random.fold_in(key, k), num_steps=sp.chunk_steps)
+            slots, traj = self._play(params, slots, jax.random.fold_in(key, k), num_steps=sp.chunk_steps,
+                                     heuristic_share=share)
             chunks.append(traj)
         traj = concat_trajectories(chunks)
         if self._play is not self.selfplay.play:
@@ -174,6 +245,40 @@ class Loop:
         jax.block_until_ready(value_mask)
         return slots, traj, values, value_mask
 
+    def _recent_bests_from_checkpoints(self, ckpt, abstract, current_name) -> list:
+        """[(name, params)] of earlier distinct bests still held by the kept checkpoints (oldest first)."""
+        out = []
+        for i in ckpt.all_iterations()[:-1]:
+            st, _, m = ckpt.restore(i, abstract)
+            name = m.get("best_from")
+            if name and name != current_name and all(n != name for n, _ in out):
+                out.append((name, st["best"]))
+        return out
+
+    def _anchors(self, it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h=None):
+        """The best net vs uniform random, the heuristic and recent bests; results go into the Elo table."""
+        cfg = self.cfg
+        out = {"vs_random": self.arena.vs_random(best, k_rand, cfg.arena.vs_random_games)}
+        out["vs_random_raw"] = self.arena.vs_random_raw_policy(best, k_rand, cfg.arena.vs_random_games)
+        table.add(it, best_name, ANCHOR, out["vs_random"]["score"] * out["vs_random"]["games"], out["vs_random"]["games"])
+        if self.vs_heuristic is not None:
+            vh = cand_vs_h if cand_vs_h is not None else self.vs_heuristic.match(best, k_heur, cfg.elo.heuristic_games)
+            out["vs_heuristic"] = vh
+            table.add(it, best_name, self.heuristic_name, vh["score"] * vh["games"], vh["games"])
+            if cfg.elo.anchor_games > 0 and not table.has_pair(self.heuristic_name, ANCHOR):
+                # once per run: heuristic vs random ties the two anchors together
+                hr = play_match(self.game, self.heuristic, random_player, jax.random.fold_in(k_heur, 1),
+                                cfg.elo.anchor_games, cfg.arena.max_moves)
+                table.add(it, self.heuristic_name, ANCHOR, hr["score"] * hr["games"], hr["games"])
+                out["heuristic_vs_random"] = hr
+        if cfg.elo.enabled and cfg.elo.num_games > 0:
+            out["vs_bests"] = {}
+            for j, (name, params) in enumerate(recent[-cfg.elo.recent_bests:] if cfg.elo.recent_bests else []):
+                r = self.arena.match(best, params, jax.random.fold_in(k_bests, j), cfg.elo.num_games)
+                table.add(it, best_name, name, r["score"] * r["games"], r["games"])
+                out["vs_bests"][name] = r["score"]
+        return out
+
     def run(self) -> list[dict]:
         """Runs (or resumes) the loop up to ``loop.num_iterations``; returns this call's metrics rows."""
         cfg = self.cfg
@@ -182,11 +287,16 @@ class Loop:
         ckpt = Checkpointer(self.workdir / "checkpoints", cfg.loop.max_to_keep)
         ckpt.check_config(self.config_json)  # refuse before anything is written
         state = self.initial_state()
+        abstract = jax.eval_shape(lambda: state)
         latest = ckpt.latest_iteration()
+        last_metrics = {}
+        recent = []  # [(name, params)] of earlier bests for the Elo ladder
         if latest is not None:
-            state, _, _ = ckpt.restore(latest, jax.eval_shape(lambda: state))
+            state, _, last_metrics = ckpt.restore(latest, abstract)
             self.log(f"resuming from checkpoint of iteration {latest} in {ckpt.directory}")
             self._trim_metrics(latest)
+            if cfg.elo.enabled and cfg.elo.recent_bests:
+                recent = self._recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
         else:
             self._trim_metrics(-1)
         start = int(state["iteration"]) + 1
@@ -198,12 +308,20 @@ class Loop:
 
         ts = TrainState(params=state["candidate"], opt_state=state["opt_state"], step=jnp.asarray(state["step"]))
         best = state["best"]
+        best_name = last_metrics.get("best_from", "init")  # Elo name of the best: the iteration it was promoted at
+        best_vs_h = last_metrics.get("vs_heuristic/score")  # the best's last score vs the heuristic
+        last_good, last_good_it = state, (latest if latest is not None else -1)  # what a rollback restores
+        table = EloTable(self.workdir / "elo.json", cfg.game.name)
+        table.trim(start - 1)
         key = jax.random.wrap_key_data(jnp.asarray(state["rng"], jnp.uint32))
         game = self.game
         sp = cfg.selfplay
         buffer = replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players)
         key, k_slots = jax.random.split(key)
         slots = init_slots(game, sp.batch_size, k_slots)
+        if self.selfplay.heuristic is not None:
+            slots = assign_heuristic_seats(slots, jax.random.fold_in(k_slots, 1), config_lib.heuristic_share(cfg, start),
+                                           cfg.mix.heuristic_seats)
         self._play = self.selfplay.play
         if jax.device_count() > 1 and sp.batch_size % jax.device_count() == 0:
             # data-parallel self-play: each device runs its slice of the game slots (shard_map)
@@ -220,18 +338,27 @@ class Loop:
         try:
             for it in range(start, cfg.loop.num_iterations):
                 key, k_sp, k_train, k_arena, k_rand = jax.random.split(key, 5)
+                k_heur, k_bests = jax.random.split(jax.random.fold_in(k_arena, 1))
                 if _debug_pause("selfplay") == it:
                     print(f"DEBUG_PAUSE selfplay {it}", flush=True)
                     time.sleep(3600)
 
-                # 1. self-play with the best net
+                # 1. self-play with the best net (a scheduled share of games with heuristic seats)
+                share_target = config_lib.heuristic_share(cfg, it) if self.selfplay.heuristic is not None else 0.0
                 t0 = time.time()
-                slots, traj, values, value_mask = self._self_play(best, slots, k_sp, it)
+                slots, traj, values, value_mask = self._self_play(best, slots, k_sp, it, share_target)
                 selfplay_seconds = time.time() - t0
                 games = int(np.asarray(traj.done[:, train_slots]).sum())
                 truncated = int(np.asarray(traj.truncated[:, train_slots]).sum())  # games ended by max_moves
-                buffer = replay.add(buffer, trajectory_to_batch(traj, values, value_mask, train_slots))
+                heur_share, games_seen = _heuristic_game_share(traj, train_slots)
+                new_data = trajectory_to_batch(traj, values, value_mask, train_slots)
+                if it == cfg.debug.poison_iteration:  # fault injection (tests): NaN observations
+                    new_data = new_data.replace(obs=jnp.full(new_data.obs.shape, jnp.nan, jnp.float32))
+                buffer_before = buffer
+                buffer = replay.add(buffer, new_data)
                 positions = int(np.prod(traj.done[:, train_slots].shape))
+                valid = np.asarray(traj.valid[:, train_slots])
+                heur_positions = float((np.asarray(traj.source[:, train_slots])[valid] == SOURCE_HEURISTIC).mean()) if valid.any() else 0.0
 
                 # 2. train the candidate from Python (one jitted step, fixed batch shape)
                 t0 = time.time()
@@ -243,53 +370,127 @@ class Loop:
                 train_seconds = time.time() - t0
                 train_means = {k: float(np.mean([m[k] for m in step_metrics])) for k in step_metrics[0]}
 
+                rollback_reason = None
+                nonfinite = not (_all_finite([m["loss/total"] for m in step_metrics]) and _all_finite(ts.params))
+                if nonfinite and cfg.rollback.on_nonfinite:
+                    rollback_reason = "non-finite training loss"
+
                 # 3. held-out positions (game slots never added to the buffer)
-                held = trajectory_to_batch(traj, values, value_mask, holdout_slots)
-                ev = jax.device_get(self.evaluate(ts.params, held)) if sp.holdout_slots else {}
+                ev = {}
+                if sp.holdout_slots and rollback_reason is None:
+                    held = trajectory_to_batch(traj, values, value_mask, holdout_slots)
+                    ev = jax.device_get(self.evaluate(ts.params, held))
 
-                # 4. arena: candidate vs best, seats swapped; promote on score >= threshold
+                # 4. arena: candidate vs best, seats swapped; the gate promotes on score >= threshold
+                #    (and, with gate "lcb", a 95% Wilson lower bound > 0.5)
                 t0 = time.time()
-                arena = self.arena.match(ts.params, best, k_arena, cfg.arena.num_games)
-                promoted = arena["score"] >= cfg.arena.promotion_threshold
-                if promoted:
-                    best = ts.params
-                vs_random = self.arena.vs_random(best, k_rand, cfg.arena.vs_random_games)
-                vs_random_raw = self.arena.vs_random_raw_policy(best, k_rand, cfg.arena.vs_random_games)
-                arena_seconds = time.time() - t0
+                arena, cand_vs_h = None, None
+                promoted, decision = False, f"rolled back: {rollback_reason}"
+                prev_best_name, prev_best = best_name, best
+                if rollback_reason is None:
+                    arena = self.arena.match(ts.params, best, k_arena, cfg.arena.num_games)
+                    promoted, decision = promotion_decision(arena, cfg.arena.promotion_threshold, cfg.arena.gate)
+                    if promoted and self.vs_heuristic is not None:
+                        cand_vs_h = self.vs_heuristic.match(ts.params, k_heur, cfg.elo.heuristic_games)
+                        margin = cfg.rollback.heuristic_margin
+                        if heuristic_drop(cand_vs_h["score"], best_vs_h, margin):
+                            rollback_reason = (
+                                f"score vs heuristic {cand_vs_h['score']:.3f} < previous best's {best_vs_h:.3f} "
+                                f"- margin {margin}"
+                            )
+                            promoted, decision, cand_vs_h = False, f"rolled back: {rollback_reason}", None
+                    if promoted:
+                        best = ts.params
+                        best_name = f"it{it}"
+                        if cfg.elo.enabled and cfg.elo.recent_bests:
+                            recent = (recent + [(prev_best_name, prev_best)])[-cfg.elo.recent_bests:]
+                if rollback_reason is not None:
+                    # restore the previous best: params + optimizer state of the last good checkpoint;
+                    # this iteration's (suspect) self-play data leaves the buffer again
+                    ts = TrainState(params=last_good["best"], opt_state=last_good["opt_state"],
+                                    step=jnp.asarray(last_good["step"]))
+                    best = last_good["best"]
+                    if nonfinite:
+                        buffer = buffer_before
+                    self.log(f"it {it:3d} | ROLLBACK to the best of iteration {last_good_it}: {rollback_reason}")
 
+                # 5. anchors and Elo: the best vs uniform random, the heuristic and recent bests
+                anchors = self._anchors(it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h)
+                if promoted and arena is not None:
+                    # the arena game results rate the new best against the one it replaced
+                    table.add(it, best_name, prev_best_name, arena["score"] * arena["games"], arena["games"])
+                arena_seconds = time.time() - t0
+                vs_random, vs_random_raw = anchors["vs_random"], anchors["vs_random_raw"]
+                if "vs_heuristic" in anchors:
+                    best_vs_h = anchors["vs_heuristic"]["score"]
+                ratings, errors = table.fit(cfg.elo.prior) if cfg.elo.enabled else ({}, {})
+
+                nan = float("nan")
                 metrics = {
                     "iteration": it,
+                    "game": cfg.game.name,
                     "games": games,
                     "truncated": truncated,
                     "positions": positions,
                     "value_targets": int(np.asarray(value_mask[:, train_slots]).sum()),
+                    "policy_targets": int(np.asarray(traj.policy_mask[:, train_slots]).sum()),
+                    "data/heuristic_share": heur_share,  # share of this window's games with heuristic seats
+                    "data/heuristic_share_target": share_target,  # the scheduled share
+                    "data/heuristic_positions": heur_positions,  # share of positions whose move the heuristic chose
+                    "data/games_seen": games_seen,
                     "selfplay_seconds": round(selfplay_seconds, 3),
                     "train_seconds": round(train_seconds, 3),
                     "arena_seconds": round(arena_seconds, 3),
                     "loss/policy": train_means["loss/policy"],
                     "loss/value": train_means["loss/value"],
                     "grad_norm": train_means["grad_norm"],
-                    "policy_accuracy": float(ev.get("policy_accuracy", float("nan"))),
-                    "heldout/loss_policy": float(ev.get("loss/policy", float("nan"))),
-                    "heldout/loss_value": float(ev.get("loss/value", float("nan"))),
-                    "arena/score": arena["score"],
-                    "arena/ci_low": arena["ci_low"],
-                    "arena/ci_high": arena["ci_high"],
-                    "arena/games": arena["games"],
-                    "arena/truncated": arena["truncated"],
+                    "policy_accuracy": float(ev.get("policy_accuracy", nan)),
+                    "heldout/loss_policy": float(ev.get("loss/policy", nan)),
+                    "heldout/loss_value": float(ev.get("loss/value", nan)),
+                    "arena/score": arena["score"] if arena else None,
+                    "arena/ci_low": arena["ci_low"] if arena else None,
+                    "arena/ci_high": arena["ci_high"] if arena else None,
+                    "arena/games": arena["games"] if arena else 0,
+                    "arena/truncated": arena["truncated"] if arena else 0,
                     "promoted": bool(promoted),
+                    "gate/rule": cfg.arena.gate,
+                    "gate/threshold": cfg.arena.promotion_threshold,
+                    "gate/decision": decision,
+                    "rollback": rollback_reason is not None,
+                    "rollback/reason": rollback_reason,
+                    "rollback/restored_from": last_good_it if rollback_reason is not None else None,
+                    "best_from": best_name,
                     "vs_random/score": vs_random["score"],
                     "vs_random/ci_low": vs_random["ci_low"],
                     "vs_random/ci_high": vs_random["ci_high"],
                     "vs_random/games": vs_random["games"],
                     "vs_random/truncated": vs_random["truncated"],
                     "vs_random_raw_policy/score": vs_random_raw["score"],
+                    "elo": ratings.get(best_name),
+                    "elo/se": errors.get(best_name),
+                    "elo/anchor": ANCHOR,
                     "buffer_size": int(buffer.size),
                     "train_step": int(ts.step),
                     "elapsed_seconds": round(time.time() - run_start, 1),  # since this process started the loop
                 }
+                if "vs_heuristic" in anchors:
+                    vh = anchors["vs_heuristic"]
+                    metrics.update({
+                        "vs_heuristic/score": vh["score"],
+                        "vs_heuristic/ci_low": vh["ci_low"],
+                        "vs_heuristic/ci_high": vh["ci_high"],
+                        "vs_heuristic/games": vh["games"],
+                        "vs_heuristic/truncated": vh["truncated"],
+                        "vs_heuristic/player": self.heuristic_name,
+                        "elo/heuristic": ratings.get(self.heuristic_name),
+                    })
+                if "heuristic_vs_random" in anchors:
+                    metrics["heuristic_vs_random/score"] = anchors["heuristic_vs_random"]["score"]
+                for name, score in anchors.get("vs_bests", {}).items():
+                    metrics[f"vs_best/{name}/score"] = score
+                    metrics[f"elo/{name}"] = ratings.get(name)
 
-                # 5. checkpoint (committed before the metrics line is appended)
+                # 6. checkpoint (committed before the metrics line is appended)
                 state = {
                     "candidate": ts.params,
                     "opt_state": ts.opt_state,
@@ -299,24 +500,39 @@ class Loop:
                     "rng": jax.random.key_data(key),
                 }
                 ckpt.save(it, state, self.config_json, metrics)
+                last_good, last_good_it = state, it
                 with open(self._metrics_path(), "a") as f:
                     f.write(json.dumps(metrics) + "\n")
+                if cfg.elo.enabled:
+                    table.save()
+                    if cfg.elo.plot:
+                        plot_elo({self.workdir.name: self._read_rows()}, self.workdir / "elo.png",
+                                 title=f"{cfg.game.name}: Elo of the best (uniform random = 0)")
                 for k, v in metrics.items():
-                    if k != "iteration":
+                    if k != "iteration" and isinstance(v, (int, float, bool)) and v is not None:
                         writer.add_scalar(k, float(v), it)
                 writer.flush()
                 rows.append(metrics)
+                self.buffer = buffer
+                a_txt = (f"arena {arena['score']:.2f} [{arena['ci_low']:.2f},{arena['ci_high']:.2f}]" if arena
+                         else "arena skipped")
+                elo_txt = f" | elo {metrics['elo']:.0f}" if metrics["elo"] is not None else ""
+                vh_txt = f" heuristic {metrics['vs_heuristic/score']:.2f}" if "vs_heuristic/score" in metrics else ""
                 self.log(
-                    f"it {it:3d} | games {games:4d} (trunc {truncated}) pos {positions:6d} | sp {selfplay_seconds:6.1f}s "
-                    f"train {train_seconds:5.1f}s | loss p {metrics['loss/policy']:.3f} v {metrics['loss/value']:.3f} "
-                    f"| acc {metrics['policy_accuracy']:.2f} | arena {arena['score']:.2f} "
-                    f"[{arena['ci_low']:.2f},{arena['ci_high']:.2f}] {'PROMOTED' if promoted else 'kept best'} "
-                    f"| vs random {vs_random['score']:.2f} (raw policy {vs_random_raw['score']:.2f})"
+                    f"it {it:3d} | games {games:4d} (trunc {truncated}, heur {heur_share:.2f}) pos {positions:6d} | "
+                    f"sp {selfplay_seconds:6.1f}s train {train_seconds:5.1f}s | loss p {metrics['loss/policy']:.3f} "
+                    f"v {metrics['loss/value']:.3f} | acc {metrics['policy_accuracy']:.2f} | {a_txt} {decision} "
+                    f"| vs random {vs_random['score']:.2f} (raw policy {vs_random_raw['score']:.2f}){vh_txt}{elo_txt}"
                 )
         finally:
             writer.close()
             ckpt.close()
         return rows
+
+    def _read_rows(self) -> list[dict]:
+        from jaxzero.elo import read_metrics
+
+        return read_metrics(self.workdir)
 
 
 def run(cfg, workdir, *, progress: bool = True, log=None) -> list[dict]:

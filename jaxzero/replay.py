@@ -21,6 +21,10 @@ class Batch:
     value: jax.Array  # [N, P]: mover-relative outcome target
     value_mask: jax.Array  # bool[N]: value target present
     legal: jax.Array  # bool[N, A]
+    # provenance (optional when building a Batch by hand; `add` fills search / policy target / id -1)
+    source: jax.Array = None  # int8[N]: selfplay.SOURCE_SEARCH (0) or SOURCE_HEURISTIC (1)
+    policy_mask: jax.Array = None  # bool[N]: policy target present (heuristic moves give none by default)
+    game_id: jax.Array = None  # int32[N]: self-play game the position comes from
 
 
 @struct.dataclass
@@ -42,8 +46,21 @@ def init_buffer(capacity: int, observation_shape, num_actions: int, num_players:
         value=jnp.zeros((capacity, num_players), jnp.float32),
         value_mask=jnp.zeros((capacity,), bool),
         legal=jnp.zeros((capacity, num_actions), bool),
+        source=jnp.zeros((capacity,), jnp.int8),
+        policy_mask=jnp.zeros((capacity,), bool),
+        game_id=jnp.full((capacity,), -1, jnp.int32),
     )
     return ReplayBuffer(data=data, ptr=jnp.zeros((), jnp.int32), size=jnp.zeros((), jnp.int32))
+
+
+def complete(batch: Batch) -> Batch:
+    """Fills missing provenance fields: search positions with a policy target, game id -1."""
+    n = batch.policy.shape[0]
+    return batch.replace(
+        source=jnp.zeros((n,), jnp.int8) if batch.source is None else batch.source,
+        policy_mask=jnp.ones((n,), bool) if batch.policy_mask is None else batch.policy_mask,
+        game_id=jnp.full((n,), -1, jnp.int32) if batch.game_id is None else batch.game_id,
+    )
 
 
 @jax.jit
@@ -51,6 +68,7 @@ def add(buffer: ReplayBuffer, batch: Batch) -> ReplayBuffer:
     """Writes the N positions of ``batch`` at the ring pointer, wrapping around (the newest win if N > capacity)."""
     cap = buffer.capacity
     n = batch.policy.shape[0]
+    batch = complete(batch)
     chex.assert_equal_shape_suffix([buffer.data.obs, batch.obs], batch.obs.ndim - 1)
     chex.assert_shape(batch.value_mask, (n,))
     if n > cap:  # static shapes: keep the newest `cap`

@@ -6,6 +6,13 @@ cumulative seat returns). `value_targets` then walks the window backwards (rever
 position the final outcome of its game, rotated so index 0 is the player to move there. Positions of
 games that are still running at the end of the window, or that were truncated, get no value target
 (``value_mask = False``); they still carry a policy target.
+
+Mixed data: with a ``heuristic`` player, each new game is a heuristic game with probability
+``heuristic_share`` (an argument of `play`, so a schedule does not recompile); the heuristic then
+plays every seat or one drawn seat (``heuristic_seats``). Every position records its ``source`` (who
+chose the move) and whether it gives a policy target (``policy_mask``: search moves always; heuristic
+moves only with ``heuristic_policy_target``, as a one-hot of the heuristic's move). All positions of
+finished games give value targets.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ class Slots:
     moves: jax.Array  # int32[B]: moves played in the current game
     returns: jax.Array  # float32[B, P]: summed seat rewards of the current game
     game_id: jax.Array  # int32[B]: unique id of the current game (slot b runs games b, b+B, b+2B, ...)
+    heuristic: jax.Array = None  # bool[B, P]: seats the heuristic plays in the current game (mixed data)
 
 
 @struct.dataclass
@@ -45,6 +53,10 @@ class Trajectory:
     done: jax.Array  # bool[T, B]: the move made here ended the game
     truncated: jax.Array  # bool[T, B]: ... by truncation (no outcome)
     returns: jax.Array  # float32[T, B, P]: seat returns of the game so far, after this move
+    source: jax.Array = None  # int8[T, B]: who chose this move: SOURCE_SEARCH (0) or SOURCE_HEURISTIC (1)
+    heuristic_game: jax.Array = None  # bool[T, B]: the game has at least one heuristic seat
+    policy_mask: jax.Array = None  # bool[T, B]: the position gives a policy target
+    moves: jax.Array = None  # int32[T, B]: moves played in this game before this position
 
 
 def rank_outcome(returns):
@@ -77,7 +89,36 @@ def init_slots(game, batch_size: int, key) -> Slots:
         moves=jnp.zeros((batch_size,), jnp.int32),
         returns=jnp.zeros((batch_size, game.num_players), jnp.float32),
         game_id=jnp.arange(batch_size, dtype=jnp.int32),
+        heuristic=jnp.zeros((batch_size, game.num_players), bool),
     )
+
+
+HEURISTIC_SEATS = ("all", "one")
+SOURCE_SEARCH, SOURCE_HEURISTIC = 0, 1
+
+
+def draw_heuristic_seats(key, batch_size: int, num_players: int, share, seats: str = "all"):
+    """bool[B, P]: for each of B new games, the seats the heuristic plays.
+
+    A game is a heuristic game with probability ``share``; then the heuristic plays every seat
+    (``seats="all"``) or one uniformly drawn seat (``"one"``, the others search).
+    """
+    k_game, k_seat = jax.random.split(key)
+    is_h = jax.random.uniform(k_game, (batch_size,)) < share
+    if seats == "all":
+        chosen = jnp.ones((batch_size, num_players), bool)
+    elif seats == "one":
+        seat = jax.random.randint(k_seat, (batch_size,), 0, num_players)
+        chosen = jnp.arange(num_players)[None, :] == seat[:, None]
+    else:
+        raise ValueError(f"heuristic seats must be one of {HEURISTIC_SEATS}, got {seats!r}")
+    return is_h[:, None] & chosen
+
+
+def assign_heuristic_seats(slots: Slots, key, share, seats: str = "all") -> Slots:
+    """Draws heuristic seats for the games currently in the slots (used when the slots are fresh)."""
+    b, p = slots.returns.shape
+    return slots.replace(heuristic=draw_heuristic_seats(key, b, p, share, seats))
 
 
 def _select(pred, on_true, on_false):
@@ -109,8 +150,15 @@ class SelfPlay:
     temperature_moves: int = 0
     max_moves: int = 512
     search: str = "auto"  # jaxzero.search.maxn.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
+    # Mixed data: a batched player `(states, key) -> actions` (jaxzero.players) that plays the seats
+    # drawn by `draw_heuristic_seats` (share passed to `play` per call); None = search only.
+    heuristic: Any = None
+    heuristic_seats: str = "all"  # "all": heuristic games are heuristic vs heuristic; "one": one seat
+    heuristic_policy_target: bool = False  # heuristic moves give a one-hot policy target (else none)
 
     def __post_init__(self):
+        if self.heuristic_seats not in HEURISTIC_SEATS:
+            raise ValueError(f"heuristic_seats must be one of {HEURISTIC_SEATS}, got {self.heuristic_seats!r}")
         search = make_search_fn_of_kind(
             self.search,
             self.game,
@@ -122,15 +170,35 @@ class SelfPlay:
         object.__setattr__(self, "_search", search)
         object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
 
-    def _move(self, params, slots: Slots, key):
+    def _move(self, params, slots: Slots, key, heuristic_share):
         game = self.game
         batch = slots.moves.shape[0]
         k_search, k_sample, k_step, k_reset = jax.random.split(key, 4)
+        k_heur, k_seats = jax.random.split(jax.random.fold_in(key, 1))  # unused (no change) without a heuristic
         gs = slots.state
         out = self._search(params, gs, k_search)
         weights = out.action_weights
         sampled = sample_with_temperature(k_sample, weights, gs.legal_action_mask, self.temperature)
         action = jnp.where(slots.moves < self.temperature_moves, sampled, out.action)
+        mover = gs.current_player.astype(jnp.int32)
+        policy = weights
+        policy_mask = jnp.ones((batch,), bool)
+        if self.heuristic is not None:
+            by_heuristic = jnp.take_along_axis(slots.heuristic, mover[:, None], axis=1)[:, 0]
+            # batch-level cond (not under vmap): no heuristic work in a move where no slot needs it
+            h_action = jax.lax.cond(
+                jnp.any(by_heuristic),
+                lambda: self.heuristic(gs, k_heur).astype(jnp.int32),
+                lambda: jnp.zeros((batch,), jnp.int32),
+            )
+            action = jnp.where(by_heuristic, h_action, action)
+            if self.heuristic_policy_target:
+                one_hot = jax.nn.one_hot(h_action, game.num_actions, dtype=weights.dtype)
+                policy = jnp.where(by_heuristic[:, None], one_hot, weights)
+            else:
+                policy_mask = ~by_heuristic
+        else:
+            by_heuristic = jnp.zeros((batch,), bool)
         live = ~(gs.terminated | gs.truncated)
         nxt = jax.vmap(game.step)(gs, action, jax.random.split(k_step, batch))
         returns = slots.returns + nxt.rewards
@@ -140,29 +208,45 @@ class SelfPlay:
         done = terminated | truncated
         record = Trajectory(
             obs=jax.vmap(game.observe)(gs),
-            policy=weights,
-            mover=gs.current_player.astype(jnp.int32),
+            policy=policy,
+            mover=mover,
             legal=gs.legal_action_mask,
             game_id=slots.game_id,
             valid=live,
             done=done,
             truncated=truncated,
             returns=returns,
+            source=jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8),
+            heuristic_game=jnp.any(slots.heuristic, axis=1),
+            policy_mask=policy_mask,
+            moves=slots.moves,
         )
         fresh = jax.vmap(game.init)(jax.random.split(k_reset, batch))
+        if self.heuristic is not None:
+            new_seats = draw_heuristic_seats(k_seats, batch, game.num_players, heuristic_share, self.heuristic_seats)
+            seats = jnp.where(done[:, None], new_seats, slots.heuristic)
+        else:
+            seats = slots.heuristic
         slots = Slots(
             state=_select(done, fresh, nxt),
             moves=jnp.where(done, 0, moves),
             returns=jnp.where(done[:, None], 0.0, returns),
             game_id=jnp.where(done, slots.game_id + batch, slots.game_id),
+            heuristic=seats,
         )
         return slots, record
 
-    def _play(self, params, slots: Slots, key, num_steps: int):
-        """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B])."""
+    def _play(self, params, slots: Slots, key, num_steps: int, heuristic_share=0.0):
+        """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).
+
+        ``heuristic_share`` (a traced scalar: changing it does not recompile) is the probability that a
+        game starting in this chunk has heuristic seats (needs ``heuristic``)."""
         chex.assert_rank(slots.moves, 1)
+        chex.assert_shape(slots.heuristic, (slots.moves.shape[0], self.game.num_players))
+        heuristic_share = jnp.asarray(heuristic_share, jnp.float32)
+
         def body(carry, k):
-            return self._move(params, carry, k)
+            return self._move(params, carry, k, heuristic_share)
 
         slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
@@ -235,27 +319,28 @@ def sharded_play(selfplay: SelfPlay, mesh):
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    def per_shard(params, slots, key, num_steps):
+    def per_shard(params, slots, key, share, num_steps):
         key = jax.random.fold_in(key, jax.lax.axis_index("batch"))
-        return selfplay._play(params, slots, key, num_steps)
+        return selfplay._play(params, slots, key, num_steps, share)
 
     replicated = NamedSharding(mesh, P())
 
     @partial(jax.jit, static_argnames="num_steps")
-    def jitted(params, slots, key, num_steps: int):
+    def jitted(params, slots, key, share, num_steps: int):
         fn = jax.shard_map(
             partial(per_shard, num_steps=num_steps),
             mesh=mesh,
-            in_specs=(P(), P("batch"), P()),
+            in_specs=(P(), P("batch"), P(), P()),
             out_specs=(P("batch"), P(None, "batch")),
             check_vma=False,  # pgx/mctx loops carry unvarying values; shards never communicate
         )
-        return fn(params, slots, key)
+        return fn(params, slots, key, share)
 
-    def play(params, slots, key, num_steps: int):
+    def play(params, slots, key, num_steps: int, heuristic_share=0.0):
         # params / key may be committed to one device (after training or a restore): replicate them
-        params, key = jax.device_put((params, key), replicated)
-        return jitted(params, slots, key, num_steps=num_steps)
+        share = jnp.asarray(heuristic_share, jnp.float32)
+        params, key, share = jax.device_put((params, key, share), replicated)
+        return jitted(params, slots, key, share, num_steps=num_steps)
 
     play._cache_size = jitted._cache_size
     return play

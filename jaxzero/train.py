@@ -43,9 +43,15 @@ def init_train_state(params, optimizer) -> TrainState:
 
 
 def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0):
-    """(total, metrics): policy CE against the improved policy + value MSE over positions with a value target."""
+    """(total, metrics): policy CE against the improved policy over positions with a policy target
+    (``policy_mask``; all when absent) + value MSE over positions with a value target."""
     logits, values = apply_fn(params, batch.obs)
-    policy_loss = optax.softmax_cross_entropy(logits, batch.policy).mean()
+    ce = optax.softmax_cross_entropy(logits, batch.policy)
+    if batch.policy_mask is None:
+        policy_loss = ce.mean()
+    else:
+        pmask = batch.policy_mask.astype(jnp.float32)
+        policy_loss = jnp.sum(ce * pmask) / jnp.maximum(pmask.sum(), 1.0)
     mask = batch.value_mask.astype(jnp.float32)
     per_pos = jnp.mean((values - batch.value) ** 2, axis=-1)
     value_loss = jnp.sum(per_pos * mask) / jnp.maximum(mask.sum(), 1.0)
@@ -80,7 +86,11 @@ def make_eval_fn(apply_fn, value_loss_weight=1.0):
         _, metrics = losses(apply_fn, params, batch, value_loss_weight)
         logits, _ = apply_fn(params, batch.obs)
         agree = jnp.argmax(mask_logits(logits, batch.legal), -1) == jnp.argmax(batch.policy, -1)
-        metrics["policy_accuracy"] = agree.mean()
+        if batch.policy_mask is None:
+            metrics["policy_accuracy"] = agree.mean()
+        else:  # over positions with a policy target only
+            pmask = batch.policy_mask.astype(jnp.float32)
+            metrics["policy_accuracy"] = jnp.sum(agree * pmask) / jnp.maximum(pmask.sum(), 1.0)
         return metrics
 
     return jax.jit(evaluate)

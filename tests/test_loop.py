@@ -50,6 +50,24 @@ def test_full_loop_learns_checkpoints_and_resumes(tmp_path):
     assert lines[-1]["vs_random/score"] >= 0.9, lines
     assert list((tmp_path / "tb").glob("events.out.tfevents*"))
 
+    # Elo ladder: anchors (uniform random = 0 Elo, the generic greedy heuristic) with confidence
+    # intervals, the best's rating every iteration, and elo.png with one curve for this run
+    for r in lines:
+        for key in loop.HEURISTIC_METRIC_KEYS:
+            assert isinstance(r[key], float), (key, r)
+        assert r["vs_heuristic/ci_low"] <= r["vs_heuristic/score"] <= r["vs_heuristic/ci_high"]
+        assert r["vs_random/ci_low"] <= r["vs_random/score"] <= r["vs_random/ci_high"]
+        assert isinstance(r["elo"], float) and r["elo/anchor"] == "random" and r["game"] == "tic_tac_toe"
+        assert r["gate/decision"] == "promoted" or r["gate/decision"].startswith("kept")
+    # a best that beats random >= 0.9 is rated well above it
+    assert lines[-1]["elo"] > 200, lines[-1]["elo"]
+    assert (tmp_path / "elo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from jaxzero.elo import plot_elo, read_metrics
+
+    assert plot_elo({"this run": read_metrics(tmp_path)}, tmp_path / "check.png") == ["this run"]
+    elo_table = json.loads((tmp_path / "elo.json").read_text())
+    assert elo_table["game"] == "tic_tac_toe" and elo_table["anchor"] == "random"
+
     # checkpoints written; resume continues at the next iteration with the saved state
     ck = Checkpointer(tmp_path / "checkpoints")
     assert ck.latest_iteration() == 1

@@ -122,3 +122,65 @@ def test_truncated_games_get_no_value_target(ttt):
     _, mask = value_targets(traj)
     assert not np.asarray(mask).any()
     np.testing.assert_array_equal(slots.moves, 0)
+
+
+_MIXED = {}  # one compiled SelfPlay per (seats, one_hot) option pair
+
+
+def _mixed(ttt, share, seats, one_hot, steps=18, batch=32):
+    from jaxzero.players import greedy_reward_player
+    from jaxzero.selfplay import assign_heuristic_seats
+
+    game, model, params = ttt
+    if (seats, one_hot) not in _MIXED:
+        _MIXED[seats, one_hot] = SelfPlay(
+            game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=9,
+            heuristic=greedy_reward_player(game), heuristic_seats=seats, heuristic_policy_target=one_hot)
+    sp = _MIXED[seats, one_hot]
+    slots = assign_heuristic_seats(init_slots(game, batch, jax.random.key(0)), jax.random.key(5), share, seats)
+    slots, traj = sp.play(params, slots, jax.random.key(1), num_steps=steps, heuristic_share=share)
+    return sp, jax.device_get(traj), slots
+
+
+def test_one_heuristic_seat_per_game_and_no_policy_target(ttt):
+    sp, traj, slots = _mixed(ttt, 1.0, "one", False)
+    assert np.asarray(slots.heuristic).sum(1).tolist() == [1] * 32  # exactly one heuristic seat per game
+    src, mover, ids = np.asarray(traj.source), np.asarray(traj.mover), np.asarray(traj.game_id)
+    assert np.asarray(traj.heuristic_game).all()
+    # per game, the heuristic moves are exactly those of one seat
+    for g in np.unique(ids):
+        m = ids == g
+        h, searched = set(mover[m & (src == 1)]), set(mover[m & (src == 0)])
+        assert not h & searched
+        if m.sum() >= 2:  # both seats moved in this window: one is the heuristic's
+            assert len(h) == 1 and len(searched) == 1
+    assert (src == 1).any() and (src == 0).any()
+    np.testing.assert_array_equal(np.asarray(traj.policy_mask), src == 0)
+    _, mask = value_targets(traj)
+    assert np.asarray(mask)[src == 1].any()  # heuristic positions keep their value targets
+
+
+def test_heuristic_one_hot_policy_target_and_zero_share(ttt):
+    sp, traj, _ = _mixed(ttt, 1.0, "all", True)
+    pol, src, legal = np.asarray(traj.policy), np.asarray(traj.source), np.asarray(traj.legal)
+    assert (src == 1).all() and np.asarray(traj.policy_mask).all()
+    np.testing.assert_array_equal(pol.max(-1), 1.0)  # one-hot targets at legal moves
+    assert legal[np.arange(pol.shape[0])[:, None], np.arange(pol.shape[1])[None, :], pol.argmax(-1)].all()
+    # share 0: no heuristic seat, every position a search position with a policy target
+    sp0, traj0, slots0 = _mixed(ttt, 0.0, "all", True)  # same compiled function, share is an argument
+    assert sp0 is sp and sp.play._cache_size() == 1
+    assert not np.asarray(traj0.source).any() and not np.asarray(slots0.heuristic).any()
+    assert np.asarray(traj0.policy_mask).all()
+
+
+def test_greedy_reward_player_takes_an_immediate_win(ttt):
+    from jaxzero.players import greedy_reward_player
+
+    game, _, _ = ttt
+    # X plays 0, 1 (O plays 3, 4): X to move wins at 2
+    s = game.init(jax.random.key(0))
+    for a in (0, 3, 1, 4):
+        s = game.step(s, a, jax.random.key(0))
+    states = jax.tree.map(lambda x: jnp.broadcast_to(x, (16,) + x.shape), s)
+    acts = greedy_reward_player(game)(states, jax.random.key(1))
+    np.testing.assert_array_equal(acts, 2)

@@ -1,0 +1,47 @@
+"""Positions without a policy target (heuristic moves) carry zero policy-loss weight; value loss unchanged."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxzero import replay
+from jaxzero.train import losses
+
+
+def test_policy_mask_weights_the_cross_entropy():
+    n, a = 6, 4
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+    logits = jax.random.normal(k1, (n, a))
+    values = jnp.tanh(jax.random.normal(k2, (n, 2)))
+    target = jax.nn.softmax(jax.random.normal(k3, (n, a)))
+
+    def apply_fn(params, obs):
+        return logits, values
+
+    def batch(mask):
+        return replay.Batch(obs=jnp.zeros((n, 1)), policy=target, value=jnp.zeros((n, 2)),
+                            value_mask=jnp.ones(n, bool), legal=jnp.ones((n, a), bool),
+                            policy_mask=None if mask is None else jnp.asarray(mask))
+
+    ce = np.asarray(optax.softmax_cross_entropy(logits, target))
+    _, full = losses(apply_fn, None, batch(None))
+    _, half = losses(apply_fn, None, batch([1, 0, 1, 0, 1, 0]))
+    _, none = losses(apply_fn, None, batch([0] * n))
+    np.testing.assert_allclose(full["loss/policy"], ce.mean(), rtol=1e-6)
+    np.testing.assert_allclose(half["loss/policy"], ce[::2].mean(), rtol=1e-6)
+    assert float(none["loss/policy"]) == 0.0
+    np.testing.assert_allclose(half["loss/value"], full["loss/value"])
+    # gradients of the policy loss vanish on unmasked rows
+    g = jax.grad(lambda lg: losses(lambda p, o: (lg, values), None, batch([1, 0, 1, 0, 1, 0]))[0])(logits)
+    assert np.all(np.asarray(g)[1::2] == 0.0) and np.any(np.asarray(g)[::2] != 0.0)
+
+
+def test_replay_add_fills_provenance_defaults():
+    buf = replay.init_buffer(4, (2,), 3, 2)
+    b = replay.Batch(obs=jnp.ones((2, 2)), policy=jnp.ones((2, 3)) / 3, value=jnp.zeros((2, 2)),
+                     value_mask=jnp.ones(2, bool), legal=jnp.ones((2, 3), bool))
+    buf = replay.add(buf, b)
+    np.testing.assert_array_equal(buf.data.policy_mask, [True, True, False, False])
+    np.testing.assert_array_equal(buf.data.source, 0)
+    np.testing.assert_array_equal(buf.data.game_id, -1)
