@@ -1,4 +1,5 @@
-"""Heuristic evaluation features on a hand-built position, and the greedy player's strength."""
+"""Heuristic evaluation features on a hand-built position, the fast greedy player against its
+exhaustive definition (same successor values, same chosen action), and the player's strength."""
 
 import jax
 import jax.numpy as jnp
@@ -7,7 +8,7 @@ import pytest
 
 from jaxzero.games.ringrift import heuristic as H
 from jaxzero.games.ringrift.boards import get_board
-from jaxzero.games.ringrift.state import RulesConfig, empty_state
+from jaxzero.games.ringrift.state import MOVE, PLACE, RulesConfig, empty_state
 
 
 def _position():
@@ -82,3 +83,117 @@ def test_greedy_beats_random_square8_2p():
     seat = np.arange(batch) % 2
     score = (np.asarray(st.rewards)[np.arange(batch), seat] + 1) / 2  # core state: rewards per seat
     assert score.mean() >= 0.8, score
+
+
+# ---- fast greedy vs the exhaustive definition ----------------------------------------------
+
+
+def _random_play_states(cfg, batch, every, snapshots, seed):
+    """Snapshots of `batch` uniformly random games every `every` decisions (finished games frozen)."""
+    from jaxzero.games.ringrift.bench import pick_uniform
+    from jaxzero.games.ringrift.rules import turn as TN
+
+    init1 = TN.init(cfg)
+    st = jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), init1)
+
+    @jax.jit
+    def go(st, key):
+        def body(st, k):
+            nxt = jax.vmap(lambda s, a: TN.step(cfg, s, a))(st, pick_uniform(k, st.legal_action_mask))
+            done = st.terminated | st.truncated
+            return jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), st, nxt), None
+
+        return jax.lax.scan(body, st, jax.random.split(key, every))[0]
+
+    out, key = [], jax.random.PRNGKey(seed)
+    for _ in range(snapshots):
+        key, sub = jax.random.split(key)
+        st = go(st, sub)
+        out.append(st)
+    states = jax.tree.map(lambda *xs: jnp.concatenate(xs), *out)
+    live = ~np.asarray(states.terminated | states.truncated)
+    return jax.tree.map(lambda x: x[live], states)
+
+
+def _exhaustive_values(cfg, states, key):
+    """Per game: the packed legal ids, apply_move successor values for the mover (the definition),
+    the fast paths' values for the same ids (placement delta, board-only ray apply) and the tie
+    noise the players add (same key derivation as the players)."""
+    from jaxzero.games.ringrift.rules import movement as MV
+    from jaxzero.games.ringrift.rules import turn as TN
+
+    w = H.weights_vector()
+    k = H.max_legal(cfg)
+    offs = H._offsets(cfg)
+
+    def values(s, key):
+        (cand,) = jnp.nonzero(s.legal_action_mask, size=k, fill_value=0)
+        succ = jax.vmap(lambda a: TN.apply_move(cfg, s, a))(cand)
+        exh = jax.vmap(lambda x, seat: H.evaluate(cfg, x, seat, w))(succ, H._agent_seat(cfg, s, succ.swapped))
+        tb = MV.Light(cfg, s)
+        ray = jax.vmap(lambda a: H.evaluate(cfg, H._ray_successor(cfg, s, tb, a), s.cur, w))(cand)
+        place = H._place_values(cfg, s, w)[jnp.minimum(cand, offs[1] - 1)]
+        return cand, exh, ray, place, H._tie_noise(jax.random.split(key)[0], cand)
+
+    keys = jax.random.split(key, states.cur.shape[0])
+    out = tuple(map(np.asarray, jax.jit(jax.vmap(values))(states, keys)))
+    valid = np.arange(k)[None, :] < np.asarray(states.legal_action_mask.sum(1))[:, None]
+    return out, valid, keys
+
+
+def _check_fast_against_exhaustive(cfg, states, exhaustive_player=False):
+    """The fast paths' values equal the evaluation of apply_move's successor for every legal id
+    (up to float rounding: the same integer counts, summed in another fusion), and the fast player
+    picks the argmax of (exhaustive value + tie noise), up to near-ties within rounding."""
+    w = H.weights_vector()
+    offs = H._offsets(cfg)
+    (cand, exh, ray, place, noise), valid, keys = _exhaustive_values(cfg, states, jax.random.PRNGKey(7))
+    is_place = valid & (cand < offs[1])
+    is_ray = valid & (cand >= offs[1]) & (cand < offs[2])
+    assert is_place.sum() > 100 and is_ray.sum() > 100, (is_place.sum(), is_ray.sum())
+    np.testing.assert_allclose(place[is_place], exh[is_place], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ray[is_ray], exh[is_ray], rtol=1e-5, atol=1e-5)
+
+    v = np.where(valid, exh + noise, -np.inf)
+    expect = cand[np.arange(len(cand)), v.argmax(1)]
+    fast = np.asarray(jax.jit(jax.vmap(lambda s, kk: H.greedy_action(cfg, s, kk, w)))(states, keys))
+    assert np.asarray(states.legal_action_mask)[np.arange(len(keys)), fast].all()
+    # the fast choice's exhaustive value is the best one (a different id only in a rounding near-tie)
+    got = np.array([v[g][list(cand[g]).index(fast[g])] for g in range(len(fast))])
+    np.testing.assert_allclose(got, v.max(1), rtol=0, atol=1e-5)
+    assert (fast == expect).mean() > 0.97, (fast != expect).sum()
+    if exhaustive_player:
+        for eps in (0.0, 0.3):
+            f = jax.jit(jax.vmap(lambda s, kk, e: H.greedy_action(cfg, s, kk, w, e), in_axes=(0, 0, None)))
+            x = jax.jit(jax.vmap(lambda s, kk, e: H.greedy_action_exhaustive(cfg, s, kk, w, e), in_axes=(0, 0, None)))
+            a, b = np.asarray(f(states, keys, eps)), np.asarray(x(states, keys, eps))
+            assert (a == b).mean() > 0.97, (eps, (a != b).sum())
+    phases = set(np.asarray(states.phase).tolist())
+    assert {PLACE, MOVE} <= phases and len(phases) >= 4, phases
+    return fast
+
+
+def test_fast_greedy_matches_exhaustive_square8_2p():
+    cfg = RulesConfig(board="square8", num_players=2, auto_single=True)
+    _check_fast_against_exhaustive(cfg, _random_play_states(cfg, batch=24, every=12, snapshots=6, seed=0))
+
+
+@pytest.mark.slow
+def test_fast_greedy_matches_exhaustive_hex8_3p():
+    cfg = RulesConfig(board="hex8", num_players=3, swap_rule=False, auto_single=True, max_moves=900)
+    _check_fast_against_exhaustive(cfg, _random_play_states(cfg, batch=24, every=15, snapshots=8, seed=1),
+                                   exhaustive_player=True)
+
+
+@pytest.mark.slow
+def test_more_legal_ids_than_slots_take_more_passes(monkeypatch):
+    """With tiny slot counts every state needs several passes; the choice must not change."""
+    cfg = RulesConfig(board="square8", num_players=2, auto_single=True)
+    states = _random_play_states(cfg, batch=8, every=20, snapshots=3, seed=2)
+    w = H.weights_vector()
+    keys = jax.random.split(jax.random.PRNGKey(3), states.cur.shape[0])
+    ref = np.asarray(jax.jit(jax.vmap(lambda s, k: H.greedy_action(cfg, s, k, w)))(states, keys))
+    monkeypatch.setattr(H, "RAY_SLOTS", {"square8": 3, "hex8": 3})
+    monkeypatch.setattr(H, "OTHER_SLOTS", 1)
+    small = np.asarray(jax.jit(jax.vmap(lambda s, k: H.greedy_action(cfg, s, k, w)))(states, keys))
+    np.testing.assert_array_equal(small, ref)

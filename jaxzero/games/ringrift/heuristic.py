@@ -8,11 +8,14 @@ same-coloured neighbour along a line axis), buried rings (recovery material), an
 victory proximity. `evaluate` turns the scores into one number for a seat: its
 score minus the strongest opponent's (2 players: minus the opponent's).
 
-The greedy player (`greedy_action`) applies every legal decision of the seat to
-move in one vmapped batch (the legal ids are packed into a fixed-size list, so the
-batch shape never changes), evaluates each successor from the mover's point of
-view, and picks the best; ties and an `epsilon` share of moves are broken at random.
-A decision that ends the game in the mover's favour scores above everything else.
+The greedy player (`greedy_action`) scores every legal decision of the seat to move by the
+mover's evaluation of the state the engine's `apply_move` gives (one move, no bookkeeping loop)
+and picks the best; ties and an `epsilon` share of moves are broken at random. A decision that
+ends the game in the mover's favour scores above everything else. `greedy_action_exhaustive` is
+that definition written out (apply every packed legal id); the fast player gets the same values
+far more cheaply: placements by a one-cell feature delta, ray moves by a board-only apply, and
+only the few remaining decisions (lines, regions, eliminations, skips, swap) through
+`apply_move`, in fixed-size passes of legal ids (more passes when more are legal).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from jaxzero.games.ringrift.actions import layout_for
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.rules.stacks import top_and_cap
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig, State
@@ -50,69 +54,241 @@ def weights_vector(weights: Mapping[str, float] | None = None) -> jax.Array:
     return jnp.asarray([w[k] for k in DEFAULT_WEIGHTS], jnp.float32)
 
 
-def seat_features(cfg: RulesConfig, state: State) -> jax.Array:
-    """Per-seat feature matrix float32 [P, F] (F = len(DEFAULT_WEIGHTS), absolute seats)."""
-    b = get_board(cfg.board)
-    n, h, p = b.num_cells, b.max_height, cfg.num_players
-    chex.assert_shape(state.rings, (n, h))
-    seats = jnp.arange(1, p + 1)
-    height = state.height.astype(jnp.int32)
-    idx = jnp.arange(h)
-    present = idx[None, :] < height[:, None]
-    top, cap = top_and_cap(state.rings, state.height)
+def _cell_counts(seats, rings, height):
+    """Per-cell integer counts int32 [M, P, 4] of rows `rings` [M, H] / `height` [M]: controlled
+    stack (0/1), controlled cap height, own rings in the stack, own rings in it under a foreign top."""
+    idx = jnp.arange(rings.shape[-1])
+    present = idx[None, :] < height.astype(jnp.int32)[:, None]
+    top, cap = top_and_cap(rings, height)
+    ctrl = top[:, None] == seats[None, :]  # [M, P]
+    on = jnp.sum((rings.astype(jnp.int32)[:, None, :] == seats[None, :, None]) & present[:, None, :], axis=2)
+    return jnp.stack([ctrl, jnp.where(ctrl, cap[:, None], 0), on, jnp.where(ctrl, 0, on)], axis=2).astype(jnp.int32)
 
-    ctrl = top[None, :] == seats[:, None]  # [P, N]
-    stacks = ctrl.sum(1)
-    caps = jnp.sum(jnp.where(ctrl, cap[None, :], 0), axis=1)
-    on_board = jnp.sum((state.rings[None, :, :] == seats[:, None, None]) & present[None], axis=(1, 2))
-    buried = jnp.sum(
-        (state.rings[None, :, :] == seats[:, None, None]) & present[None] & (top[None, :, None] != seats[:, None, None]),
-        axis=(1, 2),
-    )
-    mk = state.marker[None, :] == seats[:, None]  # [P, N]
-    # line potential: own markers with an own marker next to them along some line axis (either way)
+
+def _marker_counts(cfg, marker, seats):
+    """(own markers [P], own markers with an own neighbour along a line axis [P]) int32."""
+    b = get_board(cfg.board)
+    mk = marker[None, :] == seats[:, None]  # [P, N]
     axes = jnp.asarray(b.line_axes)
     opp = jnp.asarray(b.opposite)[axes]
     nb = jnp.concatenate([jnp.asarray(b.move_nbrs)[:, axes], jnp.asarray(b.move_nbrs)[:, opp]], axis=1)  # [N, 2A]
-    nb_marker = jnp.where(nb >= 0, state.marker[jnp.maximum(nb, 0)], 0)  # [N, 2A]
+    nb_marker = jnp.where(nb >= 0, marker[jnp.maximum(nb, 0)], 0)  # [N, 2A]
     paired = jnp.any(nb_marker[None] == seats[:, None, None], axis=2) & mk
-    f = jnp.stack(
-        [
-            state.elim / jnp.maximum(state.victory_threshold, 1),
-            state.terr / jnp.maximum(state.territory_minimum, 1),
-            stacks / 8.0,
-            caps / float(RINGS_PER_PLAYER),
-            (state.hand + on_board) / float(RINGS_PER_PLAYER),
-            mk.sum(1) / 16.0,
-            paired.sum(1) / 16.0,
-            buried / float(RINGS_PER_PLAYER),
-        ],
-        axis=1,
-    ).astype(jnp.float32)
-    chex.assert_shape(f, (p, len(DEFAULT_WEIGHTS)))
+    return mk.sum(1).astype(jnp.int32), paired.sum(1).astype(jnp.int32)
+
+
+def _assemble(elim, terr, hand, cells, markers, paired):
+    """The integer count matrix [P, F] (DEFAULT_WEIGHTS order) from its parts (cells: [P, 4] sums)."""
+    stacks, caps, on_board, buried = cells[:, 0], cells[:, 1], cells[:, 2], cells[:, 3]
+    return jnp.stack([elim, terr, stacks, caps, hand + on_board, markers, paired, buried], axis=1).astype(jnp.int32)
+
+
+def seat_counts(cfg: RulesConfig, state: State) -> jax.Array:
+    """Per-seat integer feature counts int32 [P, F] (absolute seats); `seat_features` normalises them."""
+    b = get_board(cfg.board)
+    chex.assert_shape(state.rings, (b.num_cells, b.max_height))
+    seats = jnp.arange(1, cfg.num_players + 1)
+    cells = _cell_counts(seats, state.rings, state.height).sum(0)
+    mk, paired = _marker_counts(cfg, state.marker, seats)
+    return _assemble(state.elim, state.terr, state.hand, cells, mk, paired)
+
+
+def _normalise(counts: jax.Array, victory_threshold, territory_minimum) -> jax.Array:
+    """Feature values float32 [..., P, F] from integer counts [..., P, F] (the same arithmetic for
+    every caller, so equal counts give bitwise equal features)."""
+    den = jnp.stack([
+        jnp.maximum(victory_threshold, 1).astype(jnp.float32),
+        jnp.maximum(territory_minimum, 1).astype(jnp.float32),
+        jnp.float32(8.0),
+        jnp.float32(RINGS_PER_PLAYER),
+        jnp.float32(RINGS_PER_PLAYER),
+        jnp.float32(16.0),
+        jnp.float32(16.0),
+        jnp.float32(RINGS_PER_PLAYER),
+    ])
+    return counts.astype(jnp.float32) / den
+
+
+def seat_features(cfg: RulesConfig, state: State) -> jax.Array:
+    """Per-seat feature matrix float32 [P, F] (F = len(DEFAULT_WEIGHTS), absolute seats)."""
+    f = _normalise(seat_counts(cfg, state), state.victory_threshold, state.territory_minimum)
+    chex.assert_shape(f, (cfg.num_players, len(DEFAULT_WEIGHTS)))
     return f
+
+
+def _scores_from_counts(counts, victory_threshold, territory_minimum, weights):
+    f = _normalise(counts, victory_threshold, territory_minimum)
+    return jnp.sum(f * weights, axis=-1)
 
 
 def seat_scores(cfg: RulesConfig, state: State, weights: jax.Array) -> jax.Array:
     """Weighted feature score per absolute seat, float32 [P]; a decided game scores +-WIN_SCORE."""
     p = cfg.num_players
-    s = seat_features(cfg, state) @ weights
+    s = _scores_from_counts(seat_counts(cfg, state), state.victory_threshold, state.territory_minimum, weights)
     over = state.winner >= 0
     won = jnp.arange(p) == state.winner
     return jnp.where(over, jnp.where(won, WIN_SCORE, -WIN_SCORE), s)
 
 
+def _relative(scores, seat):
+    """scores[seat] minus the strongest other seat's score (scores [P])."""
+    others = jnp.where(jnp.arange(scores.shape[-1]) == seat, -jnp.inf, scores)
+    return scores[seat] - jnp.max(others)
+
+
 def evaluate(cfg: RulesConfig, state: State, seat: jax.Array, weights: jax.Array) -> jax.Array:
     """Score of `seat` (0-based) minus the strongest opponent's score (a scalar)."""
-    s = seat_scores(cfg, state, weights)
-    others = jnp.where(jnp.arange(cfg.num_players) == seat, -jnp.inf, s)
-    return s[seat] - jnp.max(others)
+    return _relative(seat_scores(cfg, state, weights), seat)
 
 
 def max_legal(cfg: RulesConfig) -> int:
     """An upper bound on the number of legal decisions in any state (placements dominate)."""
     n = get_board(cfg.board).num_cells
     return 3 * n + 5
+
+
+def _tie_noise(key, ids):
+    """Tie-break noise in [0, 1e-4) that depends only on (key, action id): the same action gets the
+    same noise whichever candidate slot or pass evaluates it (an integer hash, no RNG per action)."""
+    salt = jax.random.bits(key, (), jnp.uint32)
+    x = ids.astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + salt
+    x = (x ^ (x >> 16)) * jnp.uint32(0x7FEB352D)
+    x = (x ^ (x >> 15)) * jnp.uint32(0x846CA68B)
+    x = x ^ (x >> 16)
+    return (x >> 8).astype(jnp.float32) * jnp.float32(1e-4 / (1 << 24))
+
+
+def _default_apply(cfg):
+    from jaxzero.games.ringrift.rules.turn import apply_move
+
+    return lambda s, a: apply_move(cfg, s, a)  # noqa: E731
+
+
+def _agent_seat(cfg, state, succ_swapped):
+    """Seat the mover's agent holds after its move (the identity persists through a swap, 2p)."""
+    mover = state.cur
+    if cfg.num_players == 2:
+        return jnp.where(succ_swapped != state.swapped, 1 - mover, mover)
+    return jnp.broadcast_to(mover, jnp.shape(succ_swapped))
+
+
+def _pick(state, key, mask, best_a, epsilon):
+    k_eps, k_rand = jax.random.split(key)
+    rand = jax.random.categorical(k_rand, jnp.where(mask, 0.0, -jnp.inf))
+    explore = jax.random.uniform(k_eps) < epsilon
+    return jnp.where(explore, rand, best_a).astype(jnp.int32)
+
+
+def greedy_action_exhaustive(
+    cfg: RulesConfig,
+    state: State,
+    key: chex.PRNGKey,
+    weights: jax.Array,
+    epsilon: float = 0.0,
+    apply_fn: Callable[[State, jax.Array], State] | None = None,
+) -> jax.Array:
+    """The reference one-ply greedy decision (slow): every legal action (packed into `max_legal`
+    slots) applied with `apply_fn` (default: the engine's `apply_move`, one move without the
+    bookkeeping loop) and evaluated for the mover. Same tie-break noise and epsilon draw as
+    `greedy_action`, which must pick the same action; kept for tests and as the definition."""
+    mask = state.legal_action_mask
+    chex.assert_rank(mask, 1)
+    k = max_legal(cfg)
+    (cand,) = jnp.nonzero(mask, size=k, fill_value=0)
+    valid = jnp.arange(k) < mask.sum()
+    apply_fn = apply_fn or _default_apply(cfg)
+    succ = jax.vmap(lambda a: apply_fn(state, a))(cand)
+    seat = _agent_seat(cfg, state, succ.swapped)
+    vals = jax.vmap(lambda s, st: evaluate(cfg, s, st, weights))(succ, seat)
+    k_tie, k_rest = jax.random.split(key)
+    best = jnp.argmax(jnp.where(valid, vals + _tie_noise(k_tie, cand), -jnp.inf))
+    return _pick(state, k_rest, mask, cand[best], epsilon)
+
+
+# ---------------------------------------------------------------------------------------
+# the fast greedy: placements analytically, rays with a board-only apply, the rest in full
+# ---------------------------------------------------------------------------------------
+
+# candidate slots per pass (static); a state with more legal decisions of a kind takes more passes
+RAY_SLOTS = {"square8": 48, "hex8": 48}
+OTHER_SLOTS = 8
+
+
+def _place_values(cfg, state, weights):
+    """Values [3N] of every placement id for the mover (exact: a placement changes one cell and
+    the mover's hand; it never ends the turn, so no victory test can fire)."""
+    b = get_board(cfg.board)
+    n, hmax, p = b.num_cells, b.max_height, cfg.num_players
+    seats = jnp.arange(1, p + 1)
+    mover = state.cur
+    rings = state.rings.astype(jnp.int32)
+    h = state.height.astype(jnp.int32)
+    base_cells = _cell_counts(seats, rings, h)  # [N, P, 4]
+    total = base_cells.sum(0)  # [P, 4]
+    mk, paired = _marker_counts(cfg, state.marker, seats)
+    cnt = jnp.arange(1, 4)
+    idx = jnp.arange(hmax)
+    new_rows = jnp.where((idx[None, None, :] >= h[:, None, None]) & (idx[None, None, :] < (h[:, None] + cnt[None, :])[:, :, None]),
+                         mover + 1, rings[:, None, :])  # [N, 3, H]
+    new_h = jnp.minimum(h[:, None] + cnt[None, :], hmax)  # [N, 3] (an overfull count is illegal anyway)
+    new_cells = _cell_counts(seats, new_rows.reshape(n * 3, hmax), new_h.reshape(n * 3)).reshape(n, 3, p, 4)
+    cells = total[None, None] + new_cells - base_cells[:, None]  # [N, 3, P, 4]
+    hand = state.hand[None, :] - jnp.where(seats[None, :] == mover + 1, cnt[:, None], 0)  # [3, P]
+    counts = jax.vmap(jax.vmap(lambda c, hd: _assemble(state.elim, state.terr, hd, c, mk, paired)), in_axes=(0, None))(cells, hand)
+    sc = _scores_from_counts(counts, state.victory_threshold, state.territory_minimum, weights)  # [N, 3, P]
+    return jax.vmap(lambda s: _relative(s, mover))(sc.reshape(n * 3, p))
+
+
+def _ray_successor(cfg, state, tb, a):
+    """The board after ray id `a` (a move, capture segment or recovery slide): the same board,
+    hand, eliminated and territory counts as `apply_move`; rays never end a turn, so (canonical
+    rules) apply_move's result has no winner either. Phase bookkeeping is not maintained."""
+    from jaxzero.games.ringrift.rules import movement as MV
+    from jaxzero.games.ringrift.rules import recovery as RC
+    from jaxzero.games.ringrift.state import MOVE
+
+    g = tb.g
+    nd, kk = g["d"], g["k"]
+    r = a - _offsets(cfg)[1]
+    cd = r // kk
+    k = r % kk + 1
+    c = cd // nd
+    d = cd % nd
+    seat = state.cur + 1
+    is_rec = (state.phase == MOVE) & (state.marker[c] == seat) & RC.eligible(state, tb, seat)
+    rec = RC.apply_slide(cfg, state, tb, c, d, seat)
+    mv, _, _ = MV.apply_ray(cfg, state, tb, c, d, k, seat)
+    return jax.tree.map(lambda x, y: jnp.where(is_rec, x, y), rec, mv)
+
+
+def _offsets(cfg):
+    return layout_for(get_board(cfg.board)).offsets
+
+
+def _passes(mask, slots, key, eval_fn, carry0):
+    """Evaluates the legal ids of `mask` in passes of `slots` candidates (a while loop: one pass
+    when at most `slots` are legal) and returns the best (value + tie noise, id) over all."""
+    cs = jnp.cumsum(mask.astype(jnp.int32))
+    total = cs[-1]
+    j = jnp.arange(slots)
+
+    def cond(c):
+        i, _, _ = c
+        return i * slots < total
+
+    def body(c):
+        i, best_v, best_a = c
+        rank = i * slots + j
+        ids = jnp.searchsorted(cs, rank + 1, side="left").astype(jnp.int32)
+        ok = rank < total
+        ids = jnp.where(ok, ids, 0)
+        v = jnp.where(ok, eval_fn(ids) + _tie_noise(key, ids), -jnp.inf)
+        m = jnp.argmax(v)
+        better = v[m] > best_v
+        return i + 1, jnp.where(better, v[m], best_v), jnp.where(better, ids[m], best_a)
+
+    _, best_v, best_a = jax.lax.while_loop(cond, body, (jnp.int32(0),) + carry0)
+    return best_v, best_a
 
 
 def greedy_action(
@@ -123,35 +299,58 @@ def greedy_action(
     epsilon: float = 0.0,
     apply_fn: Callable[[State, jax.Array], State] | None = None,
 ) -> jax.Array:
-    """One-ply greedy decision for one game: int32 action id.
+    """One-ply greedy decision for one game: int32 action id (vmap over games for a batch).
 
-    Applies each legal action (at most `max_legal(cfg)`, packed from the legal mask)
-    with `apply_fn` (default: the engine's `apply_move`, one move without the
-    bookkeeping loop or a new legal mask, which is all an evaluation needs),
-    evaluates the successor for the mover and returns the best action;
-    ties are broken uniformly at random and with probability `epsilon` a uniformly
-    random legal action is played instead. Vmap over games for a batch.
+    Every legal decision is scored by the mover's evaluation (`evaluate`) of the state the
+    engine's `apply_move` would produce (one move, no bookkeeping loop), the best is returned;
+    ties are broken at random (noise < 1e-4 per action id) and with probability `epsilon` a
+    uniformly random legal action is played instead. Cost is kept down by evaluating:
+      - placements (3N ids) analytically: one cell and the hand change, features by delta;
+      - ray ids (moves, capture segments, recovery slides) on a board-only apply (no tables,
+        no phase machine: rays never end a turn, so no victory test applies), in passes of
+        RAY_SLOTS legal ids;
+      - all other ids (line, region, target, special) with `apply_fn` (default apply_move), in
+        passes of OTHER_SLOTS legal ids.
+    A state with more legal ids of a kind than the slots takes further passes (a while loop), so
+    every legal decision is always evaluated. Picks the same action as `greedy_action_exhaustive`.
+    With `cfg.reference_compat` (victory after every move) every id takes the `apply_fn` path.
     """
+    from jaxzero.games.ringrift.rules import movement as MV
+
     mask = state.legal_action_mask
     chex.assert_rank(mask, 1)
-    k = max_legal(cfg)
-    (cand,) = jnp.nonzero(mask, size=k, fill_value=0)
-    valid = jnp.arange(k) < mask.sum()
+    offs = _offsets(cfg)
+    n_place, ray_end = offs[1], offs[2]
+    ids = jnp.arange(mask.shape[0])
+    fast = not cfg.reference_compat
+    k_tie, k_rest = jax.random.split(key)
+    apply_fn = apply_fn or _default_apply(cfg)
     mover = state.cur
-    if apply_fn is None:
-        from jaxzero.games.ringrift.rules.turn import apply_move
+    best = (jnp.float32(-jnp.inf), jnp.int32(0))
+    if fast:
+        pv = _place_values(cfg, state, weights) + _tie_noise(k_tie, ids[:n_place])
+        pv = jnp.where(mask[:n_place], pv, -jnp.inf)
+        pa = jnp.argmax(pv)
+        best = (pv[pa], pa.astype(jnp.int32))
+        tb = MV.Light(cfg, state)
 
-        apply_fn = lambda s, a: apply_move(cfg, s, a)  # noqa: E731
-    succ = jax.vmap(lambda a: apply_fn(state, a))(cand)
-    # the mover's identity persists through a swap: score the seat the same agent now holds
-    agent_seat = jnp.where(succ.swapped != state.swapped, 1 - mover, mover) if cfg.num_players == 2 else mover
-    vals = jax.vmap(lambda s, seat: evaluate(cfg, s, seat, weights))(succ, jnp.broadcast_to(agent_seat, (k,)))
-    k_tie, k_eps, k_rand = jax.random.split(key, 3)
-    noise = jax.random.uniform(k_tie, (k,), maxval=1e-4)
-    best = jnp.argmax(jnp.where(valid, vals + noise, -jnp.inf))
-    rand = jax.random.categorical(k_rand, jnp.where(mask, 0.0, -jnp.inf))
-    explore = jax.random.uniform(k_eps) < epsilon
-    return jnp.where(explore, rand, cand[best]).astype(jnp.int32)
+        def ray_eval(a):
+            succ = jax.vmap(lambda x: _ray_successor(cfg, state, tb, x))(a)
+            return jax.vmap(lambda s: evaluate(cfg, s, mover, weights))(succ)
+
+        ray_mask = mask & (ids >= n_place) & (ids < ray_end)
+        best = _passes(ray_mask, RAY_SLOTS[cfg.board], k_tie, ray_eval, best)
+        other_mask = mask & (ids >= ray_end)
+    else:
+        other_mask = mask
+
+    def full_eval(a):
+        succ = jax.vmap(lambda x: apply_fn(state, x))(a)
+        seat = _agent_seat(cfg, state, succ.swapped)
+        return jax.vmap(lambda s, st: evaluate(cfg, s, st, weights))(succ, seat)
+
+    _, best_a = _passes(other_mask, OTHER_SLOTS if fast else max_legal(cfg), k_tie, full_eval, best)
+    return _pick(state, k_rest, mask, best_a, epsilon)
 
 
 def make_heuristic_runner(cfg: RulesConfig, batch: int, chunk: int, weights=None, epsilon: float = 0.0):
