@@ -115,6 +115,23 @@ def default_config() -> ml_collections.ConfigDict:
     return c
 
 
+def fill_defaults(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Adds (in place) every key ``cfg`` lacks from `default_config()`, so configs saved by older
+    versions (e.g. a checkpoint's) keep working when fields are added; returns ``cfg``."""
+
+    def merge(dst, src):
+        for k in src.keys():
+            v = src[k]
+            if k not in dst:
+                dst[k] = v
+            elif isinstance(v, ml_collections.ConfigDict) and isinstance(dst[k], ml_collections.ConfigDict):
+                merge(dst[k], v)
+
+    with cfg.unlocked():
+        merge(cfg, default_config())
+    return cfg
+
+
 def heuristic_share(cfg, iteration: int) -> float:
     """The scheduled share of heuristic games at ``iteration`` (config.mix)."""
     m = cfg.mix

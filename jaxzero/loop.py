@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from jaxzero import config as config_lib
 from jaxzero import replay
+from jaxzero.data_quality import DUPLICATE_WARNING, window_stats, zobrist_hash, zobrist_keys
 from jaxzero.arena import Arena
 from jaxzero.elo import ANCHOR, EloTable, plot_elo
 from jaxzero.ladder import VsPlayer
@@ -64,6 +65,10 @@ METRIC_KEYS = (
     "elo",
     "vs_random/ci_low",
     "vs_random/ci_high",
+    "data/duplicate_rate",
+    "data/length/mean",
+    "data/length/max",
+    "data/term/truncated",
 )
 # with a heuristic anchor (config.elo.heuristic_games > 0 and a heuristic player)
 HEURISTIC_METRIC_KEYS = ("vs_heuristic/score", "vs_heuristic/ci_low", "vs_heuristic/ci_high", "elo/heuristic")
@@ -131,6 +136,7 @@ class Loop:
     """Everything one training run needs, built once (compiled functions are reused across iterations)."""
 
     def __init__(self, cfg, workdir, *, progress: bool = True, log=None):
+        cfg = config_lib.fill_defaults(cfg)  # keys added since the config was written get their defaults
         config_lib.validate(cfg)
         self.cfg = cfg
         self.workdir = Path(workdir)
@@ -184,6 +190,7 @@ class Loop:
                 search=sp.search,
             )
         self.buffer = None  # the replay buffer after the last iteration (for inspection)
+        self.zobrist_keys = zobrist_keys(game.observation_shape)  # fixed: hashes compare across runs
         self.train_step = make_train_step(self.model.apply, self.optimizer, cfg.train.value_loss_weight)
         self.evaluate = make_eval_fn(self.model.apply, cfg.train.value_loss_weight)
 
@@ -351,6 +358,10 @@ class Loop:
                 games = int(np.asarray(traj.done[:, train_slots]).sum())
                 truncated = int(np.asarray(traj.truncated[:, train_slots]).sum())  # games ended by max_moves
                 heur_share, games_seen = _heuristic_game_share(traj, train_slots)
+                quality = window_stats(traj, zobrist_hash(traj.obs, self.zobrist_keys), train_slots)
+                if quality["data/duplicate_rate"] > DUPLICATE_WARNING:
+                    self.log(f"it {it:3d} | WARNING: {quality['data/duplicate_rate']:.1%} of self-play positions "
+                             f"are duplicates (> {DUPLICATE_WARNING:.0%})")
                 new_data = trajectory_to_batch(traj, values, value_mask, train_slots)
                 if it == cfg.debug.poison_iteration:  # fault injection (tests): NaN observations
                     new_data = new_data.replace(obs=jnp.full(new_data.obs.shape, jnp.nan, jnp.float32))
@@ -473,6 +484,8 @@ class Loop:
                     "train_step": int(ts.step),
                     "elapsed_seconds": round(time.time() - run_start, 1),  # since this process started the loop
                 }
+                metrics.update(quality)
+                metrics["data/duplicate_warning"] = quality["data/duplicate_rate"] > DUPLICATE_WARNING
                 if "vs_heuristic" in anchors:
                     vh = anchors["vs_heuristic"]
                     metrics.update({

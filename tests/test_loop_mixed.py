@@ -148,3 +148,17 @@ def test_heuristic_drop_rule():
     assert not loop.heuristic_drop(0.55, 0.60, 0.1)
     assert not loop.heuristic_drop(0.10, None, 0.1)  # no previous score yet
     assert not loop.heuristic_drop(0.10, 0.90, -1.0)  # rule off
+
+
+@pytest.mark.slow
+def test_data_quality_metrics(mixed_run):
+    cfg, workdir, _, _, logs = mixed_run
+    for r in [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]:
+        # tic-tac-toe: every game starts from one position and lasts 5..9 moves, so positions repeat
+        assert 0.1 < r["data/duplicate_rate"] < 1.0 and r["data/duplicate_warning"]
+        assert 5 <= r["data/length/min"] <= r["data/length/mean"] <= r["data/length/max"] <= 9
+        assert r["data/length/p50"] <= r["data/length/p90"]
+        assert r["data/term/decisive"] + r["data/term/drawn"] + r["data/term/truncated"] == r["data/games_ended"]
+        assert r["data/term/truncated"] == 0
+        assert r["data/seat0/outcome"] + r["data/seat1/outcome"] == pytest.approx(0.0, abs=1e-9)  # zero-sum
+    assert any("duplicates" in x for x in logs)
