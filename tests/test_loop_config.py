@@ -36,3 +36,53 @@ def test_arena_games_must_rotate_seats_evenly():
     cfg.arena.num_games = 33
     with pytest.raises(ValueError, match="multiples of num_players"):
         validate(cfg, make_game("connect_four"))
+
+
+@pytest.mark.parametrize(
+    "path,value,match",
+    [
+        ("mix.heuristic_share", 1.5, "config.mix.heuristic_share must be in"),
+        ("mix.heuristic_seats", "two", "config.mix.heuristic_seats"),
+        ("arena.gate", "sprt?", "config.arena.gate"),
+        ("heuristic.player", "oracle", "config.heuristic.player: unknown kind"),
+        ("elo.recent_bests", -1, "config.elo.recent_bests"),
+    ],
+)
+def test_bad_issue7_values_are_named(path, value, match):
+    cfg = default_config()
+    section, key = path.split(".")
+    cfg[section][key] = value
+    with pytest.raises(ValueError, match=match):
+        validate(cfg)
+
+
+def test_mixing_needs_a_heuristic_and_share_schedule_decays():
+    from jaxzero.config import heuristic_share
+
+    cfg = default_config()
+    cfg.mix.heuristic_share = 0.25
+    cfg.heuristic.player = "none"
+    with pytest.raises(ValueError, match="needs a heuristic"):
+        validate(cfg)
+    cfg.heuristic.player = "auto"
+    validate(cfg, make_game("connect_four"))  # the generic greedy player serves games without a heuristic
+    assert heuristic_share(cfg, 0) == heuristic_share(cfg, 99) == 0.25  # constant by default
+    cfg.mix.decay_iterations = 10
+    assert [round(heuristic_share(cfg, i), 4) for i in (0, 5, 10, 20)] == [0.25, 0.125, 0.0, 0.0]
+    cfg.elo.heuristic_games = 33
+    with pytest.raises(ValueError, match="config.elo.heuristic_games"):
+        validate(cfg, make_game("connect_four"))
+
+
+def test_configs_saved_before_new_fields_get_defaults():
+    import ml_collections
+
+    from jaxzero.config import fill_defaults, to_json
+
+    old = to_json(default_config())
+    for section in ("mix", "elo", "rollback", "heuristic", "debug"):
+        del old[section]
+    del old["arena"]["gate"]
+    cfg = fill_defaults(ml_collections.ConfigDict(old))
+    assert cfg.mix.heuristic_share == 0.0 and cfg.arena.gate == "lcb" and cfg.debug.poison_iteration == -1
+    validate(cfg)
