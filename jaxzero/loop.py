@@ -359,9 +359,6 @@ class Loop:
                 truncated = int(np.asarray(traj.truncated[:, train_slots]).sum())  # games ended by max_moves
                 heur_share, games_seen = _heuristic_game_share(traj, train_slots)
                 quality = window_stats(traj, zobrist_hash(traj.obs, self.zobrist_keys), train_slots)
-                if quality["data/duplicate_rate"] > DUPLICATE_WARNING:
-                    self.log(f"it {it:3d} | WARNING: {quality['data/duplicate_rate']:.1%} of self-play positions "
-                             f"are duplicates (> {DUPLICATE_WARNING:.0%})")
                 new_data = trajectory_to_batch(traj, values, value_mask, train_slots)
                 if it == cfg.debug.poison_iteration:  # fault injection (tests): NaN observations
                     new_data = new_data.replace(obs=jnp.full(new_data.obs.shape, jnp.nan, jnp.float32))
@@ -369,7 +366,8 @@ class Loop:
                 buffer = replay.add(buffer, new_data)
                 positions = int(np.prod(traj.done[:, train_slots].shape))
                 valid = np.asarray(traj.valid[:, train_slots])
-                heur_positions = float((np.asarray(traj.source[:, train_slots])[valid] == SOURCE_HEURISTIC).mean()) if valid.any() else 0.0
+                by_heur = np.asarray(traj.source[:, train_slots])[valid] == SOURCE_HEURISTIC
+                heur_positions = float(by_heur.mean()) if by_heur.size else 0.0
 
                 # 2. train the candidate from Python (one jitted step, fixed batch shape)
                 t0 = time.time()
@@ -423,7 +421,6 @@ class Loop:
                     best = last_good["best"]
                     if nonfinite:
                         buffer = buffer_before
-                    self.log(f"it {it:3d} | ROLLBACK to the best of iteration {last_good_it}: {rollback_reason}")
 
                 # 5. anchors and Elo: the best vs uniform random, the heuristic and recent bests
                 anchors = self._anchors(it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h)
@@ -530,9 +527,15 @@ class Loop:
                 a_txt = (f"arena {arena['score']:.2f} [{arena['ci_low']:.2f},{arena['ci_high']:.2f}]" if arena
                          else "arena skipped")
                 elo_txt = f" | elo {metrics['elo']:.0f}" if metrics["elo"] is not None else ""
+                dup = quality["data/duplicate_rate"]
+                dup_txt = (f" dup {dup:.0%}" + (f" (WARNING: duplicates > {DUPLICATE_WARNING:.0%})"
+                                                if dup > DUPLICATE_WARNING else ""))
+                if rollback_reason is not None:
+                    decision = f"ROLLBACK to the best of iteration {metrics['rollback/restored_from']}: {rollback_reason}"
                 vh_txt = f" heuristic {metrics['vs_heuristic/score']:.2f}" if "vs_heuristic/score" in metrics else ""
                 self.log(
-                    f"it {it:3d} | games {games:4d} (trunc {truncated}, heur {heur_share:.2f}) pos {positions:6d} | "
+                    f"it {it:3d} | games {games:4d} (trunc {truncated}, heur {heur_share:.2f}) pos {positions:6d}"
+                    f"{dup_txt} | "
                     f"sp {selfplay_seconds:6.1f}s train {train_seconds:5.1f}s | loss p {metrics['loss/policy']:.3f} "
                     f"v {metrics['loss/value']:.3f} | acc {metrics['policy_accuracy']:.2f} | {a_txt} {decision} "
                     f"| vs random {vs_random['score']:.2f} (raw policy {vs_random_raw['score']:.2f}){vh_txt}{elo_txt}"
