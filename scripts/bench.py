@@ -3,6 +3,7 @@
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
     python scripts/bench.py engine --board square8 --players 2 [--batch 1024] [--seconds 20] [--json]
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
+    python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s.
@@ -147,11 +148,28 @@ def bench_heuristic(args, overrides) -> dict:
 
     from jaxzero.games.ringrift.heuristic import bench_heuristic as run
 
+    board, players, weights = args.board, args.players, None
+    if getattr(args, "config", None):
+        # a RingRift config: its game (board, players) and heuristic weights; --config.* overrides apply
+        cfg = load_config(args.config, overrides)
+        overrides = []
+        _, board, p = cfg.game.name.split("_")
+        players = int(p.rstrip("p"))
+        if "heuristic" in cfg and "weights" in cfg.heuristic and len(cfg.heuristic.weights):
+            weights = dict(cfg.heuristic.weights)
     if overrides:
         raise SystemExit(f"unrecognised arguments {overrides}")
-    r = run(args.board, args.players, args.batch, args.seconds)
+    r = run(board, players, args.batch, args.seconds, weights=weights)
     r["device"] = str(jax.devices()[0].platform)
+    r["loadavg"] = [round(x, 2) for x in __import__("os").getloadavg()]
     return {"benchmark": "heuristic", **r}
+
+
+def _add_heuristic(sub):
+    _add_ringrift("heuristic", bench_heuristic, 256, 30.0, "heuristic-vs-heuristic RingRift games: games/s")(sub)
+    sub.choices["heuristic"].add_argument(
+        "--config", default=None, help="RingRift config (configs/sq8.py, ...): board, players and heuristic weights "
+        "from it (overrides --board/--players)")
 
 
 def _add_ringrift(name, func, batch, seconds, help_):
@@ -227,7 +245,7 @@ def _add_search(sub):
 SUBCOMMANDS = [
     _add_selfplay,
     _add_ringrift("engine", bench_engine, 1024, 20.0, "random RingRift games: games/s, steps/s"),
-    _add_ringrift("heuristic", bench_heuristic, 256, 30.0, "heuristic-vs-heuristic RingRift games: games/s"),
+    _add_heuristic,
     _add_search,
 ]
 

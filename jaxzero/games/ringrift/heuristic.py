@@ -387,14 +387,14 @@ def make_heuristic_runner(cfg: RulesConfig, batch: int, chunk: int, weights=None
 
 
 def bench_heuristic(board: str = "square8", players: int = 2, batch: int = 256, seconds: float = 30.0,
-                    chunk: int = 8, seed: int = 0) -> dict:
+                    chunk: int = 8, seed: int = 0, weights=None, epsilon: float = 0.0) -> dict:
     """Heuristic-vs-heuristic self-play for ~`seconds` after compiling: games/s and decisions/s."""
     import time
 
     cfg = RulesConfig(board=board, num_players=players, swap_rule=(players == 2), auto_single=True,
                       max_moves={2: 600, 3: 900, 4: 1400}[players])
     t0 = time.perf_counter()
-    run, start = make_heuristic_runner(cfg, batch, chunk)
+    run, start = make_heuristic_runner(cfg, batch, chunk, weights, epsilon)
     states, key = start(), jax.random.PRNGKey(seed)
     states, key, done = run(states, key)
     jax.block_until_ready(done)
