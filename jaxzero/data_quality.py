@@ -80,27 +80,28 @@ def window_stats(traj, hashes, slots: slice) -> dict:
     finished = done & ~truncated
     lengths = (np.asarray(traj.moves[:, slots]) + 1)[done]
     returns = np.asarray(traj.returns[:, slots])[finished]  # [G, P] final seat returns of decided games
-    p = returns.shape[-1] if returns.ndim == 2 else np.asarray(traj.returns).shape[-1]
+    p = np.asarray(traj.returns).shape[-1]
     out = {
         "data/positions_hashed": n,
         "data/duplicate_rate": (1.0 - unique / n) if n else 0.0,
         "data/games_ended": int(done.sum()),
         "data/term/truncated": int(truncated.sum()),
     }
-    if lengths.size:
-        out.update({
-            "data/length/mean": float(lengths.mean()),
-            "data/length/max": int(lengths.max()),
-            "data/length/min": int(lengths.min()),
-            "data/length/p50": float(np.percentile(lengths, 50)),
-            "data/length/p90": float(np.percentile(lengths, 90)),
-        })
-    if returns.size:
-        outcome = np.asarray(rank_outcome(jnp.asarray(returns)))  # [G, P], winner +1, last -1
-        drawn = np.all(returns == returns[:, :1], axis=1)
-        out["data/term/decisive"] = int((~drawn).sum())
-        out["data/term/drawn"] = int(drawn.sum())
-        for s in range(p):
-            out[f"data/seat{s}/outcome"] = float(outcome[:, s].mean())
-            out[f"data/seat{s}/win_rate"] = float((outcome[:, s] == 1.0).mean())
+    # every key is always present; statistics of no games are None
+    has = lengths.size > 0
+    out.update({
+        "data/length/mean": float(lengths.mean()) if has else None,
+        "data/length/max": int(lengths.max()) if has else None,
+        "data/length/min": int(lengths.min()) if has else None,
+        "data/length/p50": float(np.percentile(lengths, 50)) if has else None,
+        "data/length/p90": float(np.percentile(lengths, 90)) if has else None,
+    })
+    g = returns.shape[0] if returns.ndim == 2 else 0
+    outcome = np.asarray(rank_outcome(jnp.asarray(returns))) if g else None  # [G, P], winner +1, last -1
+    drawn = np.all(returns == returns[:, :1], axis=1) if g else np.zeros((0,), bool)
+    out["data/term/decisive"] = int((~drawn).sum())
+    out["data/term/drawn"] = int(drawn.sum())
+    for s in range(p):
+        out[f"data/seat{s}/outcome"] = float(outcome[:, s].mean()) if g else None
+        out[f"data/seat{s}/win_rate"] = float((outcome[:, s] == 1.0).mean()) if g else None
     return out

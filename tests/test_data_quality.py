@@ -58,3 +58,13 @@ def test_window_stats_duplicates_lengths_terminations_and_seats():
     # one slot only
     s1 = window_stats(traj, hashes, slice(1, 2))
     assert s1["data/games_ended"] == 1 and s1["data/length/max"] == 4
+
+
+def test_window_without_finished_games_keeps_every_key():
+    t, b = 2, 1
+    traj = Trajectory(obs=jnp.zeros((t, b, 4)), policy=None, mover=jnp.zeros((t, b), jnp.int32), legal=None,
+                      game_id=None, valid=jnp.ones((t, b), bool), done=jnp.zeros((t, b), bool),
+                      truncated=jnp.zeros((t, b), bool), returns=jnp.zeros((t, b, 3)), moves=jnp.zeros((t, b), jnp.int32))
+    s = window_stats(traj, zobrist_hash(traj.obs, zobrist_keys((4,))), slice(0, 1))
+    assert s["data/games_ended"] == 0 and s["data/length/mean"] is None and s["data/seat2/outcome"] is None
+    assert s["data/term/decisive"] == s["data/term/drawn"] == 0 and s["data/duplicate_rate"] == 0.5
