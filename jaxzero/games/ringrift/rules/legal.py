@@ -73,12 +73,28 @@ def any_recovery(state, tb: Tables, seat):
     return RC.eligible(state, tb, seat) & jnp.any(ok)
 
 
-def seat_preds(cfg, state, tb: Tables = None):
+def board_summary(cfg, state):
+    """(line_summary [P, A, N, 2], region_summary): the seat-independent line and territory
+    analysis of the board (the expensive part of `seat_preds`). It depends only on rings,
+    heights, markers and collapsed cells, so one call serves every seat and phase until the
+    board changes (the bookkeeping moves between two decisions never change it)."""
+    b = S.geometry(cfg.board)["board"]
+    return LN.line_summary(b, cfg, state), TR.region_summary(b, state)
+
+
+def seat_preds(cfg, state, tb: Tables = None, summary=None):
     """(line_choices [A, N, 2], region_choices [5, N]) of the seat to move: the expensive
-    per-seat parts, computed once and shared by the transition, the loop and the mask."""
+    per-seat parts, computed once and shared by the transition, the loop and the mask.
+    `summary`: `board_summary(cfg, state)` of this board if already computed (then only a
+    few elementwise ops remain)."""
     b = S.geometry(cfg.board)["board"]
     seat = state.cur + 1
-    return LN.line_choices(b, cfg, state, seat), TR.region_choices(b, cfg, state, seat)
+    if summary is None:
+        return LN.line_choices(b, cfg, state, seat), TR.region_choices(b, cfg, state, seat)
+    return (
+        LN.line_choices(b, cfg, state, seat, summary[0]),
+        TR.region_choices(b, cfg, state, seat, summary[1]),
+    )
 
 
 def has_decision(cfg, state, tb: Tables, preds):

@@ -295,12 +295,15 @@ def _settle(cfg, st, ev, is_fe, tb, preds):
 
 
 def apply_move_tb(cfg, state: State, action):
-    """apply_move, also returning the free-run tables of the resulting board and the line/region
-    choices of the mover (valid for the result while its seat is unchanged)."""
+    """apply_move, also returning the free-run tables of the resulting board and
+    `pseat` = (line/region choices of the mover, its seat, the board's `LG.board_summary`);
+    the choices are valid for the result while its seat is unchanged, the tables and the
+    summary until the board changes."""
     st, ev, is_fe = _mutate(cfg, state, action)
     tb = MV.Tables(cfg, st)
-    preds = LG.seat_preds(cfg, st, tb)
-    return _settle(cfg, st, ev, is_fe, tb, preds), tb, (preds, st.cur)
+    summ = LG.board_summary(cfg, st)
+    preds = LG.seat_preds(cfg, st, tb, summ)
+    return _settle(cfg, st, ev, is_fe, tb, preds), tb, (preds, st.cur, summ)
 
 
 def apply_move(cfg, state: State, action) -> State:
@@ -350,11 +353,15 @@ def _bookkeeping_loop(cfg, state, tb, pseat=None):
     """Applies bookkeeping moves until the seat to move has a decision (board unchanged).
 
     One iteration = the remaining bookkeeping moves of the current seat (unrolled, sharing its
-    line/region choices) and at most one end of turn. `pseat` = (preds, seat they belong to) from
-    the move just applied; stale choices are never used in line/territory processing (a new seat
-    starts in ring_placement, where they do not matter). Returns (state, fresh preds)."""
+    line/region choices) and at most one end of turn. `pseat` = (preds, seat they belong to,
+    board summary) from the move just applied; stale choices are never used in line/territory
+    processing (a new seat starts in ring_placement, where they do not matter), and the
+    seat-independent board summary is computed once and reused by every iteration.
+    Returns (state, fresh preds)."""
     if pseat is None:
-        pseat = (LG.seat_preds(cfg, state, tb), state.cur)
+        summ = LG.board_summary(cfg, state)
+        pseat = (LG.seat_preds(cfg, state, tb, summ), state.cur, summ)
+    summ = pseat[2]
 
     def stale_lt(st, seat):
         return (st.cur != seat) & ((st.phase == LINE) | (st.phase == TERRITORY))
@@ -373,7 +380,7 @@ def _bookkeeping_loop(cfg, state, tb, pseat=None):
             st = _sel(go, nt, st)
             ended_any = ended_any | (go & ended)
         st = _sel(ended_any, _end_turn(cfg, st, tb), st)
-        return st, LG.seat_preds(cfg, st, tb), st.cur, i + 1
+        return st, LG.seat_preds(cfg, st, tb, summ), st.cur, i + 1
 
     st, preds, seat, _ = jax.lax.while_loop(cond, body, (state, pseat[0], pseat[1], jnp.asarray(0, jnp.int32)))
     return st, preds
