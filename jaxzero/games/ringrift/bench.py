@@ -13,17 +13,14 @@ import time
 import jax
 import jax.numpy as jnp
 
+from jaxzero.games.masks import uniform_legal
 from jaxzero.games.ringrift.rules import turn as TN
 from jaxzero.games.ringrift.state import RulesConfig
 
 
 def pick_uniform(key, mask):
     """Uniformly random legal action per row of a [B, A] mask (int32 [B])."""
-    cnt = jnp.sum(mask, axis=-1)
-    u = jax.random.uniform(key, cnt.shape)
-    k = jnp.minimum((u * cnt).astype(jnp.int32), jnp.maximum(cnt - 1, 0))
-    cs = jnp.cumsum(mask.astype(jnp.int32), axis=-1)
-    return jnp.argmax(cs > k[:, None], axis=-1).astype(jnp.int32)
+    return uniform_legal(key, mask)
 
 
 def make_runner(cfg: RulesConfig, batch: int, chunk: int):
@@ -32,8 +29,8 @@ def make_runner(cfg: RulesConfig, batch: int, chunk: int):
     step_v = jax.vmap(lambda s, a: TN.step(cfg, s, a))
 
     def pick(key, mask):
-        # uniform over the legal ids: one uniform per game, the k-th legal id via a cumulative sum
-        # (a Gumbel draw per action would cost more than the engine step on CPU)
+        # uniform over the legal ids: one uniform per game, the k-th legal id found in two
+        # levels (a Gumbel draw per action, or one long cumsum, would cost more than the step)
         return pick_uniform(key, mask)
 
     def body(carry, _):
