@@ -162,3 +162,29 @@ def test_data_quality_metrics(mixed_run):
         assert r["data/term/truncated"] == 0
         assert r["data/seat0/outcome"] + r["data/seat1/outcome"] == pytest.approx(0.0, abs=1e-9)  # zero-sum
     assert any("duplicates" in x for x in logs)
+
+
+@pytest.mark.extended  # RingRift compiles (search + one-ply heuristic in self-play and a match): many minutes on CPU
+@pytest.mark.timeout(3600)  # > 15 min of compiles at load ~10 on the 2-core dev VM
+def test_sq8_tiny_mixed_data_with_the_ringrift_heuristic(tmp_path):
+    spec = importlib.util.spec_from_file_location("sq8", ROOT / "configs" / "sq8.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config("tiny")
+    cfg.mix.heuristic_share = 0.5
+    cfg.mix.heuristic_seats = "one"
+    cfg.elo.heuristic_games = 2
+    cfg.elo.anchor_games = 2
+    t0 = time.time()
+    lp = loop.Loop(cfg, tmp_path, progress=False, log=print)
+    assert lp.heuristic_name == "heuristic"  # RingRift's own one-ply greedy player, not the generic one
+    rows = lp.run()
+    print(f"sq8:tiny mixed loop: 2 iterations in {time.time() - t0:.0f}s")
+    assert [r["iteration"] for r in rows] == [0, 1]
+    for r in rows:
+        assert 0.0 <= r["data/heuristic_share"] <= 1.0 and r["data/heuristic_share_target"] == 0.5
+        assert r["vs_heuristic/games"] == 2 and isinstance(r["elo"], float)
+    buf = jax.device_get(lp.buffer)
+    src = np.asarray(buf.data.source)[: int(buf.size)]
+    assert (src == SOURCE_HEURISTIC).any() and (src != SOURCE_HEURISTIC).any()
+    assert (tmp_path / "elo.png").exists()
