@@ -178,9 +178,10 @@ def test_greedy_reward_player_takes_an_immediate_win(ttt):
 
     game, _, _ = ttt
     # X plays 0, 1 (O plays 3, 4): X to move wins at 2
-    s = game.init(jax.random.key(0))
+    key = jax.random.key(1)
+    states = jax.jit(jax.vmap(game.init))(jax.random.split(key, 16))
+    step = jax.jit(jax.vmap(game.step, in_axes=(0, None, None)))
     for a in (0, 3, 1, 4):
-        s = game.step(s, a, jax.random.key(0))
-    states = jax.tree.map(lambda x: jnp.broadcast_to(x, (16,) + x.shape), s)
-    acts = greedy_reward_player(game)(states, jax.random.key(1))
+        states = step(states, jnp.int32(a), key)
+    acts = jax.jit(greedy_reward_player(game))(states, key)
     np.testing.assert_array_equal(acts, 2)
