@@ -1,7 +1,7 @@
 """Benchmarks. Subcommands (add one with a function + `add_parser` in `SUBCOMMANDS`):
 
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
-    python scripts/bench.py engine --board square8 --players 2 [--batch 1024] [--seconds 20] [--json]
+    python scripts/bench.py engine --board square8 --players 2 [--batch 256] [--seconds 20] [--json]
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
@@ -244,7 +244,7 @@ def _add_search(sub):
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
-    _add_ringrift("engine", bench_engine, 1024, 20.0, "random RingRift games: games/s, steps/s"),
+    _add_ringrift("engine", bench_engine, 256, 20.0, "random RingRift games: games/s, steps/s"),
     _add_heuristic,
     _add_search,
 ]

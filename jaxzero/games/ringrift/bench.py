@@ -58,7 +58,7 @@ def make_runner(cfg: RulesConfig, batch: int, chunk: int):
     return run, start
 
 
-def bench_engine(board: str = "square8", players: int = 2, batch: int = 1024, seconds: float = 20.0,
+def bench_engine(board: str = "square8", players: int = 2, batch: int = 256, seconds: float = 20.0,
                  chunk: int = 32, auto_single: bool = False, seed: int = 0) -> dict:
     """Plays random games for ~`seconds`; returns games/s, decisions/s, compile_s and counts."""
     cfg = RulesConfig(board=board, num_players=players, swap_rule=(players == 2), auto_single=auto_single,
@@ -99,7 +99,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--board", default="square8")
     ap.add_argument("--players", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--seconds", type=float, default=20.0)
     a = ap.parse_args()
     print(bench_engine(a.board, a.players, a.batch, a.seconds))
