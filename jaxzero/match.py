@@ -45,6 +45,11 @@ def search_player(search, params) -> Player:
     return player
 
 
+def _where_rows(pred, on_true, on_false):
+    """Per game (leading axis): ``on_true`` where ``pred`` else ``on_false``, over a state pytree."""
+    return jax.tree.map(lambda x, y: jnp.where(pred.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), on_true, on_false)
+
+
 def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, chunk: int = 16, opening_moves: int = 0):
     """Returns ``(start(key) -> states, run(states, t, key, open_keys) -> states)`` for `num_games` games A vs B.
 
@@ -57,22 +62,27 @@ def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, 
     step_v = jax.vmap(game.step)
 
     def body(carry, _):
-        states, t, key, open_keys = carry
+        states, t, key, open_keys, fresh = carry
         key, ka, kb, ks = jax.random.split(key, 4)
-        act = jnp.where(states.current_player == seat_a, player_a(states, ka), player_b(states, kb))
+        done = states.terminated | states.truncated
+        # Finished games keep their final state, and their actions are discarded; the players see the
+        # initial position there instead, so a search never runs on a terminal state (where the rules'
+        # bounded loops can run to their caps and slow the whole vmapped batch down).
+        seen = _where_rows(done, fresh, states)
+        act = jnp.where(states.current_player == seat_a, player_a(seen, ka), player_b(seen, kb))
         if opening_moves:
             # the same random opening in the P games of a group (game g is in group g // P)
             group_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(open_keys)
             open_a = jax.vmap(_random_action)(jnp.repeat(group_keys, p, axis=0), states.legal_action_mask)
             act = jnp.where(t < opening_moves, open_a, act)
         nxt = step_v(states, act, jax.random.split(ks, num_games))
-        done = states.terminated | states.truncated
-        states = jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), states, nxt)
-        return (states, t + 1, key, open_keys), None
+        states = _where_rows(done, states, nxt)
+        return (states, t + 1, key, open_keys, fresh), None
 
     @jax.jit
     def run(states, t, key, open_keys):
-        (states, _, _, _), _ = jax.lax.scan(body, (states, t, key, open_keys), None, length=chunk)
+        fresh = init_v(jax.random.split(jax.random.PRNGKey(0), num_games))
+        (states, *_), _ = jax.lax.scan(body, (states, t, key, open_keys, fresh), None, length=chunk)
         return states
 
     @jax.jit
