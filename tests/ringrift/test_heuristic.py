@@ -133,7 +133,11 @@ def _exhaustive_values(cfg, states, key):
         tb = MV.Light(cfg, s)
         ray = jax.vmap(lambda a: H.evaluate(cfg, H._ray_successor(cfg, s, tb, a), s.cur, w))(cand)
         place = H._place_values(cfg, s, w)[jnp.minimum(cand, offs[1] - 1)]
-        return cand, exh, ray, place, H._tie_noise(jax.random.split(key)[0], cand)
+        base = H._cell_counts(jnp.arange(1, cfg.num_players + 1), s.rings, s.height)
+        mv = jax.vmap(lambda a: H._move_counts(cfg, s, tb, base, a))(cand)
+        slide = H._slide_ids(cfg, s, tb)[cand]
+        counts = jax.vmap(lambda x: H.seat_counts(cfg, x))(succ)
+        return cand, exh, ray, place, H._tie_noise(jax.random.split(key)[0], cand), mv, counts, slide
 
     keys = jax.random.split(key, states.cur.shape[0])
     out = tuple(map(np.asarray, jax.jit(jax.vmap(values))(states, keys)))
@@ -147,7 +151,9 @@ def _check_fast_against_exhaustive(cfg, states, exhaustive_player=False):
     picks the argmax of (exhaustive value + tie noise), up to near-ties within rounding."""
     w = H.weights_vector()
     offs = H._offsets(cfg)
-    (cand, exh, ray, place, noise), valid, keys = _exhaustive_values(cfg, states, jax.random.PRNGKey(7))
+    (cand, exh, ray, place, noise, mv, counts, slide), valid, keys = _exhaustive_values(cfg, states, jax.random.PRNGKey(7))
+    is_move = valid & (cand >= offs[1]) & (cand < offs[2]) & ~slide
+    np.testing.assert_array_equal(mv[is_move], counts[is_move])  # exact integer counts of apply_move's board
     is_place = valid & (cand < offs[1])
     is_ray = valid & (cand >= offs[1]) & (cand < offs[2])
     assert is_place.sum() > 100 and is_ray.sum() > 100, (is_place.sum(), is_ray.sum())

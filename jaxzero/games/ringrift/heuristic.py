@@ -13,9 +13,9 @@ mover's evaluation of the state the engine's `apply_move` gives (one move, no bo
 and picks the best; ties and an `epsilon` share of moves are broken at random. A decision that
 ends the game in the mover's favour scores above everything else. `greedy_action_exhaustive` is
 that definition written out (apply every packed legal id); the fast player gets the same values
-far more cheaply: placements by a one-cell feature delta, ray moves by a board-only apply, and
-only the few remaining decisions (lines, regions, eliminations, skips, swap) through
-`apply_move`, in fixed-size passes of legal ids (more passes when more are legal).
+far more cheaply: placements by a one-cell feature delta, moves and captures from the counts of
+the few cells they change, recovery slides by a board-only apply, and only the few remaining
+decisions (lines, regions, eliminations, skips, swap) through `apply_move`, in fixed-size passes of legal ids (more passes when more are legal).
 """
 
 from __future__ import annotations
@@ -212,6 +212,22 @@ def greedy_action_exhaustive(
 # candidate slots per pass (static); a state with more legal decisions of a kind takes more passes
 RAY_SLOTS = {"square8": 48, "hex8": 48}
 OTHER_SLOTS = 8
+SLIDE_SLOTS = 8
+
+
+def _slide_ids(cfg, state, tb):
+    """bool [A]: the ray ids that are recovery slides here (movement phase, the mover is eligible,
+    the id starts at one of its markers); every other legal ray id is a move or capture segment."""
+    from jaxzero.games.ringrift.rules import recovery as RC
+    from jaxzero.games.ringrift.state import MOVE
+
+    lay = layout_for(get_board(cfg.board))
+    seat = state.cur + 1
+    rec_cell = (state.phase == MOVE) & RC.eligible(state, tb, seat) & (state.marker == seat)  # [N]
+    ray = jnp.broadcast_to(rec_cell[:, None, None], (lay.num_cells, lay.num_dirs, lay.max_dist))
+    a = lay.num_actions
+    out = jnp.zeros((a,), bool)
+    return out.at[lay.offsets[1]:lay.offsets[2]].set(ray.reshape(-1))
 
 
 def _place_values(cfg, state, weights):
@@ -261,6 +277,61 @@ def _ray_successor(cfg, state, tb, a):
     return jax.tree.map(lambda x, y: jnp.where(is_rec, x, y), rec, mv)
 
 
+def _move_counts(cfg, state, tb, base_cells, a):
+    """Value for the mover of the move or capture segment with ray id `a` (not a recovery slide),
+    from the integer counts of the board `movement.apply_ray` produces, computed without building
+    it: only the departure, target and landing cells change stacks; markers on the path flip or
+    collapse (territory), the departure cell gets a marker, a landing marker is removed and costs
+    the mover its top ring. `base_cells`: `_cell_counts` of the current board [N, P, 4]."""
+    g = tb.g
+    n, nd, kk, hmax = g["n"], g["d"], g["k"], g["h"]
+    p = cfg.num_players
+    seats = jnp.arange(1, p + 1)
+    r = a - _offsets(cfg)[1]
+    cd = r // kk
+    k = r % kk + 1
+    c = cd // nd
+    d = cd % nd
+    seat = state.cur + 1
+    ray = tb.rays[c, d]  # [K], sentinel n off board
+    blocked_p = jnp.concatenate([tb.stack | tb.coll, jnp.ones((1,), bool)])
+    free = jnp.sum(jnp.cumprod((~blocked_p[ray]).astype(jnp.int32)))
+    is_cap = k > free + 1
+    land = ray[k - 1]
+    tgt = ray[jnp.minimum(free, kk - 1)]
+    j = jnp.arange(kk)
+    inter = (j < k - 1) & ~(is_cap & (j == free))
+    inter_cells = jnp.any((ray[:, None] == jnp.arange(n)[None, :]) & inter[:, None], axis=0)  # [N]
+    m = state.marker.astype(jnp.int32)
+    own = inter_cells & (m == seat)
+    opp = inter_cells & (m > 0) & (m != seat)
+    m = jnp.where(own, 0, jnp.where(opp, seat, m))
+    m = jnp.where(jnp.arange(n) == c, seat, m)
+    on_marker = m[land] > 0
+    m = jnp.where(jnp.arange(n) == land, 0, m)
+    # stacks: departure (emptied), target (top ring taken on a capture), landing (the mover)
+    rings = state.rings.astype(jnp.int32)
+    row, h = rings[c], tb.height[c]
+    trow, th = rings[tgt], tb.height[tgt]
+    idx = jnp.arange(hmax)
+    captured = jnp.sum(jnp.where(idx == th - 1, trow, 0))
+    crow = jnp.concatenate([captured[None], row[:-1]])
+    row = jnp.where(is_cap, crow, row)
+    h = h + is_cap.astype(jnp.int32)
+    trow2 = jnp.where(idx >= th - 1, 0, trow)
+    lrow = jnp.where(on_marker & (idx >= h - 1), 0, row)
+    lh = h - on_marker.astype(jnp.int32)
+    new_rows = jnp.stack([jnp.zeros_like(row), jnp.where(is_cap, trow2, trow), lrow])
+    new_h = jnp.stack([jnp.int32(0), jnp.where(is_cap, th - 1, th), lh])
+    changed = _cell_counts(seats, new_rows, new_h)  # [3, P, 4]
+    old = jnp.stack([base_cells[c], base_cells[tgt], jnp.zeros_like(base_cells[land])])  # the landing cell held no stack
+    cells = base_cells.sum(0) + jnp.sum(changed - old, axis=0)
+    is_me = seats == seat
+    mk, paired = _marker_counts(cfg, m, seats)
+    return _assemble(state.elim + jnp.where(is_me, on_marker, 0), state.terr + jnp.where(is_me, jnp.sum(own), 0),
+                     state.hand, cells, mk, paired)
+
+
 def _offsets(cfg):
     return layout_for(get_board(cfg.board)).offsets
 
@@ -306,9 +377,11 @@ def greedy_action(
     ties are broken at random (noise < 1e-4 per action id) and with probability `epsilon` a
     uniformly random legal action is played instead. Cost is kept down by evaluating:
       - placements (3N ids) analytically: one cell and the hand change, features by delta;
-      - ray ids (moves, capture segments, recovery slides) on a board-only apply (no tables,
-        no phase machine: rays never end a turn, so no victory test applies), in passes of
-        RAY_SLOTS legal ids;
+      - moves and capture segments (ray ids) from the integer feature counts of the board
+        `movement.apply_ray` gives, computed without building it (departure, target and landing
+        stacks by delta, the path's markers); rays never end a turn, so no victory test applies;
+        in passes of RAY_SLOTS legal ids;
+      - recovery slides on a board-only apply (`recovery.apply_slide`), passes of SLIDE_SLOTS;
       - all other ids (line, region, target, special) with `apply_fn` (default apply_move), in
         passes of OTHER_SLOTS legal ids.
     A state with more legal ids of a kind than the slots takes further passes (a while loop), so
@@ -333,13 +406,22 @@ def greedy_action(
         pa = jnp.argmax(pv)
         best = (pv[pa], pa.astype(jnp.int32))
         tb = MV.Light(cfg, state)
+        seats = jnp.arange(1, cfg.num_players + 1)
+        base_cells = _cell_counts(seats, state.rings, state.height)
 
-        def ray_eval(a):
+        def move_eval(a):
+            counts = jax.vmap(lambda x: _move_counts(cfg, state, tb, base_cells, x))(a)
+            sc = _scores_from_counts(counts, state.victory_threshold, state.territory_minimum, weights)
+            return jax.vmap(lambda x: _relative(x, mover))(sc)
+
+        def slide_eval(a):
             succ = jax.vmap(lambda x: _ray_successor(cfg, state, tb, x))(a)
             return jax.vmap(lambda s: evaluate(cfg, s, mover, weights))(succ)
 
         ray_mask = mask & (ids >= n_place) & (ids < ray_end)
-        best = _passes(ray_mask, RAY_SLOTS[cfg.board], k_tie, ray_eval, best)
+        slide_mask = ray_mask & _slide_ids(cfg, state, tb)
+        best = _passes(ray_mask & ~slide_mask, RAY_SLOTS[cfg.board], k_tie, move_eval, best)
+        best = _passes(slide_mask, SLIDE_SLOTS, k_tie, slide_eval, best)
         other_mask = mask & (ids >= ray_end)
     else:
         other_mask = mask
