@@ -278,14 +278,16 @@ RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits
 
 def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
     """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players``; ``variant="tiny"``
-    shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``).
+    shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``);
+    ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16 simulations,
+    no heuristic anchor; ``--config configs/sq8.py:cpu``).
 
     Defaults follow RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for
     hex8 are the alternatives to try), improved-policy sampling for the first 16 decisions, spatial
     policy head, 6 blocks x 64 channels. ``selfplay.search = "auto"``: mctx for 2 players, max^n for 3-4.
     """
-    if variant not in (None, "", "tiny"):
-        raise ValueError(f"unknown config variant {variant!r}; known: 'tiny'")
+    if variant not in (None, "", "tiny", "cpu"):
+        raise ValueError(f"unknown config variant {variant!r}; known: 'tiny', 'cpu'")
     p = num_players
     c = default_config()
     c.game.name = f"ringrift_{board}_{p}p"
@@ -317,6 +319,26 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
     c.elo.heuristic_games = 24  # multiples of 2, 3 and 4
     c.elo.num_games = 24
     c.elo.anchor_games = 24
+    if variant == "cpu":
+        # a 2-core CPU spends ~90% of search self-play in the rules: few simulations, many games
+        c.net.num_blocks = 2
+        c.net.channels = 32
+        c.net.value_hidden = 32
+        c.selfplay.batch_size = 128
+        c.selfplay.num_steps = 32
+        c.selfplay.chunk_steps = 16
+        c.selfplay.num_simulations = 16
+        c.selfplay.max_num_considered_actions = 8
+        c.selfplay.temperature_moves = 8
+        c.replay.capacity = 65536
+        c.train.batch_size = 256
+        c.train.steps_per_iteration = 64
+        c.arena.num_games = 32
+        c.arena.vs_random_games = 48
+        c.elo.heuristic_games = 0  # compiling the one-ply heuristic in a match costs minutes on CPU
+        c.elo.anchor_games = 0
+        c.elo.recent_bests = 1
+        c.elo.num_games = 24
     if variant == "tiny":
         c.net.num_blocks = 1
         c.net.channels = 8
