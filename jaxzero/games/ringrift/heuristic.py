@@ -210,6 +210,10 @@ def greedy_action_exhaustive(
 # ---------------------------------------------------------------------------------------
 
 # candidate slots per pass (static); a state with more legal decisions of a kind takes more passes
+# (exact for any count). Measured on 17,974 square8 2p states of uniformly random play (auto_single):
+# legal ray ids per state median 2, 99th percentile 41, max 80; line/region/target/special ids
+# median 1, 99th percentile 5, max 8. Under vmap a pass costs every game of the batch, so the
+# number of passes follows the batch maximum.
 RAY_SLOTS = {"square8": 48, "hex8": 48}
 OTHER_SLOTS = 8
 SLIDE_SLOTS = 8
