@@ -132,6 +132,79 @@ def _heuristic_game_share(traj, slots: slice) -> tuple[float, int]:
     return float(heur[first].mean()), int(uniq.size)
 
 
+class _Parts:
+    """Attribute bag for the compiled parts of a run (see `_parts`)."""
+
+
+# Compiled parts by config (without its `loop` section: run length and checkpoint count do not change
+# any traced function). Resuming a run in the same process (a second `Loop` with the same config, as the
+# tests do) reuses the jitted self-play, arena and train functions instead of re-tracing and
+# re-compiling them all (minutes for RingRift on CPU).
+_PARTS_CACHE: dict = {}
+_PARTS_CACHE_SIZE = 4
+
+
+def _parts(cfg, game, config_json: dict) -> dict:
+    """The model, optimizer, self-play, arena and train functions of `cfg`, built once per config."""
+    key = {k: v for k, v in config_json.items() if k != "loop"}
+    key = json.dumps(key, sort_keys=True)
+    if key in _PARTS_CACHE:
+        return _PARTS_CACHE[key]
+    p = _Parts()
+    p.game = game
+    p.model, params0 = make_model(cfg.net, game, cfg.seed)
+    p.optimizer = make_optimizer(cfg.train)
+    p.params0 = params0
+    sp = cfg.selfplay
+    p.heuristic_name, p.heuristic = heuristic_player_for(game, cfg.heuristic)
+    mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
+    if mixing and p.heuristic is None:
+        raise ValueError("config.mix.heuristic_share > 0 needs a heuristic (config.heuristic.player)")
+    p.selfplay = SelfPlay(
+        game,
+        p.model.apply,
+        num_simulations=sp.num_simulations,
+        max_num_considered_actions=sp.max_num_considered_actions,
+        gumbel_scale=sp.gumbel_scale,
+        temperature=sp.temperature,
+        temperature_moves=sp.temperature_moves,
+        max_moves=cfg.game.max_moves,
+        search=sp.search,
+        heuristic=p.heuristic if mixing else None,
+        heuristic_seats=cfg.mix.heuristic_seats,
+        heuristic_policy_target=cfg.mix.heuristic_policy_target,
+    )
+    p.arena = Arena(
+        game,
+        p.model.apply,
+        num_simulations=sp.num_simulations,
+        max_num_considered_actions=sp.max_num_considered_actions,
+        opening_moves=cfg.arena.opening_moves,
+        max_moves=cfg.arena.max_moves,
+        search=sp.search,
+    )
+    # the best net vs the heuristic anchor (Elo ladder, rollback check)
+    p.vs_heuristic = None
+    if p.heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:
+        p.vs_heuristic = VsPlayer(
+            game,
+            p.model.apply,
+            p.heuristic,
+            num_simulations=sp.num_simulations,
+            max_num_considered_actions=sp.max_num_considered_actions,
+            opening_moves=cfg.arena.opening_moves,
+            max_moves=cfg.arena.max_moves,
+            search=sp.search,
+        )
+    p.train_step = make_train_step(p.model.apply, p.optimizer, cfg.train.value_loss_weight)
+    p.evaluate = make_eval_fn(p.model.apply, cfg.train.value_loss_weight)
+    out = dict(vars(p))
+    if len(_PARTS_CACHE) >= _PARTS_CACHE_SIZE:
+        _PARTS_CACHE.pop(next(iter(_PARTS_CACHE)))
+    _PARTS_CACHE[key] = out
+    return out
+
+
 class Loop:
     """Everything one training run needs, built once (compiled functions are reused across iterations)."""
 
@@ -145,54 +218,11 @@ class Loop:
         self.game = game = make_game(cfg.game.name)
         config_lib.validate(cfg, game)
         self.config_json = config_lib.to_json(cfg)
-        self.model, params0 = make_model(cfg.net, game, cfg.seed)
-        self.optimizer = make_optimizer(cfg.train)
-        self.params0 = params0
-        sp = cfg.selfplay
-        self.heuristic_name, self.heuristic = heuristic_player_for(game, cfg.heuristic)
-        mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
-        if mixing and self.heuristic is None:
-            raise ValueError("config.mix.heuristic_share > 0 needs a heuristic (config.heuristic.player)")
-        self.selfplay = SelfPlay(
-            game,
-            self.model.apply,
-            num_simulations=sp.num_simulations,
-            max_num_considered_actions=sp.max_num_considered_actions,
-            gumbel_scale=sp.gumbel_scale,
-            temperature=sp.temperature,
-            temperature_moves=sp.temperature_moves,
-            max_moves=cfg.game.max_moves,
-            search=sp.search,
-            heuristic=self.heuristic if mixing else None,
-            heuristic_seats=cfg.mix.heuristic_seats,
-            heuristic_policy_target=cfg.mix.heuristic_policy_target,
-        )
-        self.arena = Arena(
-            game,
-            self.model.apply,
-            num_simulations=sp.num_simulations,
-            max_num_considered_actions=sp.max_num_considered_actions,
-            opening_moves=cfg.arena.opening_moves,
-            max_moves=cfg.arena.max_moves,
-            search=sp.search,
-        )
-        # the best net vs the heuristic anchor (Elo ladder, rollback check)
-        self.vs_heuristic = None
-        if self.heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:
-            self.vs_heuristic = VsPlayer(
-                game,
-                self.model.apply,
-                self.heuristic,
-                num_simulations=sp.num_simulations,
-                max_num_considered_actions=sp.max_num_considered_actions,
-                opening_moves=cfg.arena.opening_moves,
-                max_moves=cfg.arena.max_moves,
-                search=sp.search,
-            )
+        parts = _parts(cfg, game, self.config_json)
+        for name, value in parts.items():
+            setattr(self, name, value)
         self.buffer = None  # the replay buffer after the last iteration (for inspection)
         self.zobrist_keys = zobrist_keys(game.observation_shape)  # fixed: hashes compare across runs
-        self.train_step = make_train_step(self.model.apply, self.optimizer, cfg.train.value_loss_weight)
-        self.evaluate = make_eval_fn(self.model.apply, cfg.train.value_loss_weight)
 
     # -- state that is checkpointed -------------------------------------------------------------
     def initial_state(self) -> dict:
