@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from jaxzero.games.ringrift.actions import layout_for
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.rules.stacks import top_and_cap
+from jaxzero.games.ringrift.rules.turn import ray_board_effect
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig, State
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -263,21 +264,7 @@ def _ray_successor(cfg, state, tb, a):
     """The board after ray id `a` (a move, capture segment or recovery slide): the same board,
     hand, eliminated and territory counts as `apply_move`; rays never end a turn, so (canonical
     rules) apply_move's result has no winner either. Phase bookkeeping is not maintained."""
-    from jaxzero.games.ringrift.rules import movement as MV
-    from jaxzero.games.ringrift.rules import recovery as RC
-    from jaxzero.games.ringrift.state import MOVE
-
-    g = tb.g
-    nd, kk = g["d"], g["k"]
-    r = a - _offsets(cfg)[1]
-    cd = r // kk
-    k = r % kk + 1
-    c = cd // nd
-    d = cd % nd
-    seat = state.cur + 1
-    is_rec = (state.phase == MOVE) & (state.marker[c] == seat) & RC.eligible(state, tb, seat)
-    rec = RC.apply_slide(cfg, state, tb, c, d, seat)
-    mv, _, _ = MV.apply_ray(cfg, state, tb, c, d, k, seat)
+    is_rec, rec, mv, _, _, _ = ray_board_effect(cfg, state, a - _offsets(cfg)[1], tb)
     return jax.tree.map(lambda x, y: jnp.where(is_rec, x, y), rec, mv)
 
 

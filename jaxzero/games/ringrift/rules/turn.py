@@ -86,7 +86,11 @@ def _apply_place(cfg, state, r, tb):
     return state, _i32(EV_TO_MOVE)
 
 
-def _apply_ray(cfg, state, r, tb):
+def ray_board_effect(cfg, state, r, tb):
+    """The board effects of RAY-block entry `r` for the seat to move: (is_recovery, the state
+    after the recovery slide, the state after the move/capture, origin cell, landing cell,
+    is_capture). Both results are computed (vmap-friendly); `is_recovery` picks one: a
+    recovery slide is a movement-phase ray from an own marker while recovery-eligible."""
     g = tb.g
     nd, kk = g["d"], g["k"]
     cd = r // kk
@@ -94,11 +98,15 @@ def _apply_ray(cfg, state, r, tb):
     c = cd // nd
     d = cd % nd
     seat = state.cur + 1
-    # recovery slide: movement phase, the seat controls no stack and c holds its marker
     is_rec = (state.phase == MOVE) & (state.marker[c] == seat) & RC.eligible(state, tb, seat)
     rec_state = RC.apply_slide(cfg, state, tb, c, d, seat)
-    rec_ev = jnp.where(rec_state.pend_rec_line | rec_state.pend_extract, EV_STAY, EV_TO_LINE)
     mv_state, land, is_cap = MV.apply_ray(cfg, state, tb, c, d, k, seat)
+    return is_rec, rec_state, mv_state, c, land, is_cap
+
+
+def _apply_ray(cfg, state, r, tb):
+    is_rec, rec_state, mv_state, c, land, is_cap = ray_board_effect(cfg, state, r, tb)
+    rec_ev = jnp.where(rec_state.pend_rec_line | rec_state.pend_extract, EV_STAY, EV_TO_LINE)
     mm = jnp.where(state.must_move == c, land, state.must_move)
     mv_state = mv_state.replace(must_move=mm.astype(jnp.int32), attack=land.astype(jnp.int32), acted=jnp.asarray(True))
     mv_ev = jnp.where(is_cap, EV_CAPTURED, EV_MOVED)
