@@ -160,20 +160,7 @@ def _parts(cfg, game, config_json: dict) -> dict:
     mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
     if mixing and p.heuristic is None:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic (config.heuristic.player)")
-    p.selfplay = SelfPlay(
-        game,
-        p.model.apply,
-        num_simulations=sp.num_simulations,
-        max_num_considered_actions=sp.max_num_considered_actions,
-        gumbel_scale=sp.gumbel_scale,
-        temperature=sp.temperature,
-        temperature_moves=sp.temperature_moves,
-        max_moves=cfg.game.max_moves,
-        search=sp.search,
-        heuristic=p.heuristic if mixing else None,
-        heuristic_seats=cfg.mix.heuristic_seats,
-        heuristic_policy_target=cfg.mix.heuristic_policy_target,
-    )
+    p.selfplay = SelfPlay.from_config(game, p.model.apply, cfg, heuristic=p.heuristic if mixing else None)
     p.arena = Arena(
         game,
         p.model.apply,

@@ -156,6 +156,26 @@ class SelfPlay:
     heuristic_seats: str = "all"  # "all": heuristic games are heuristic vs heuristic; "one": one seat
     heuristic_policy_target: bool = False  # heuristic moves give a one-hot policy target (else none)
 
+    @classmethod
+    def from_config(cls, game, apply_fn, cfg, heuristic=None) -> "SelfPlay":
+        """The self-play a run config describes (`cfg.selfplay`, `cfg.game.max_moves`, `cfg.mix`);
+        `heuristic`: the mixed-data player, None for search-only self-play."""
+        sp = cfg.selfplay
+        return cls(
+            game,
+            apply_fn,
+            num_simulations=sp.num_simulations,
+            max_num_considered_actions=sp.max_num_considered_actions,
+            gumbel_scale=sp.gumbel_scale,
+            temperature=sp.temperature,
+            temperature_moves=sp.temperature_moves,
+            max_moves=cfg.game.max_moves,
+            search=sp.search,
+            heuristic=heuristic,
+            heuristic_seats=cfg.mix.heuristic_seats,
+            heuristic_policy_target=cfg.mix.heuristic_policy_target,
+        )
+
     def __post_init__(self):
         if self.heuristic_seats not in HEURISTIC_SEATS:
             raise ValueError(f"heuristic_seats must be one of {HEURISTIC_SEATS}, got {self.heuristic_seats!r}")

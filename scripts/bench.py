@@ -74,17 +74,7 @@ def bench_selfplay(args, overrides) -> dict:
     config_lib.validate(cfg, game)
     model, params = make_model(cfg.net, game, cfg.seed)
     sp = cfg.selfplay
-    selfplay = SelfPlay(
-        game,
-        model.apply,
-        num_simulations=sp.num_simulations,
-        max_num_considered_actions=sp.max_num_considered_actions,
-        gumbel_scale=sp.gumbel_scale,
-        temperature=sp.temperature,
-        temperature_moves=sp.temperature_moves,
-        max_moves=cfg.game.max_moves,
-        search=sp.search,
-    )
+    selfplay = SelfPlay.from_config(game, model.apply, cfg)
     key = jax.random.key(cfg.seed)
     slots = init_slots(game, sp.batch_size, key)
     t0 = time.time()
