@@ -71,6 +71,9 @@ def default_config() -> ml_collections.ConfigDict:
     # promotion gate: "lcb" = score >= promotion_threshold AND the 95% Wilson lower bound > 0.5;
     # "threshold" = score >= promotion_threshold only (the foundation loop's rule)
     c.arena.gate = "lcb"
+    # the best's anchor matches (vs random, the heuristic, recent bests) are played when a net becomes
+    # the best; True re-plays them every iteration (more games for an unchanged net, more time)
+    c.arena.remeasure_best = False
 
     # The network-free heuristic (jaxzero.players): mixed self-play data and the Elo anchor.
     c.heuristic = ml_collections.ConfigDict()

@@ -359,6 +359,7 @@ class Loop:
 
         writer = SummaryWriter(str(self.workdir / "tb"))
         rows = []
+        anchors_of = None  # (best name, iteration measured, anchors) of the best's last anchor matches
         try:
             for it in range(start, cfg.loop.num_iterations):
                 key, k_sp, k_train, k_arena, k_rand = jax.random.split(key, 5)
@@ -439,8 +440,14 @@ class Loop:
                     if nonfinite:
                         buffer = buffer_before
 
-                # 5. anchors and Elo: the best vs uniform random, the heuristic and recent bests
-                anchors = self._anchors(it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h)
+                # 5. anchors and Elo: the best vs uniform random, the heuristic and recent bests, measured
+                #    when a net becomes the best (an unchanged best keeps its numbers unless
+                #    arena.remeasure_best: re-playing the same net only re-samples the noise)
+                if (anchors_of is None or anchors_of[0] != best_name or cfg.arena.remeasure_best
+                        or rollback_reason is not None):
+                    anchors = self._anchors(it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h)
+                    anchors_of = (best_name, it, anchors)
+                anchors, anchors_it = anchors_of[2], anchors_of[1]
                 if promoted and arena is not None:
                     # the arena game results rate the new best against the one it replaced
                     table.add(it, best_name, prev_best_name, arena["score"] * arena["games"], arena["games"])
@@ -491,6 +498,7 @@ class Loop:
                     "vs_random/games": vs_random["games"],
                     "vs_random/truncated": vs_random["truncated"],
                     "vs_random_raw_policy/score": vs_random_raw["score"],
+                    "vs_random/measured_at": anchors_it,  # iteration whose matches gave the anchor scores
                     "elo": ratings.get(best_name),
                     "elo/se": errors.get(best_name),
                     "elo/anchor": ANCHOR,
