@@ -36,6 +36,7 @@ from jaxzero.selfplay import (
     assign_heuristic_seats,
     batch_mesh,
     concat_trajectories,
+    finished_games,
     init_slots,
     shard_batch,
     sharded_play,
@@ -98,7 +99,13 @@ def trajectory_to_batch(traj, values, value_mask, slots: slice) -> replay.Batch:
         source=flat(traj.source),
         policy_mask=flat(traj.policy_mask),
         game_id=flat(traj.game_id),
+        mover=flat(traj.mover),
     )
+
+
+def _slots_of(traj, slots: slice):
+    """The window's positions of the given game slots (a [T, b] trajectory)."""
+    return jax.tree.map(lambda x: x[:, slots], traj)
 
 
 def promotion_decision(arena: dict, threshold: float, gate: str = "lcb") -> tuple[bool, str]:
@@ -381,6 +388,8 @@ class Loop:
                 if it == cfg.debug.poison_iteration:  # fault injection (tests): NaN observations
                     new_data = new_data.replace(obs=jnp.full(new_data.obs.shape, jnp.nan, jnp.float32))
                 buffer_before = buffer
+                # games that end in this window give value targets to their positions from earlier windows
+                buffer, late_targets = replay.label_finished(buffer, *finished_games(_slots_of(traj, train_slots)))
                 buffer = replay.add(buffer, new_data)
                 positions = int(np.prod(traj.done[:, train_slots].shape))
                 valid = np.asarray(traj.valid[:, train_slots])
@@ -465,6 +474,8 @@ class Loop:
                     "truncated": truncated,
                     "positions": positions,
                     "value_targets": int(np.asarray(value_mask[:, train_slots]).sum()),
+                    # positions of earlier windows whose game ended in this one
+                    "value_targets_late": int(late_targets),
                     "policy_targets": int(np.asarray(traj.policy_mask[:, train_slots]).sum()),
                     "data/heuristic_share": heur_share,  # share of this window's games with heuristic seats
                     "data/heuristic_share_target": share_target,  # the scheduled share

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxzero.selfplay import rotate_to_mover
+
 
 @struct.dataclass
 class Batch:
@@ -25,6 +27,7 @@ class Batch:
     source: jax.Array = None  # int8[N]: selfplay.SOURCE_SEARCH (0) or SOURCE_HEURISTIC (1)
     policy_mask: jax.Array = None  # bool[N]: policy target present (heuristic moves give none by default)
     game_id: jax.Array = None  # int32[N]: self-play game the position comes from
+    mover: jax.Array = None  # int32[N]: seat to move (value targets are rotated to it)
 
 
 @struct.dataclass
@@ -49,17 +52,19 @@ def init_buffer(capacity: int, observation_shape, num_actions: int, num_players:
         source=jnp.zeros((capacity,), jnp.int8),
         policy_mask=jnp.zeros((capacity,), bool),
         game_id=jnp.full((capacity,), -1, jnp.int32),
+        mover=jnp.zeros((capacity,), jnp.int32),
     )
     return ReplayBuffer(data=data, ptr=jnp.zeros((), jnp.int32), size=jnp.zeros((), jnp.int32))
 
 
 def complete(batch: Batch) -> Batch:
-    """Fills missing provenance fields: search positions with a policy target, game id -1."""
+    """Fills missing provenance fields: search positions with a policy target, game id -1, mover 0."""
     n = batch.policy.shape[0]
     return batch.replace(
         source=jnp.zeros((n,), jnp.int8) if batch.source is None else batch.source,
         policy_mask=jnp.ones((n,), bool) if batch.policy_mask is None else batch.policy_mask,
         game_id=jnp.full((n,), -1, jnp.int32) if batch.game_id is None else batch.game_id,
+        mover=jnp.zeros((n,), jnp.int32) if batch.mover is None else batch.mover,
     )
 
 
@@ -77,6 +82,28 @@ def add(buffer: ReplayBuffer, batch: Batch) -> ReplayBuffer:
     idx = (buffer.ptr + jnp.arange(n)) % cap
     data = jax.tree.map(lambda d, x: d.at[idx].set(x.astype(d.dtype)), buffer.data, batch)
     return ReplayBuffer(data=data, ptr=(buffer.ptr + n) % cap, size=jnp.minimum(buffer.size + n, cap))
+
+
+@jax.jit
+def label_finished(buffer: ReplayBuffer, game_ids, seat_outcomes):
+    """Value targets for positions whose game ended after they entered the buffer: ``(buffer, labelled)``.
+
+    ``game_ids int32[M]`` (-1 = no game) and ``seat_outcomes float32[M, P]`` are games that ended
+    (`jaxzero.selfplay.finished_games`); every filled row without a value target whose ``game_id``
+    is among them gets its game's outcome rotated to the row's mover. ``labelled``: rows filled in.
+    """
+    m = game_ids.shape[0]
+    p = buffer.data.value.shape[1]
+    chex.assert_shape(seat_outcomes, (m, p))
+    order = jnp.argsort(game_ids)
+    ids, outcomes = game_ids[order], seat_outcomes[order]
+    d = buffer.data
+    pos = jnp.clip(jnp.searchsorted(ids, d.game_id), 0, m - 1)
+    filled = jnp.arange(buffer.capacity) < buffer.size
+    hit = filled & ~d.value_mask & (d.game_id >= 0) & (ids[pos] == d.game_id)
+    value = rotate_to_mover(outcomes[pos], d.mover)
+    data = d.replace(value=jnp.where(hit[:, None], value, d.value), value_mask=d.value_mask | hit)
+    return buffer.replace(data=data), jnp.sum(hit)
 
 
 def sample(buffer: ReplayBuffer, key, batch_size: int) -> Batch:

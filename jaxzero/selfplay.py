@@ -4,8 +4,10 @@ One move of all B game slots is one search call over the batch axis; ``lax.scan`
 moves. Each step records (obs, improved-policy target, mover, legal mask, game id, done, truncated,
 cumulative seat returns). `value_targets` then walks the window backwards (reverse scan) giving every
 position the final outcome of its game, rotated so index 0 is the player to move there. Positions of
-games that are still running at the end of the window, or that were truncated, get no value target
-(``value_mask = False``); they still carry a policy target.
+games that are still running at the end of the window get no value target yet (``value_mask =
+False``; they carry a policy target): when their game ends in a later window, `finished_games` gives
+its outcome and `jaxzero.replay.label_finished` fills in the targets of its positions already in the
+replay buffer. Truncated games never get value targets.
 
 Mixed data: with a ``heuristic`` player, each new game is a heuristic game with probability
 ``heuristic_share`` (an argument of `play`, so a schedule does not recompile); the heuristic then
@@ -302,6 +304,22 @@ def value_targets(traj: Trajectory):
     _, (outcome, has) = jax.lax.scan(back, init, (traj.done, traj.truncated, traj.returns), reverse=True)
     values = rotate_to_mover(outcome, traj.mover)
     return values, has & traj.valid
+
+
+@jax.jit
+def finished_games(traj: Trajectory):
+    """The games that ended decisively in a window: ``(game_ids int32[T*B], seat_outcomes float32[T*B, P])``.
+
+    One row per position; a row is a game end (the move that terminated the game, not a truncation)
+    with that game's id and `rank_outcome` per seat, else id -1. Positions of these games played in
+    earlier windows get their value targets from it (`jaxzero.replay.label_finished`).
+    """
+    t, b = traj.done.shape
+    p = traj.returns.shape[-1]
+    chex.assert_shape(traj.game_id, (t, b))
+    ended = traj.done & ~traj.truncated & traj.valid
+    ids = jnp.where(ended, traj.game_id, -1).reshape(t * b)
+    return ids, rank_outcome(traj.returns).reshape(t * b, p)
 
 
 def concat_trajectories(chunks):

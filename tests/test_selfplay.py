@@ -111,6 +111,38 @@ def test_selfplay_batch_runs_whole_games(ttt):
     np.testing.assert_allclose(np.asarray(values)[np.asarray(mask)].sum(-1), 0.0, atol=1e-6)
 
 
+def test_games_ending_in_a_later_window_label_their_earlier_positions(ttt):
+    """Windows of 3 moves (shorter than tic-tac-toe games): the buffer rows of a game that ends in
+    the next window get exactly the targets `value_targets` gives over the two windows joined."""
+    from jaxzero import replay
+    from jaxzero.loop import trajectory_to_batch
+    from jaxzero.selfplay import concat_trajectories, finished_games
+
+    game, model, params = ttt
+    sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=9)
+    slots = init_slots(game, 8, jax.random.key(0))
+    slots, w1 = sp.play(params, slots, jax.random.key(1), num_steps=3)
+    slots, w2 = sp.play(params, slots, jax.random.key(2), num_steps=3)
+    all_slots = slice(0, 8)
+    buf = replay.init_buffer(64, game.observation_shape, game.num_actions, game.num_players)
+    buf = replay.add(buf, trajectory_to_batch(w1, *value_targets(w1), all_slots))
+    assert not np.asarray(buf.data.value_mask).any()  # no game ends within its first 3 moves
+    buf, labelled = replay.label_finished(buf, *finished_games(w2))
+    buf = replay.add(buf, trajectory_to_batch(w2, *value_targets(w2), all_slots))
+
+    joined_values, joined_mask = value_targets(concat_trajectories([w1, w2]))
+    want_mask = np.asarray(joined_mask).reshape(-1)
+    want_values = np.asarray(joined_values).reshape(-1, 2)
+    got_mask, got_values = np.asarray(buf.data.value_mask)[:48], np.asarray(buf.data.value)[:48]
+    ended_in_w2 = np.isin(np.asarray(w1.game_id), np.asarray(w2.game_id)[np.asarray(w2.done)])
+    assert ended_in_w2.any() and int(labelled) == int(want_mask[:24].sum()) > 0
+    np.testing.assert_array_equal(got_mask, want_mask)
+    np.testing.assert_allclose(got_values[want_mask], want_values[want_mask])
+    # a second pass labels nothing new (rows with a target are left alone)
+    _, again = replay.label_finished(buf, *finished_games(w2))
+    assert int(again) == 0
+
+
 def test_truncated_games_get_no_value_target(ttt):
     game, model, params = ttt
     sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=3)
