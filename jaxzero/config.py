@@ -335,8 +335,11 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.selfplay.temperature_moves = 8
         c.replay.capacity = 65536
         c.train.batch_size = 256
-        c.train.steps_per_iteration = 64
+        c.train.steps_per_iteration = 128
         c.arena.num_games = 32
+        # 32 arena games make the LCB gate demand >= 22/32 (0.69): candidates that are better but not
+        # by that much were never promoted (BENCHMARKS.md, 67 iterations with one promotion)
+        c.arena.gate = "threshold"
         c.arena.vs_random_games = 48
         c.elo.heuristic_games = 0  # compiling the one-ply heuristic in a match costs minutes on CPU
         c.elo.anchor_games = 0
