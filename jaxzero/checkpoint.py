@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxzero.config import identity_mismatches
@@ -69,7 +71,12 @@ class Checkpointer:
         self.manager.wait_until_finished()
 
     def restore(self, iteration: int, abstract_state: dict) -> tuple[dict, dict, dict]:
-        """(state, config, metrics) of ``iteration``; ``abstract_state`` gives the target tree (e.g. via jax.eval_shape)."""
+        """(state, config, metrics) of ``iteration``; ``abstract_state`` gives the target tree (e.g. via jax.eval_shape).
+
+        The state's arrays come back like freshly created ones (default device, not committed to
+        it): orbax returns arrays committed to a device, and jit caches key on that, so a resumed
+        loop would otherwise retrace and recompile every function it had already compiled.
+        """
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
         out = self.manager.restore(
             iteration,
@@ -79,7 +86,8 @@ class Checkpointer:
                 metrics=ocp.args.JsonRestore(),
             ),
         )
-        return out.state, out.config, out.metrics
+        state = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), out.state)
+        return state, out.config, out.metrics
 
     def close(self) -> None:
         self.manager.wait_until_finished()

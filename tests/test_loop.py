@@ -88,3 +88,26 @@ def test_full_loop_learns_checkpoints_and_resumes(tmp_path):
     ck = Checkpointer(tmp_path / "checkpoints")
     assert ck.latest_iteration() == 2
     ck.close()
+
+
+def test_resume_reuses_the_compiled_functions(tmp_path):
+    """Restored arrays must look like fresh ones to jit: a resumed loop (same Loop object) traces
+    nothing again -- for RingRift a retrace of self-play and the arena costs minutes."""
+    cfg = load_config("tictactoe")
+    cfg.loop.num_iterations = 1
+    cfg.selfplay.batch_size, cfg.selfplay.num_steps, cfg.selfplay.chunk_steps = 8, 8, 8
+    cfg.selfplay.holdout_slots = 2
+    cfg.train.steps_per_iteration = 2
+    cfg.arena.num_games, cfg.arena.vs_random_games = 4, 4
+    cfg.elo.heuristic_games, cfg.elo.anchor_games, cfg.elo.num_games = 0, 0, 2
+    lp = loop.Loop(cfg, tmp_path, progress=False, log=lambda s: None)
+
+    def cache_sizes():
+        fns = [lp.selfplay.play, lp.train_step, lp.evaluate, lp.arena._vs_net, lp.arena._vs_random]
+        return [f._cache_size() for f in fns]
+
+    lp.run()
+    assert cache_sizes() == [1] * 5
+    cfg.loop.num_iterations = 2
+    assert [r["iteration"] for r in lp.run()] == [1]  # restored from the checkpoint of iteration 0
+    assert cache_sizes() == [1] * 5
