@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxzero.games.masks import uniform_legal
 from jaxzero.search.maxn import make_search_fn_of_kind
 from jaxzero.selfplay import rank_outcome
 
@@ -50,10 +51,6 @@ def summarize(scores, truncated, num_players: int) -> dict:
         "seat_scores": [float(scores[r::num_players].mean()) for r in range(num_players)],
         "per_game": scores.tolist(),
     }
-
-
-def _random_action(key, legal):
-    return jax.random.categorical(key, jnp.where(legal, 0.0, -jnp.inf), axis=-1).astype(jnp.int32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,13 +127,13 @@ class Arena:
                 else:
                     cand_a = self._raw_policy_action(cand_params, state)
                 if opp_params is None:
-                    opp_a = _random_action(k_o, legal)
+                    opp_a = uniform_legal(k_o, legal)
                 else:
                     opp_a = self._search(opp_params, state, k_o).action
             action = jnp.where(state.current_player == cand_seat, cand_a, opp_a)
             # Opening: the same random moves in every game of a group.
             group_keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, t), 7))(open_keys)
-            open_a = jax.vmap(_random_action)(jnp.repeat(group_keys, p, axis=0), legal)
+            open_a = jax.vmap(uniform_legal)(jnp.repeat(group_keys, p, axis=0), legal)
             if opening:
                 action = jnp.where(t < self.opening_moves, open_a, action)
             done_before = state.terminated | state.truncated

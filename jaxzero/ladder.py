@@ -18,12 +18,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero.arena import summarize
+from jaxzero.games.masks import uniform_legal
 from jaxzero.search.maxn import make_search_fn_of_kind
 from jaxzero.selfplay import rank_outcome
-
-
-def _random_legal(key, legal):
-    return jax.random.categorical(key, jnp.where(legal, 0.0, -jnp.inf)).astype(jnp.int32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +66,7 @@ class VsPlayer:
             other_a = self.player(state, k_p).astype(jnp.int32)
             action = jnp.where(state.current_player == net_seat, net_a, other_a)
             group_keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, t), 7))(open_keys)
-            open_a = jax.vmap(_random_legal)(jnp.repeat(group_keys, p, axis=0), state.legal_action_mask)
+            open_a = jax.vmap(uniform_legal)(jnp.repeat(group_keys, p, axis=0), state.legal_action_mask)
             action = jnp.where(t < self.opening_moves, open_a, action)
             done_before = state.terminated | state.truncated
             state = jax.vmap(game.step)(state, action, jax.random.split(k_step, num_games))

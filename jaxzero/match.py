@@ -25,14 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.arena import _random_action, summarize
+from jaxzero.arena import summarize
+from jaxzero.games.masks import uniform_legal
+from jaxzero.players import random_player
 
 Player = Callable[[object, jax.Array], jax.Array]
-
-
-def random_player(states, key):
-    """Uniformly random legal action per game."""
-    return _random_action(key, states.legal_action_mask)
 
 
 def search_player(search, params) -> Player:
@@ -73,7 +70,7 @@ def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, 
         if opening_moves:
             # the same random opening in the P games of a group (game g is in group g // P)
             group_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(open_keys)
-            open_a = jax.vmap(_random_action)(jnp.repeat(group_keys, p, axis=0), states.legal_action_mask)
+            open_a = jax.vmap(uniform_legal)(jnp.repeat(group_keys, p, axis=0), states.legal_action_mask)
             act = jnp.where(t < opening_moves, open_a, act)
         nxt = step_v(states, act, jax.random.split(ks, num_games))
         states = _where_rows(done, states, nxt)

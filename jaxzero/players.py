@@ -20,13 +20,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxzero.games.masks import uniform_legal
+
 HEURISTIC_KINDS = ("auto", "greedy", "none")
 
 
 def random_player(states, key):
     """Uniformly random legal action per game."""
-    legal = states.legal_action_mask
-    return jax.random.categorical(key, jnp.where(legal, 0.0, -jnp.inf), axis=-1).astype(jnp.int32)
+    return uniform_legal(key, states.legal_action_mask)
 
 
 def greedy_reward_player(game, epsilon: float = 0.0):
@@ -43,7 +44,7 @@ def greedy_reward_player(game, epsilon: float = 0.0):
         legal = state.legal_action_mask
         noise = jax.random.uniform(k_tie, (num_actions,), maxval=1e-3)
         best = jnp.argmax(jnp.where(legal, gain + noise, -jnp.inf))
-        rand = jax.random.categorical(k_rand, jnp.where(legal, 0.0, -jnp.inf))
+        rand = uniform_legal(k_rand, legal)
         return jnp.where(jax.random.uniform(k_eps) < epsilon, rand, best).astype(jnp.int32)
 
     def player(states, key):

@@ -33,9 +33,11 @@ def nth_true(mask, k, block: int = _BLOCK):
 
 
 def uniform_legal(key, mask):
-    """int32 [B]: one uniformly random True entry per row of `mask` [B, A] (0 for an
-    all-False row); one uniform draw per row instead of one per action."""
-    chex.assert_rank(mask, 2)
-    cnt = jnp.sum(mask, axis=-1, dtype=jnp.int32)
+    """int32 [...]: one uniformly random True entry per row of `mask` [..., A] (0 for an
+    all-False row); one uniform draw per row instead of one per action. The uniform random
+    player of every match, opening and benchmark."""
+    lead = mask.shape[:-1]
+    flat = mask.reshape((-1, mask.shape[-1]))
+    cnt = jnp.sum(flat, axis=-1, dtype=jnp.int32)
     u = jax.random.uniform(key, cnt.shape)
-    return nth_true(mask, (u * cnt).astype(jnp.int32))
+    return nth_true(flat, (u * cnt).astype(jnp.int32)).reshape(lead)

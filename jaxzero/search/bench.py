@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import mctx
 import numpy as np
 
+from jaxzero.games.masks import uniform_legal
 from jaxzero.search.maxn import ILLEGAL_LOGIT, make_maxn_model, maxn_gumbel_muzero_policy
 
 
@@ -95,7 +96,7 @@ def random_positions(game, key, batch: int, max_moves: int):
     def body(i, carry):
         states, key = carry
         key, k_act, k_step = jax.random.split(key, 3)
-        action = jax.random.categorical(k_act, jnp.where(states.legal_action_mask, 0.0, -jnp.inf))
+        action = uniform_legal(k_act, states.legal_action_mask)
         nxt = jax.vmap(game.step)(states, action, jax.random.split(k_step, batch))
         keep = nxt.terminated | nxt.truncated | (i >= length)
 

@@ -90,7 +90,7 @@ def test_greedy_beats_random_square8_2p():
 
 def _random_play_states(cfg, batch, every, snapshots, seed):
     """Snapshots of `batch` uniformly random games every `every` decisions (finished games frozen)."""
-    from jaxzero.games.ringrift.bench import pick_uniform
+    from jaxzero.games.masks import uniform_legal
     from jaxzero.games.ringrift.rules import turn as TN
 
     init1 = TN.init(cfg)
@@ -99,7 +99,7 @@ def _random_play_states(cfg, batch, every, snapshots, seed):
     @jax.jit
     def go(st, key):
         def body(st, k):
-            nxt = jax.vmap(lambda s, a: TN.step(cfg, s, a))(st, pick_uniform(k, st.legal_action_mask))
+            nxt = jax.vmap(lambda s, a: TN.step(cfg, s, a))(st, uniform_legal(k, st.legal_action_mask))
             done = st.terminated | st.truncated
             return jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), st, nxt), None
 

@@ -18,11 +18,6 @@ from jaxzero.games.ringrift.rules import turn as TN
 from jaxzero.games.ringrift.state import RulesConfig
 
 
-def pick_uniform(key, mask):
-    """Uniformly random legal action per row of a [B, A] mask (int32 [B])."""
-    return uniform_legal(key, mask)
-
-
 def make_runner(cfg: RulesConfig, batch: int, chunk: int):
     """A jitted fn (states, key) -> (states, key, games_finished, decisions, longest) over `chunk` steps."""
     init1 = jax.jit(lambda: TN.init(cfg))()
@@ -31,7 +26,7 @@ def make_runner(cfg: RulesConfig, batch: int, chunk: int):
     def pick(key, mask):
         # uniform over the legal ids: one uniform per game, the k-th legal id found in two
         # levels (a Gumbel draw per action, or one long cumsum, would cost more than the step)
-        return pick_uniform(key, mask)
+        return uniform_legal(key, mask)
 
     def body(carry, _):
         states, key, done, dec, longest = carry

@@ -26,6 +26,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from jaxzero.games.masks import uniform_legal
 from jaxzero.games.ringrift.actions import layout_for
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.rules.stacks import top_and_cap
@@ -175,7 +176,7 @@ def _agent_seat(cfg, state, succ_swapped):
 
 def _pick(state, key, mask, best_a, epsilon):
     k_eps, k_rand = jax.random.split(key)
-    rand = jax.random.categorical(k_rand, jnp.where(mask, 0.0, -jnp.inf))
+    rand = uniform_legal(k_rand, mask)
     explore = jax.random.uniform(k_eps) < epsilon
     return jnp.where(explore, rand, best_a).astype(jnp.int32)
 
