@@ -70,6 +70,9 @@ METRIC_KEYS = (
     "data/length/mean",
     "data/length/max",
     "data/term/truncated",
+    "vs_random/measured_at",
+    "value_targets",
+    "value_targets_late",
 )
 # with a heuristic anchor (config.elo.heuristic_games > 0 and a heuristic player)
 HEURISTIC_METRIC_KEYS = ("vs_heuristic/score", "vs_heuristic/ci_low", "vs_heuristic/ci_high", "elo/heuristic")
