@@ -25,7 +25,7 @@ def load_config(name, arg):
     return mod.get_config(arg)
 
 
-def _two_iterations_then_resume(name, tmp_path, num_players, resume=True):
+def _two_iterations_then_resume(name, tmp_path, num_players):
     cfg = load_config(name, "tiny")
     assert cfg.net.policy_head == "spatial" and cfg.selfplay.search == "auto"
     assert cfg.arena.num_games % num_players == 0
@@ -49,35 +49,34 @@ def _two_iterations_then_resume(name, tmp_path, num_players, resume=True):
     ck = Checkpointer(tmp_path / "checkpoints")
     assert ck.latest_iteration() == 1
     ck.close()
-    print(f"{name}:tiny 2 iterations in {first:.0f}s (compile included)")
-    if not resume:
-        return
     # resume (same compiled functions): restores iteration 1 and continues at 2
     cfg.loop.num_iterations = 3
+    compiled = lp.selfplay.play._cache_size(), lp.arena._vs_net._cache_size()
     rows2 = lp.run()
     assert [r["iteration"] for r in rows2] == [2]
+    assert (lp.selfplay.play._cache_size(), lp.arena._vs_net._cache_size()) == compiled  # nothing retraced
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0, 1, 2]
     print(f"{name}:tiny 2 iterations in {first:.0f}s (compile included), resume {time.time() - t0 - first:.0f}s")
 
 
-@pytest.mark.slow  # measured 650 s wall / 289 s CPU at load ~6 (cold cache): over the fast-tier budget
+# Each test compiles the rules inside self-play and three arena matches: minutes on a 2-core CPU
+# (sq8:tiny measured 650 s wall / 289 s CPU at load ~6, cold cache), so they run in CI's slow step.
+# Resuming reuses the compiled functions (checkpoint.restore returns uncommitted arrays), seconds.
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_sq8_tiny_loop(tmp_path):
-    # resuming retraces everything (a second full compile), so only the slow tests resume
-    _two_iterations_then_resume("sq8", tmp_path, 2, resume=False)
-
-
-@pytest.mark.extended  # several minutes of compile each on a 2-core CPU: run by hand (pytest -m extended)
-def test_sq8_tiny_loop_resumes(tmp_path):
     _two_iterations_then_resume("sq8", tmp_path, 2)
 
 
-@pytest.mark.extended  # several minutes of compile each on a 2-core CPU: run by hand (pytest -m extended)
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_sq8_3p_tiny_loop(tmp_path):
     _two_iterations_then_resume("sq8_3p", tmp_path, 3)
 
 
-@pytest.mark.extended  # several minutes of compile each on a 2-core CPU: run by hand (pytest -m extended)
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_hex8_tiny_loop(tmp_path):
     _two_iterations_then_resume("hex8", tmp_path, 2)
 
