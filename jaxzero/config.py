@@ -336,7 +336,7 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.selfplay.temperature_moves = 8
         c.replay.capacity = 65536
         c.train.batch_size = 256
-        c.train.steps_per_iteration = 64  # ~8 samples per position at 128 over-fitted the value head
+        c.train.steps_per_iteration = 64  # ~4 samples per position over its time in the buffer
         # bootstrap from the heuristic (~15x faster per decision than 16-simulation search on CPU):
         # half the games heuristic vs heuristic with one-hot policy targets, fading out by iteration 12
         c.mix.heuristic_share = 0.5
@@ -353,6 +353,7 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.elo.anchor_games = 0
         c.elo.recent_bests = 1
         c.elo.num_games = 24
+        c.loop.num_iterations = 20  # ~45-50 min on a 2-core CPU (BENCHMARKS.md)
     if variant == "tiny":
         c.net.num_blocks = 1
         c.net.channels = 8
