@@ -21,17 +21,22 @@ setup: $(VENV)/.installed
 train: setup
 	$(PY) scripts/train.py --config $(CONFIG) --workdir $(WORKDIR)
 
-# Full suite: fast tests first, then the slow checks as their own step, bounded at 60 minutes
-# (per test: pytest-timeout; measured on the 2-core CI machine: BENCHMARKS.md).
+# Full suite: fast tests first, then the slow checks as their own steps, bounded at 40 + 30
+# minutes (per test: pytest-timeout; measured on the 2-core CI machine: BENCHMARKS.md). The RingRift
+# closed-loop tests run in a fresh process: at the end of one long slow-tier process, a hex8
+# compile once aborted inside XLA while writing the compilation cache (alone it passes).
+LOOP_TESTS = tests/test_ringrift_loop.py
 test: setup
 	$(PY) -m pytest -q -m "not slow and not extended"
-	timeout 60m $(PY) -m pytest -q -m "slow and not extended" || [ $$? -eq 5 ]
+	timeout 40m $(PY) -m pytest -q -m "slow and not extended" --ignore=$(LOOP_TESTS) || [ $$? -eq 5 ]
+	timeout 30m $(PY) -m pytest -q -m "slow and not extended" $(LOOP_TESTS) || [ $$? -eq 5 ]
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not extended"
 
 test-slow: setup
-	$(PY) -m pytest -q -m "slow and not extended"
+	$(PY) -m pytest -q -m "slow and not extended" --ignore=$(LOOP_TESTS)
+	$(PY) -m pytest -q -m "slow and not extended" $(LOOP_TESTS)
 
 clean:
 	rm -rf $(VENV) .jax_cache .pytest_cache
