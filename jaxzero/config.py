@@ -339,10 +339,8 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.train.steps_per_iteration = 64  # ~4 samples per position over its time in the buffer
         # bootstrap from the heuristic (~15x faster per decision than 16-simulation search on CPU):
         # half the games heuristic vs heuristic with one-hot policy targets, fading out by iteration 12
-        c.mix.heuristic_share = 0.5
-        c.mix.final_share = 0.0
+        c.mix.heuristic_share = 0.5  # to mix.final_share (0) at iteration 12; heuristic seats "all"
         c.mix.decay_iterations = 12
-        c.mix.heuristic_seats = "all"
         c.mix.heuristic_policy_target = True
         c.arena.num_games = 32
         # 32 arena games make the LCB gate demand >= 22/32 (0.69): candidates that are better but not

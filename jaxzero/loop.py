@@ -89,8 +89,9 @@ def _debug_pause(phase: str) -> int | None:
 def trajectory_to_batch(traj, values, value_mask, slots: slice) -> replay.Batch:
     """Flattens the [T, B] positions of the given game slots into a replay batch."""
 
+    traj, values, value_mask = _slots_of((traj, values, value_mask), slots)
+
     def flat(x):
-        x = x[:, slots]
         return x.reshape((-1,) + x.shape[2:])
 
     return replay.Batch(
@@ -106,9 +107,9 @@ def trajectory_to_batch(traj, values, value_mask, slots: slice) -> replay.Batch:
     )
 
 
-def _slots_of(traj, slots: slice):
-    """The window's positions of the given game slots (a [T, b] trajectory)."""
-    return jax.tree.map(lambda x: x[:, slots], traj)
+def _slots_of(tree, slots: slice):
+    """The window's positions of the given game slots (every leaf [T, B, ...] -> [T, b, ...])."""
+    return jax.tree.map(lambda x: x[:, slots], tree)
 
 
 def promotion_decision(arena: dict, threshold: float, gate: str = "lcb") -> tuple[bool, str]:
@@ -455,8 +456,7 @@ class Loop:
                 # 5. anchors and Elo: the best vs uniform random, the heuristic and recent bests, measured
                 #    when a net becomes the best (an unchanged best keeps its numbers unless
                 #    arena.remeasure_best: re-playing the same net only re-samples the noise)
-                if (anchors_of is None or anchors_of[0] != best_name or cfg.arena.remeasure_best
-                        or rollback_reason is not None):
+                if anchors_of is None or anchors_of[0] != best_name or cfg.arena.remeasure_best:
                     anchors = self._anchors(it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h)
                     anchors_of = (best_name, it, anchors)
                 anchors, anchors_it = anchors_of[2], anchors_of[1]
