@@ -74,6 +74,10 @@ def default_config() -> ml_collections.ConfigDict:
     # the best's anchor matches (vs random, the heuristic, recent bests) are played when a net becomes
     # the best; True re-plays them every iteration (more games for an unchanged net, more time)
     c.arena.remeasure_best = False
+    # search budget of the best's anchor matches (vs random, the heuristic, recent bests); 0 = the
+    # self-play budget. The gate (candidate vs best) always plays at the self-play budget.
+    c.arena.eval_simulations = 0
+    c.arena.eval_considered = 0
 
     # The network-free heuristic (jaxzero.players): mixed self-play data and the Elo anchor.
     c.heuristic = ml_collections.ConfigDict()
@@ -204,6 +208,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.selfplay.temperature must be > 0, got {cfg.selfplay.temperature}")
     if cfg.selfplay.temperature_moves < 0 or cfg.arena.opening_moves < 0:
         raise ValueError("config.selfplay.temperature_moves and config.arena.opening_moves must be >= 0")
+    for key in ("eval_simulations", "eval_considered"):
+        if cfg.arena[key] < 0:
+            raise ValueError(f"config.arena.{key} must be >= 0 (0: the self-play budget), got {cfg.arena[key]}")
     if not 0.0 <= cfg.arena.promotion_threshold <= 1.0:
         raise ValueError(f"config.arena.promotion_threshold must be in [0, 1], got {cfg.arena.promotion_threshold}")
     if cfg.train.learning_rate <= 0:
@@ -282,8 +289,8 @@ RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits
 def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
     """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players``; ``variant="tiny"``
     shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``);
-    ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16 simulations,
-    heuristic games bootstrapping the first iterations, no heuristic anchor; ``--config configs/sq8.py:cpu``;
+    ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16 simulations
+    in self-play and the gate, 32 for the best's vs-random score, heuristic games bootstrapping the first iterations, no heuristic anchor; ``--config configs/sq8.py:cpu``;
     ``--config.mix.heuristic_share=0`` for pure self-play).
 
     Defaults follow RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for
@@ -347,10 +354,13 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         # by that much were never promoted (BENCHMARKS.md, 67 iterations with one promotion)
         c.arena.gate = "threshold"
         c.arena.vs_random_games = 48
+        # the best is measured at twice the self-play budget: 16 simulations lose too many games to
+        # random (BENCHMARKS.md: run C's final best 0.86 at 16/8, 0.94 at 64/16 over 100 games)
+        c.arena.eval_simulations = 32
+        c.arena.eval_considered = 16
         c.elo.heuristic_games = 0  # compiling the one-ply heuristic in a match costs minutes on CPU
         c.elo.anchor_games = 0
-        c.elo.recent_bests = 1
-        c.elo.num_games = 24
+        c.elo.num_games = 0  # no recent-best matches: two-net games at the eval budget cost minutes
         c.loop.num_iterations = 20  # ~45-50 min on a 2-core CPU (BENCHMARKS.md)
     if variant == "tiny":
         c.net.num_blocks = 1

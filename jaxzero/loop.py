@@ -181,6 +181,20 @@ def _parts(cfg, game, config_json: dict) -> dict:
         max_moves=cfg.arena.max_moves,
         search=sp.search,
     )
+    # the best's anchor matches may search with a larger budget than self-play and the gate
+    eval_budget = dict(
+        num_simulations=cfg.arena.eval_simulations or sp.num_simulations,
+        max_num_considered_actions=cfg.arena.eval_considered or sp.max_num_considered_actions,
+    )
+    same_budget = eval_budget == dict(num_simulations=sp.num_simulations, max_num_considered_actions=sp.max_num_considered_actions)
+    p.eval_arena = p.arena if same_budget else Arena(
+        game,
+        p.model.apply,
+        **eval_budget,
+        opening_moves=cfg.arena.opening_moves,
+        max_moves=cfg.arena.max_moves,
+        search=sp.search,
+    )
     # the best net vs the heuristic anchor (Elo ladder, rollback check)
     p.vs_heuristic = None
     if p.heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:
@@ -188,8 +202,7 @@ def _parts(cfg, game, config_json: dict) -> dict:
             game,
             p.model.apply,
             p.heuristic,
-            num_simulations=sp.num_simulations,
-            max_num_considered_actions=sp.max_num_considered_actions,
+            **eval_budget,
             opening_moves=cfg.arena.opening_moves,
             max_moves=cfg.arena.max_moves,
             search=sp.search,
@@ -293,8 +306,8 @@ class Loop:
     def _anchors(self, it, best, best_name, recent, k_rand, k_heur, k_bests, table, cand_vs_h=None):
         """The best net vs uniform random, the heuristic and recent bests; results go into the Elo table."""
         cfg = self.cfg
-        out = {"vs_random": self.arena.vs_random(best, k_rand, cfg.arena.vs_random_games)}
-        out["vs_random_raw"] = self.arena.vs_random_raw_policy(best, k_rand, cfg.arena.vs_random_games)
+        out = {"vs_random": self.eval_arena.vs_random(best, k_rand, cfg.arena.vs_random_games)}
+        out["vs_random_raw"] = self.eval_arena.vs_random_raw_policy(best, k_rand, cfg.arena.vs_random_games)
         table.add(it, best_name, ANCHOR, out["vs_random"]["score"] * out["vs_random"]["games"], out["vs_random"]["games"])
         if self.vs_heuristic is not None:
             vh = cand_vs_h if cand_vs_h is not None else self.vs_heuristic.match(best, k_heur, cfg.elo.heuristic_games)
@@ -309,7 +322,7 @@ class Loop:
         if cfg.elo.enabled and cfg.elo.num_games > 0:
             out["vs_bests"] = {}
             for j, (name, params) in enumerate(recent[-cfg.elo.recent_bests:] if cfg.elo.recent_bests else []):
-                r = self.arena.match(best, params, jax.random.fold_in(k_bests, j), cfg.elo.num_games)
+                r = self.eval_arena.match(best, params, jax.random.fold_in(k_bests, j), cfg.elo.num_games)
                 table.add(it, best_name, name, r["score"] * r["games"], r["games"])
                 out["vs_bests"][name] = r["score"]
         return out

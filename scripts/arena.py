@@ -5,8 +5,9 @@
         --simulations 8 --considered 4 [--checkpoint WORKDIR] [--net-seed 0]
 
 A player is `random` (uniform legal), `heuristic` (RingRift's one-ply greedy heuristic), a
-training workdir (its latest checkpoint's best net, with the deterministic search of its saved
-config: `selfplay.search`, simulations, considered actions), or a search kind `maxn`,
+training workdir (its latest checkpoint's best net, with the deterministic search its run measured
+the best with: `selfplay.search` at the budget `arena.eval_simulations` / `eval_considered`, which
+default to the self-play budget), or a search kind `maxn`,
 `paranoid`, `mctx` (2 players) or `auto` (jaxzero.search.maxn.SEARCH_KINDS): that search,
 deterministic (gumbel_scale 0), over ONE network shared by both sides -- the best net of
 `--checkpoint WORKDIR`, or else a fresh network of the config's `net` architecture initialised
@@ -121,9 +122,10 @@ def make_player(name: str, game, cfg, args=None, network=None):
             "nor a training workdir with checkpoints/")
     saved, apply_fn, params = _load_best(workdir, cfg)
     kind = saved.selfplay.get("search", "auto")
+    # the budget the run measured its best with (arena.eval_*; 0 or absent: the self-play budget)
     settings = dict(
-        num_simulations=int(saved.selfplay.num_simulations),
-        max_num_considered_actions=int(saved.selfplay.max_num_considered_actions),
+        num_simulations=int(saved.arena.get("eval_simulations", 0) or saved.selfplay.num_simulations),
+        max_num_considered_actions=int(saved.arena.get("eval_considered", 0) or saved.selfplay.max_num_considered_actions),
     )
     search = make_search_fn_of_kind(kind, game, apply_fn, gumbel_scale=0.0, **settings)
     return search_player(search, params)

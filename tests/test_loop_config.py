@@ -21,6 +21,7 @@ def test_default_and_shipped_configs_validate():
         ("net.dtype", "float16", "config.net.dtype"),
         ("net.policy_head", "spatial?", "config.net.policy_head: unknown head"),
         ("arena.promotion_threshold", 1.5, "promotion_threshold"),
+        ("arena.eval_simulations", -1, "config.arena.eval_simulations must be >= 0"),
     ],
 )
 def test_bad_values_are_named(path, value, match):

@@ -27,3 +27,17 @@ def test_resume_in_process_reuses_compiled_functions(tmp_path):
     changed.selfplay.num_simulations = cfg.selfplay.num_simulations + 1
     c = loop.Loop(changed, tmp_path / "c", progress=False)
     assert c.selfplay is not a.selfplay and c.arena is not a.arena
+
+
+def test_the_best_is_measured_at_the_eval_budget_and_the_gate_at_the_self_play_budget(tmp_path):
+    cfg = _cfg()
+    plain = loop.Loop(cfg, tmp_path / "a", progress=False)
+    assert plain.eval_arena is plain.arena  # eval_* = 0: one arena, the self-play budget
+    wider = _cfg()
+    wider.arena.eval_simulations = 2 * cfg.selfplay.num_simulations
+    wider.arena.eval_considered = cfg.selfplay.max_num_considered_actions + 1
+    w = loop.Loop(wider, tmp_path / "b", progress=False)
+    assert (w.arena.num_simulations, w.arena.max_num_considered_actions) == (
+        cfg.selfplay.num_simulations, cfg.selfplay.max_num_considered_actions)
+    assert (w.eval_arena.num_simulations, w.eval_arena.max_num_considered_actions) == (
+        2 * cfg.selfplay.num_simulations, cfg.selfplay.max_num_considered_actions + 1)
