@@ -8,6 +8,7 @@ iteration), ``tb/`` (TensorBoard events) and one log line per iteration.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -24,7 +25,6 @@ from jaxzero import replay
 from jaxzero.data_quality import DUPLICATE_WARNING, window_stats, zobrist_hash, zobrist_keys
 from jaxzero.arena import Arena
 from jaxzero.elo import ANCHOR, EloTable, plot_elo
-from jaxzero.ladder import VsPlayer
 from jaxzero.match import play_match
 from jaxzero.players import heuristic_player_for, random_player
 from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
@@ -198,15 +198,7 @@ def _parts(cfg, game, config_json: dict) -> dict:
     # the best net vs the heuristic anchor (Elo ladder, rollback check)
     p.vs_heuristic = None
     if p.heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:
-        p.vs_heuristic = VsPlayer(
-            game,
-            p.model.apply,
-            p.heuristic,
-            **eval_budget,
-            opening_moves=cfg.arena.opening_moves,
-            max_moves=cfg.arena.max_moves,
-            search=sp.search,
-        )
+        p.vs_heuristic = functools.partial(p.eval_arena.vs_player, player=p.heuristic)
     p.train_step = make_train_step(p.model.apply, p.optimizer, cfg.train.value_loss_weight)
     p.evaluate = make_eval_fn(p.model.apply, cfg.train.value_loss_weight)
     out = dict(vars(p))
@@ -310,7 +302,7 @@ class Loop:
         out["vs_random_raw"] = self.eval_arena.vs_random_raw_policy(best, k_rand, cfg.arena.vs_random_games)
         table.add(it, best_name, ANCHOR, out["vs_random"]["score"] * out["vs_random"]["games"], out["vs_random"]["games"])
         if self.vs_heuristic is not None:
-            vh = cand_vs_h if cand_vs_h is not None else self.vs_heuristic.match(best, k_heur, cfg.elo.heuristic_games)
+            vh = cand_vs_h if cand_vs_h is not None else self.vs_heuristic(best, key=k_heur, num_games=cfg.elo.heuristic_games)
             out["vs_heuristic"] = vh
             table.add(it, best_name, self.heuristic_name, vh["score"] * vh["games"], vh["games"])
             if cfg.elo.anchor_games > 0 and not table.has_pair(self.heuristic_name, ANCHOR):
@@ -444,7 +436,7 @@ class Loop:
                     arena = self.arena.match(ts.params, best, k_arena, cfg.arena.num_games)
                     promoted, decision = promotion_decision(arena, cfg.arena.promotion_threshold, cfg.arena.gate)
                     if promoted and self.vs_heuristic is not None:
-                        cand_vs_h = self.vs_heuristic.match(ts.params, k_heur, cfg.elo.heuristic_games)
+                        cand_vs_h = self.vs_heuristic(ts.params, key=k_heur, num_games=cfg.elo.heuristic_games)
                         margin = cfg.rollback.heuristic_margin
                         if heuristic_drop(cand_vs_h["score"], best_vs_h, margin):
                             rollback_reason = (

@@ -1,35 +1,71 @@
-"""Matches between arbitrary players on any protocol game, all games batched under one jit.
+"""Matches between two players on any protocol game, all games batched: the one match loop of jaxzero.
 
-A player is a pure function `(states, key) -> actions` over a batch of game states
-(int32 [B]); `random_player`, `search_player` (any search of `jaxzero.search`, e.g. max^n or
-paranoid, over a network) are generic, a game may supply its own (RingRift's heuristic).
+A player is a pure function `(states, key) -> actions` over a batch of game states (int32 [B]):
+`random_player` (`jaxzero.players`), `search_player` (any search of `jaxzero.search` over a
+network), a game's own (RingRift's heuristic). The arena (candidate vs best, a net vs random) and
+the heuristic anchor (`jaxzero.arena`) and `scripts/arena.py` all play through this module.
 
-Seats: `play_match` seats player A at agent `g % P` in game g and player B at every other seat,
-so A sits in every seat equally often over each group of P consecutive games (P = number of
-players; `num_games` must be a multiple of P). With `opening_moves = k` the first k decisions of
-every game are uniformly random legal moves, the same in all P games of a group (so a group plays
+Seats: player A sits at agent `g % P` in game g and player B at every other seat, so A sits in
+every seat equally often over each group of P consecutive games (P = number of players;
+`num_games` must be a multiple of P). The P games of a group start from one initial state and,
+with `opening_moves = k`, play the same k uniformly random legal first decisions (so a group plays
 one opening with A rotated through every seat, and deterministic players still play different
-games in different groups). The game runs until every game has ended or `max_steps` decisions.
+games in different groups). Play stops when every game has ended or after `max_moves` decisions.
+A finished game keeps its final state; the players see the initial position in its place, so a
+search never runs on a terminal state (where the rules' bounded loops can run to their caps and
+slow the whole vmapped batch down).
 
-Score: A's normalised rank score per game, (reward + 1) / 2 from the game's rank-based terminal
-rewards (winner +1, last -1, linear between, ties averaged): 1 for first place, 0 for last; with
-3 players 1 / 0.5 / 0, with 4 players 1 / 2/3 / 1/3 / 0. Equal players score 0.5 on average.
-A truncated or unfinished game counts 0.5 and is reported as `truncated`.
+Score: A's normalised rank score per game, (rank outcome + 1) / 2 from the seats' summed rewards
+(`jaxzero.selfplay.rank_outcome`: winner +1, last -1, linear between, ties averaged): 1 for first
+place, 0 for last; with 3 players 1 / 0.5 / 0, with 4 players 1 / 2/3 / 1/3 / 0. Equal players
+score 0.5 on average. A truncated or unfinished game counts 0.5 and is reported as `truncated`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from typing import Any, Callable, NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.arena import summarize
 from jaxzero.games.masks import uniform_legal
-from jaxzero.players import random_player
+from jaxzero.players import random_player  # noqa: F401  (re-exported: the match convention's baseline)
+from jaxzero.selfplay import rank_outcome
 
-Player = Callable[[object, jax.Array], jax.Array]
+Player = Callable[[Any, jax.Array], jax.Array]
+# both sides' actions for every game at once: (states, key) -> (A's actions [B], B's actions [B])
+Act = Callable[[Any, jax.Array], tuple[jax.Array, jax.Array]]
+
+
+def wilson_interval(score: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a mean score in [0, 1] over ``n`` games."""
+    if n <= 0:
+        return 0.0, 1.0
+    denom = 1 + z * z / n
+    centre = (score + z * z / (2 * n)) / denom
+    half = z * math.sqrt(score * (1 - score) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def summarize(scores, truncated, num_players: int) -> dict:
+    """Mean score with its 95% Wilson interval, truncated count and per-seat means of per-game
+    scores of one player who sat at seat ``g % num_players`` in game ``g``."""
+    scores = np.asarray(scores, np.float64)
+    n = scores.shape[0]
+    mean = float(scores.mean())
+    lo, hi = wilson_interval(mean, n)
+    return {
+        "score": mean,
+        "ci_low": lo,
+        "ci_high": hi,
+        "games": n,
+        "truncated": int(np.asarray(truncated).sum()),
+        "seat_scores": [float(scores[r::num_players].mean()) for r in range(num_players)],
+        "per_game": scores.tolist(),
+    }
 
 
 def search_player(search, params) -> Player:
@@ -42,51 +78,94 @@ def search_player(search, params) -> Player:
     return player
 
 
+def players_act(player_a: Player, player_b: Player) -> Act:
+    """The `Act` of two independent players (each called on every game, with its own key)."""
+
+    def act(states, key):
+        ka, kb = jax.random.split(key)
+        return player_a(states, ka), player_b(states, kb)
+
+    return act
+
+
+def check_num_games(num_games: int, num_players: int) -> None:
+    if num_games <= 0 or num_games % num_players:
+        raise ValueError(f"num_games ({num_games}) must be a positive multiple of num_players ({num_players})")
+
+
+class _Match(NamedTuple):
+    t: jax.Array  # decisions played (int32 scalar)
+    states: Any  # [N] game states
+    returns: jax.Array  # [N, P] summed rewards per seat
+    key: jax.Array
+    open_keys: jax.Array  # [N // P] one opening key per group
+    fresh: Any  # [N] the initial states, shown to the players in place of finished games
+
+
 def _where_rows(pred, on_true, on_false):
     """Per game (leading axis): ``on_true`` where ``pred`` else ``on_false``, over a state pytree."""
     return jax.tree.map(lambda x, y: jnp.where(pred.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), on_true, on_false)
 
 
-def make_match_runner(game, player_a: Player, player_b: Player, num_games: int, chunk: int = 16, opening_moves: int = 0):
-    """Returns ``(start(key) -> states, run(states, t, key, open_keys) -> states)`` for `num_games` games A vs B.
-
-    ``run`` plays ``chunk`` decisions from decision index ``t`` (int32 scalar; decisions ``t <
-    opening_moves`` are random, drawn from ``open_keys [num_games // P]``, one key per group).
-    """
+def _start(game, key, num_games: int) -> _Match:
     p = game.num_players
-    seat_a = jnp.arange(num_games) % p
-    init_v = jax.vmap(game.init)
-    step_v = jax.vmap(game.step)
+    groups = num_games // p
+    k_init, k_open, k_loop = jax.random.split(key, 3)
+    states = jax.vmap(game.init)(jnp.repeat(jax.random.split(k_init, groups), p, axis=0))
+    returns = jnp.zeros((num_games, p), jnp.float32)
+    return _Match(jnp.zeros((), jnp.int32), states, returns, k_loop, jax.random.split(k_open, groups), states)
 
-    def body(carry, _):
-        states, t, key, open_keys, fresh = carry
-        key, ka, kb, ks = jax.random.split(key, 4)
-        done = states.terminated | states.truncated
-        # Finished games keep their final state, and their actions are discarded; the players see the
-        # initial position there instead, so a search never runs on a terminal state (where the rules'
-        # bounded loops can run to their caps and slow the whole vmapped batch down).
-        seen = _where_rows(done, fresh, states)
-        act = jnp.where(states.current_player == seat_a, player_a(seen, ka), player_b(seen, kb))
-        if opening_moves:
-            # the same random opening in the P games of a group (game g is in group g // P)
-            group_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(open_keys)
-            open_a = jax.vmap(uniform_legal)(jnp.repeat(group_keys, p, axis=0), states.legal_action_mask)
-            act = jnp.where(t < opening_moves, open_a, act)
-        nxt = step_v(states, act, jax.random.split(ks, num_games))
-        states = _where_rows(done, states, nxt)
-        return (states, t + 1, key, open_keys, fresh), None
 
-    @jax.jit
-    def run(states, t, key, open_keys):
-        fresh = init_v(jax.random.split(jax.random.PRNGKey(0), num_games))
-        (states, *_), _ = jax.lax.scan(body, (states, t, key, open_keys, fresh), None, length=chunk)
-        return states
+def _running(m: _Match, max_moves: int) -> jax.Array:
+    """[N] games still to be played a decision of."""
+    return ~(m.states.terminated | m.states.truncated) & (m.t < max_moves)
 
-    @jax.jit
-    def start(key):
-        return init_v(jax.random.split(key, num_games))
 
-    return start, run
+def _decide(game, act: Act, opening_moves: int, max_moves: int, m: _Match) -> _Match:
+    """One decision in every running game: A's action where A's seat moves, else B's (random in the opening)."""
+    p = game.num_players
+    n = m.returns.shape[0]
+    key, k_act, k_step = jax.random.split(m.key, 3)
+    running = _running(m, max_moves)
+    # a finished game is played on from its initial position, and the result thrown away
+    seen = _where_rows(running, m.states, m.fresh)
+    a, b = act(seen, k_act)
+    seat_a = jnp.arange(n) % p
+    action = jnp.where(seen.current_player == seat_a, a, b).astype(jnp.int32)
+    if opening_moves:
+        group_keys = jax.vmap(lambda k: jax.random.fold_in(k, m.t))(m.open_keys)
+        opening = jax.vmap(uniform_legal)(jnp.repeat(group_keys, p, axis=0), seen.legal_action_mask)
+        action = jnp.where(m.t < opening_moves, opening, action)
+    nxt = jax.vmap(game.step)(seen, action, jax.random.split(k_step, n))
+    states = _where_rows(running, nxt, m.states)
+    returns = m.returns + jnp.where(running[:, None], nxt.rewards, 0.0)
+    return m._replace(t=m.t + 1, states=states, returns=returns, key=key)
+
+
+def _scores(m: _Match) -> tuple[jax.Array, jax.Array]:
+    """A's per-game normalised rank scores [N] (0.5 where unfinished) and the unfinished flags [N]."""
+    n, p = m.returns.shape
+    finished = m.states.terminated
+    outcome = jnp.take_along_axis(rank_outcome(m.returns), (jnp.arange(n) % p)[:, None], axis=1)[:, 0]
+    return jnp.where(finished, (outcome + 1.0) / 2.0, 0.5), ~finished
+
+
+def play_games(game, act: Act, key, num_games: int, max_moves: int, opening_moves: int = 0):
+    """Plays ``num_games`` games of A vs B to the end (or ``max_moves`` decisions) in one traced loop.
+
+    Traceable (call it inside ``jax.jit``; the players may close over traced params). ``act`` gives
+    both sides' actions (`players_act` of two players, or one function computing both, e.g. one
+    search traced once for two nets). Returns A's per-game scores [num_games] (float32) and
+    unfinished flags [num_games] (bool); see the module docstring for seats, openings and scores.
+    """
+    check_num_games(num_games, game.num_players)
+    m = _start(game, key, num_games)
+    m = jax.lax.while_loop(
+        lambda m: jnp.any(_running(m, max_moves)), lambda m: _decide(game, act, opening_moves, max_moves, m), m
+    )
+    scores, unfinished = _scores(m)
+    chex.assert_shape([scores, unfinished], (num_games,))
+    return scores, unfinished
 
 
 def play_match(
@@ -100,33 +179,34 @@ def play_match(
     opening_moves: int = 0,
     progress: Callable[[int, int, dict], None] | None = None,
 ):
-    """Plays `num_games` games of A vs B (A in one seat, rotated; B in the others); returns A's summary.
+    """Plays `num_games` games of A vs B from Python, ``chunk`` decisions per compiled call; returns A's summary.
 
-    The summary (`jaxzero.arena.summarize`) has A's mean normalised rank score, its 95% Wilson
-    interval, `games`, `truncated`, `seat_scores` (A's mean score by the seat it played) and
-    `per_game`. ``progress(decisions, games_running, summary_so_far)`` is called after every chunk if
-    given (games still running count 0.5 in ``summary_so_far``).
+    The same games as `play_games` (the players are closed over: every call compiles afresh).
+    The summary (`summarize`) has A's mean normalised rank score, its 95% Wilson interval, `games`,
+    `truncated`, `seat_scores` (A's mean score by the seat it played) and `per_game`.
+    ``progress(decisions, games_running, summary_so_far)`` is called after every chunk if given
+    (games still running count 0.5 in ``summary_so_far``).
     """
     p = game.num_players
-    if num_games % p:
-        raise ValueError(f"num_games ({num_games}) must be a multiple of num_players ({p})")
-    start, run = make_match_runner(game, player_a, player_b, num_games, chunk, opening_moves)
-    k0, k_open, key = jax.random.split(key, 3)
-    open_keys = jax.random.split(k_open, num_games // p)
-    states = start(k0)
-    seat_a = np.arange(num_games) % p
+    check_num_games(num_games, p)
+    act = players_act(player_a, player_b)
 
-    def summary(states):
-        finished = np.asarray(states.terminated)
-        rewards = np.asarray(states.rewards)[np.arange(num_games), seat_a]
-        return summarize(np.where(finished, (rewards + 1.0) / 2.0, 0.5), ~finished, p)
+    @jax.jit
+    def run(m):
+        m, _ = jax.lax.scan(lambda m, _: (_decide(game, act, opening_moves, max_steps, m), None), m, None, length=chunk)
+        return m, jnp.sum(_running(m, max_steps))
 
-    for t in range(0, max_steps, chunk):
-        key, sub = jax.random.split(key)
-        states = run(states, jnp.int32(t), sub, open_keys)
-        running = int(jnp.sum(~(states.terminated | states.truncated)))
+    m = jax.jit(lambda k: _start(game, k, num_games))(key)
+
+    def summary(m):
+        return summarize(*jax.device_get(_scores(m)), p)
+
+    decisions = 0
+    while decisions < max_steps:
+        m, running = run(m)
+        decisions += chunk
         if progress is not None:
-            progress(t + chunk, running, summary(states))
-        if running == 0:
+            progress(min(decisions, max_steps), int(running), summary(m))
+        if int(running) == 0:
             break
-    return summary(states)
+    return summary(m)

@@ -124,7 +124,7 @@ def test_gate_decision_and_statistics_logged(mixed_run):
 
 
 def test_promotion_gate_needs_threshold_and_lower_bound():
-    from jaxzero.arena import wilson_interval
+    from jaxzero.match import wilson_interval
 
     def summary(score, games):
         lo, hi = wilson_interval(score, games)

@@ -72,3 +72,24 @@ def test_maxn_vs_paranoid_summary(nim3_players):
     assert set(np.round(per_game, 6)) <= {0.25, 1.0}  # Nim3: the winner 1, the others (-0.5 + 1) / 2
     np.testing.assert_allclose(r["seat_scores"], per_game.reshape(4, 3).mean(axis=0))
     assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0
+
+
+# --- one match loop: the Python-chunked and the traced form play the same games --------------------
+
+
+def test_chunked_and_traced_matches_play_the_same_games_and_stop_at_max_moves():
+    from jaxzero.match import play_games, players_act
+
+    g = make_game("tic_tac_toe")
+    key = jax.random.PRNGKey(5)
+    # 5 decisions: tic-tac-toe ends at the earliest on decision 5 (X's third mark), so some games end
+    # and the rest are cut there, also when the chunk (4) does not divide the cap
+    chunked = play_match(g, random_player, _first_legal, key, 64, 5, chunk=4, opening_moves=2)
+    scores, unfinished = jax.jit(
+        lambda k: play_games(g, players_act(random_player, _first_legal), k, 64, 5, opening_moves=2))(key)
+    np.testing.assert_array_equal(np.array(chunked["per_game"]), np.asarray(scores))
+    assert chunked["truncated"] == int(np.sum(unfinished))
+    assert 0 < chunked["truncated"] < 64
+    assert set(np.asarray(scores)[np.asarray(unfinished)]) == {0.5}
+    finished = np.asarray(scores)[~np.asarray(unfinished)]
+    assert set(finished) <= {0.0, 1.0} and len(finished) > 0  # decided at move 5: a win for X
