@@ -25,7 +25,7 @@ def test_each_action_reads_its_own_cell_channel(board):
     # bump the bias of one per-cell channel: exactly the actions using that channel move, at every cell
     a = lay.ray(3, 2, 4)
     ch = int(index[a]) % cc
-    head.cell_out.bias.value = head.cell_out.bias.value.at[ch].add(1.0)
+    head.cell_out.bias[...] = head.cell_out.bias[...].at[ch].add(1.0)
     moved = np.flatnonzero(np.abs(np.asarray(head(x)) - base).max(axis=0) > 1e-6)
     expected = [i for i in range(lay.num_actions) if index[i] < rows * cols * cc and index[i] % cc == ch]
     assert moved.tolist() == expected
