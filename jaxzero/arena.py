@@ -17,7 +17,8 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from jaxzero.match import players_act, play_games, random_player, search_player, summarize
+from jaxzero.match import players_act, play_games, search_player, summarize
+from jaxzero.players import random_player
 from jaxzero.search.maxn import make_search_fn_of_kind
 
 
@@ -60,9 +61,11 @@ class Arena:
         return player
 
     def _net_vs_net(self, cand_params, opp_params, key, num_games: int):
+        # one search traced for both nets (a scan over the two param sets): half the compile; the
+        # params are stacked once, outside the match loop
+        both = jax.tree.map(lambda a, b: jnp.stack([a, b]), cand_params, opp_params)
+
         def act(states, key):
-            # one search traced for both nets (a scan over the two param sets): half the compile
-            both = jax.tree.map(lambda a, b: jnp.stack([a, b]), cand_params, opp_params)
             keys = jax.random.split(key)
             _, acts = jax.lax.scan(lambda _, pk: (None, self._search(pk[0], states, pk[1]).action), None, (both, keys))
             return acts[0], acts[1]

@@ -283,14 +283,28 @@ def identity_mismatches(saved: dict, current: dict) -> list[str]:
     return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if fs.get(k) != fc.get(k)]
 
 
+def search_budgets(cfg) -> tuple[dict, dict]:
+    """``(self-play budget, eval budget)`` as ``dict(num_simulations, max_num_considered_actions)``:
+    self-play and the gate search with ``selfplay.*``; the best's anchor matches with
+    ``arena.eval_simulations`` / ``eval_considered`` (0: the self-play value)."""
+    sp = cfg.selfplay
+    selfplay = dict(num_simulations=int(sp.num_simulations), max_num_considered_actions=int(sp.max_num_considered_actions))
+    evaluation = dict(
+        num_simulations=int(cfg.arena.eval_simulations) or selfplay["num_simulations"],
+        max_num_considered_actions=int(cfg.arena.eval_considered) or selfplay["max_num_considered_actions"],
+    )
+    return selfplay, evaluation
+
+
 RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits (jaxzero.games.ringrift.env)
 
 
 def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
     """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players``; ``variant="tiny"``
     shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``);
-    ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16 simulations
-    in self-play and the gate, 32 for the best's vs-random score, heuristic games bootstrapping the first iterations, no heuristic anchor; ``--config configs/sq8.py:cpu``;
+    ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16
+    simulations in self-play and the gate, 32 for the best's vs-random score, heuristic games
+    bootstrapping the first iterations, no heuristic anchor; ``--config configs/sq8.py:cpu``;
     ``--config.mix.heuristic_share=0`` for pure self-play).
 
     Defaults follow RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for
@@ -354,8 +368,9 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         # by that much were never promoted (BENCHMARKS.md, 67 iterations with one promotion)
         c.arena.gate = "threshold"
         c.arena.vs_random_games = 48
-        # the best is measured at twice the self-play budget: 16 simulations lose too many games to
-        # random (BENCHMARKS.md: run C's final best 0.86 at 16/8, 0.94 at 64/16 over 100 games)
+        # the best is measured at twice the self-play budget (BENCHMARKS.md: run C's final best scored
+        # 0.86 at 16/8 over 200 games and 0.94 at 64/16 over 100; at 32/16, run E's 45-minute best
+        # 0.88 over 200: the doubling adds little, 64 simulations are too slow for the loop)
         c.arena.eval_simulations = 32
         c.arena.eval_considered = 16
         c.elo.heuristic_games = 0  # compiling the one-ply heuristic in a match costs minutes on CPU

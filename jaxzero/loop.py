@@ -8,6 +8,7 @@ iteration), ``tb/`` (TensorBoard events) and one log line per iteration.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -167,6 +168,7 @@ def _parts(cfg, game, config_json: dict) -> dict:
     p.optimizer = make_optimizer(cfg.train)
     p.params0 = params0
     sp = cfg.selfplay
+    selfplay_budget, eval_budget = config_lib.search_budgets(cfg)
     p.heuristic_name, p.heuristic = heuristic_player_for(game, cfg.heuristic)
     mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
     if mixing and p.heuristic is None:
@@ -175,26 +177,13 @@ def _parts(cfg, game, config_json: dict) -> dict:
     p.arena = Arena(
         game,
         p.model.apply,
-        num_simulations=sp.num_simulations,
-        max_num_considered_actions=sp.max_num_considered_actions,
+        **selfplay_budget,
         opening_moves=cfg.arena.opening_moves,
         max_moves=cfg.arena.max_moves,
         search=sp.search,
     )
     # the best's anchor matches may search with a larger budget than self-play and the gate
-    eval_budget = dict(
-        num_simulations=cfg.arena.eval_simulations or sp.num_simulations,
-        max_num_considered_actions=cfg.arena.eval_considered or sp.max_num_considered_actions,
-    )
-    same_budget = eval_budget == dict(num_simulations=sp.num_simulations, max_num_considered_actions=sp.max_num_considered_actions)
-    p.eval_arena = p.arena if same_budget else Arena(
-        game,
-        p.model.apply,
-        **eval_budget,
-        opening_moves=cfg.arena.opening_moves,
-        max_moves=cfg.arena.max_moves,
-        search=sp.search,
-    )
+    p.eval_arena = p.arena if eval_budget == selfplay_budget else dataclasses.replace(p.arena, **eval_budget)
     # the best net vs the heuristic anchor (Elo ladder, rollback check)
     p.vs_heuristic = None
     if p.heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:

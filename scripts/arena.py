@@ -120,14 +120,11 @@ def make_player(name: str, game, cfg, args=None, network=None):
         raise SystemExit(
             f"player {name!r} is neither 'random', 'heuristic', a search kind ({', '.join(SEARCH_KINDS)}) "
             "nor a training workdir with checkpoints/")
+    from jaxzero.config import fill_defaults, search_budgets
+
     saved, apply_fn, params = _load_best(workdir, cfg)
-    kind = saved.selfplay.get("search", "auto")
-    # the budget the run measured its best with (arena.eval_*; 0 or absent: the self-play budget)
-    settings = dict(
-        num_simulations=int(saved.arena.get("eval_simulations", 0) or saved.selfplay.num_simulations),
-        max_num_considered_actions=int(saved.arena.get("eval_considered", 0) or saved.selfplay.max_num_considered_actions),
-    )
-    search = make_search_fn_of_kind(kind, game, apply_fn, gumbel_scale=0.0, **settings)
+    _, settings = search_budgets(fill_defaults(saved))  # the budget the run measured its best with
+    search = make_search_fn_of_kind(saved.selfplay.search, game, apply_fn, gumbel_scale=0.0, **settings)
     return search_player(search, params)
 
 

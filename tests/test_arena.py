@@ -84,4 +84,5 @@ def test_arena_command_search_kinds(capsys):
     r = json.loads(out[-2])
     assert r["num_simulations"] == 2 and r["opening_moves"] == 2 and r["truncated"] == 0
     assert len(r["seat_scores"]) == 2 and r["network"].startswith("fresh 1x16 net")
-    assert score == pytest.approx(sum(r["seat_scores"]) / 2, abs=1e-4)  # the line prints 4 decimals
+    assert r["score"] == pytest.approx(sum(r["seat_scores"]) / 2)
+    assert m.group(1) == f"{r['score']:.4f}"  # the summary line prints the same score

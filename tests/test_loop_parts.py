@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import jax
+
 from jaxzero import loop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +43,32 @@ def test_the_best_is_measured_at_the_eval_budget_and_the_gate_at_the_self_play_b
         cfg.selfplay.num_simulations, cfg.selfplay.max_num_considered_actions)
     assert (w.eval_arena.num_simulations, w.eval_arena.max_num_considered_actions) == (
         2 * cfg.selfplay.num_simulations, cfg.selfplay.max_num_considered_actions + 1)
+
+
+def test_the_anchor_matches_play_on_the_eval_arena(tmp_path):
+    """Loop._anchors (the best vs random and recent bests) plays every game on the eval arena, never
+    the gate's."""
+    from jaxzero.elo import EloTable
+
+    cfg = _cfg()
+    cfg.arena.eval_simulations = 2 * cfg.selfplay.num_simulations
+    cfg.elo.heuristic_games = 0
+    cfg.elo.num_games, cfg.elo.recent_bests = 2, 1
+    w = loop.Loop(cfg, tmp_path, progress=False)
+    played = []
+
+    class Recorder:
+        def __getattr__(self, name):
+            def play(*args, **kwargs):
+                played.append(name)
+                return {"score": 0.5, "games": 2, "ci_low": 0.0, "ci_high": 1.0, "truncated": 0}
+            return play
+
+    class Refuses:
+        def __getattr__(self, name):
+            raise AssertionError(f"an anchor match played on the gate's arena: {name}")
+
+    w.eval_arena, w.arena = Recorder(), Refuses()
+    key = jax.random.PRNGKey(0)
+    w._anchors(0, w.params0, "it0", [("prev", w.params0)], key, key, key, EloTable(tmp_path / "elo.json", "g"))
+    assert played == ["vs_random", "vs_random_raw_policy", "match"]
