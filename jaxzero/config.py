@@ -94,6 +94,18 @@ def default_config() -> ml_collections.ConfigDict:
     c.mix.heuristic_seats = "all"  # "all": heuristic vs heuristic games; "one": the heuristic plays one seat
     c.mix.heuristic_policy_target = False  # heuristic moves give a one-hot policy target (default: none)
 
+    # Bootstrap (a fresh run only): before iteration 0 the heuristic plays `batch_size` games at once
+    # for `num_steps` decisions each against itself, without search (finished games restart). The
+    # positions go into the replay buffer with the heuristic's move as a one-hot policy target and the
+    # game outcome as value target (the last `holdout_slots` games are held out and give
+    # `bootstrap/accuracy`); the candidate trains `train_steps` steps on them and becomes the first
+    # best without a gate (the one it would face is the untrained net). num_steps = 0: off.
+    c.bootstrap = ml_collections.ConfigDict()
+    c.bootstrap.num_steps = 0  # a multiple of selfplay.chunk_steps
+    c.bootstrap.batch_size = 256
+    c.bootstrap.holdout_slots = 8
+    c.bootstrap.train_steps = 0
+
     # Rollback to the last good checkpoint's best params + optimizer state.
     c.rollback = ml_collections.ConfigDict()
     c.rollback.on_nonfinite = True  # a non-finite training loss (or params) rolls back
@@ -184,6 +196,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         "arena.max_moves",
         "loop.num_iterations",
         "loop.max_to_keep",
+        "bootstrap.batch_size",
     ):
         _positive(cfg, path)
     if cfg.net.policy_head not in POLICY_HEADS and cfg.net.policy_head != SPATIAL_HEAD:
@@ -233,6 +246,26 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.mix.heuristic_seats must be one of {HEURISTIC_SEATS}, got {cfg.mix.heuristic_seats!r}")
     if cfg.heuristic.player == "none" and max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic, but config.heuristic.player is 'none'")
+    b = cfg.bootstrap
+    if b.num_steps < 0 or b.train_steps < 0:
+        raise ValueError(f"config.bootstrap.num_steps and train_steps must be >= 0, got {b.num_steps}, {b.train_steps}")
+    if b.num_steps > 0:
+        if cfg.heuristic.player == "none":
+            raise ValueError("config.bootstrap.num_steps > 0 needs a heuristic, but config.heuristic.player is 'none'")
+        if b.num_steps % cfg.selfplay.chunk_steps:
+            raise ValueError(
+                f"config.bootstrap.num_steps ({b.num_steps}) must be a multiple of "
+                f"config.selfplay.chunk_steps ({cfg.selfplay.chunk_steps})"
+            )
+        if not 0 <= b.holdout_slots < b.batch_size:
+            raise ValueError(
+                f"config.bootstrap.holdout_slots must be in [0, bootstrap.batch_size), got {b.holdout_slots} "
+                f"with batch_size {b.batch_size}"
+            )
+        if b.train_steps == 0:
+            raise ValueError("config.bootstrap.num_steps > 0 needs bootstrap.train_steps > 0 (the data would go unused)")
+    elif b.train_steps > 0:
+        raise ValueError("config.bootstrap.train_steps > 0 needs bootstrap.num_steps > 0 (nothing to train on)")
     for key in ("heuristic_games", "recent_bests", "num_games", "anchor_games"):
         if cfg.elo[key] < 0:
             raise ValueError(f"config.elo.{key} must be >= 0, got {cfg.elo[key]}")
@@ -304,8 +337,8 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
     shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``);
     ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16
     simulations in self-play and the gate, 32 for the best's vs-random score, heuristic games
-    bootstrapping the first iterations, no heuristic anchor; ``--config configs/sq8.py:cpu``;
-    ``--config.mix.heuristic_share=0`` for pure self-play).
+    bootstrapping the first best, no heuristic anchor; ``--config configs/sq8.py:cpu``;
+    ``--config.bootstrap.num_steps=0 --config.bootstrap.train_steps=0`` for self-play from scratch).
 
     Defaults follow RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for
     hex8 are the alternatives to try), improved-policy sampling for the first 16 decisions, spatial
@@ -359,10 +392,13 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.train.batch_size = 256
         c.train.steps_per_iteration = 64  # ~4 samples per position over its time in the buffer
         # bootstrap from the heuristic (~15x faster per decision than 16-simulation search on CPU):
-        # half the games heuristic vs heuristic with one-hot policy targets, fading out by iteration 12
-        c.mix.heuristic_share = 0.5  # to mix.final_share (0) at iteration 12; heuristic seats "all"
-        c.mix.decay_iterations = 12
-        c.mix.heuristic_policy_target = True
+        # 256 x 256 decisions of heuristic games without search fill the buffer, 1000 train steps on
+        # them make the first best (~4 min); then pure search self-play. Runs C/E mixed heuristic games
+        # into search self-play instead (half at first, none by iteration 12): their nets stayed at
+        # ~0.88 vs random (BENCHMARKS.md)
+        c.bootstrap.num_steps = 256
+        c.bootstrap.batch_size = 256
+        c.bootstrap.train_steps = 1000
         c.arena.num_games = 32
         # 32 arena games make the LCB gate demand >= 22/32 (0.69): candidates that are better but not
         # by that much were never promoted (BENCHMARKS.md, 67 iterations with one promotion)

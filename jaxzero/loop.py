@@ -33,6 +33,7 @@ from jaxzero.games.protocol import make_game
 from jaxzero.nn import make_model
 from jaxzero.selfplay import (
     SOURCE_HEURISTIC,
+    PlayerPlay,
     SelfPlay,
     assign_heuristic_seats,
     batch_mesh,
@@ -77,6 +78,18 @@ METRIC_KEYS = (
 )
 # with a heuristic anchor (config.elo.heuristic_games > 0 and a heuristic player)
 HEURISTIC_METRIC_KEYS = ("vs_heuristic/score", "vs_heuristic/ci_low", "vs_heuristic/ci_high", "elo/heuristic")
+# in the first row of a fresh run with config.bootstrap.num_steps > 0
+BOOTSTRAP_METRIC_KEYS = (
+    "bootstrap/positions",
+    "bootstrap/games",
+    "bootstrap/value_targets",
+    "bootstrap/play_seconds",
+    "bootstrap/train_seconds",
+    "bootstrap/loss_policy",
+    "bootstrap/loss_value",
+    "bootstrap/accuracy",
+    "bootstrap/heldout_loss_value",
+)
 
 
 def _debug_pause(phase: str) -> int | None:
@@ -174,6 +187,9 @@ def _parts(cfg, game, config_json: dict) -> dict:
     if mixing and p.heuristic is None:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic (config.heuristic.player)")
     p.selfplay = SelfPlay.from_config(game, p.model.apply, cfg, heuristic=p.heuristic if mixing else None)
+    if cfg.bootstrap.num_steps > 0 and p.heuristic is None:
+        raise ValueError("config.bootstrap.num_steps > 0 needs a heuristic (config.heuristic.player)")
+    p.bootstrap_play = PlayerPlay(game, p.heuristic, cfg.game.max_moves) if cfg.bootstrap.num_steps > 0 else None
     p.arena = Arena(
         game,
         p.model.apply,
@@ -274,6 +290,63 @@ class Loop:
         jax.block_until_ready(value_mask)
         return slots, traj, values, value_mask
 
+    def _bootstrap(self, ts, buffer, key):
+        """Heuristic games without search fill the buffer and the candidate trains on them (config.bootstrap).
+
+        Returns ``(train state, buffer, metrics)``; the caller makes the trained net the first best.
+        """
+        cfg, b = self.cfg, self.cfg.bootstrap
+        k_slots, k_play, k_train = jax.random.split(key, 3)
+        t0 = time.time()
+        slots = self.bootstrap_play.init_slots(b.batch_size, k_slots)
+        chunk = cfg.selfplay.chunk_steps
+        chunks = []
+        for k in tqdm(range(b.num_steps // chunk), desc="bootstrap: heuristic games", unit="chunk",
+                      disable=not self.progress, leave=False, file=sys.stderr):
+            slots, traj = self.bootstrap_play.play(slots, jax.random.fold_in(k_play, k), num_steps=chunk)
+            chunks.append(traj)
+        traj = concat_trajectories(chunks)
+        values, value_mask = value_targets(traj)
+        train = slice(0, b.batch_size - b.holdout_slots)
+        data = trajectory_to_batch(traj, values, value_mask, train)
+        # id -1: games still running at the end are never labelled by a self-play game of the same id
+        buffer = replay.add(buffer, data.replace(game_id=jnp.full_like(data.game_id, -1)))
+        jax.block_until_ready(buffer)
+        play_seconds = time.time() - t0
+        t0 = time.time()
+        step_metrics = []
+        for s in tqdm(range(b.train_steps), desc="bootstrap: training", unit="step", disable=not self.progress,
+                      leave=False, file=sys.stderr):
+            ts, m = self.train_step(ts, buffer, jax.random.fold_in(k_train, s), cfg.train.batch_size)
+            step_metrics.append(m)
+        step_metrics = jax.device_get(step_metrics[-min(len(step_metrics), 64):])  # the last steps' losses
+        train_seconds = time.time() - t0
+        ev = {}
+        if b.holdout_slots:
+            held = trajectory_to_batch(traj, values, value_mask, slice(b.batch_size - b.holdout_slots, b.batch_size))
+            ev = jax.device_get(self.evaluate(ts.params, held))
+        nan = float("nan")
+        metrics = {
+            "bootstrap/positions": int(np.prod(traj.done[:, train].shape)),
+            "bootstrap/games": int(np.asarray(traj.done[:, train]).sum()),
+            "bootstrap/value_targets": int(np.asarray(value_mask[:, train]).sum()),
+            "bootstrap/play_seconds": round(play_seconds, 3),
+            "bootstrap/train_seconds": round(train_seconds, 3),
+            "bootstrap/loss_policy": float(np.mean([m["loss/policy"] for m in step_metrics])),
+            "bootstrap/loss_value": float(np.mean([m["loss/value"] for m in step_metrics])),
+            "bootstrap/accuracy": float(ev.get("policy_accuracy", nan)),  # top-1 agreement with the heuristic
+            "bootstrap/heldout_loss_value": float(ev.get("loss/value", nan)),
+        }
+        if not (_all_finite([m["loss/total"] for m in step_metrics]) and _all_finite(ts.params)):
+            raise FloatingPointError("bootstrap training gave a non-finite loss or params; nothing was saved")
+        self.log(
+            f"bootstrap | {metrics['bootstrap/games']} heuristic games, {metrics['bootstrap/positions']} positions "
+            f"in {play_seconds:.1f}s | {b.train_steps} train steps in {train_seconds:.1f}s | loss p "
+            f"{metrics['bootstrap/loss_policy']:.3f} v {metrics['bootstrap/loss_value']:.3f} | held-out agreement "
+            f"with the heuristic {metrics['bootstrap/accuracy']:.2f}"
+        )
+        return ts, buffer, metrics
+
     def _recent_bests_from_checkpoints(self, ckpt, abstract, current_name) -> list:
         """[(name, params)] of earlier distinct bests still held by the kept checkpoints (oldest first)."""
         out = []
@@ -351,6 +424,13 @@ class Loop:
         if self.selfplay.heuristic is not None:
             slots = assign_heuristic_seats(slots, jax.random.fold_in(k_slots, 1), config_lib.heuristic_share(cfg, start),
                                            cfg.mix.heuristic_seats)
+        bootstrap_metrics = {}
+        if start == 0 and cfg.bootstrap.num_steps > 0:
+            # a fresh run: the heuristic's games train the first best (see config.bootstrap)
+            key, k_boot = jax.random.split(key)
+            ts, buffer, bootstrap_metrics = self._bootstrap(ts, buffer, k_boot)
+            best, best_name = ts.params, "bootstrap"
+            last_good = dict(last_good, candidate=ts.params, opt_state=ts.opt_state, step=ts.step, best=best)
         self._play = self.selfplay.play
         if jax.device_count() > 1 and sp.batch_size % jax.device_count() == 0:
             # data-parallel self-play: each device runs its slice of the game slots (shard_map)
@@ -515,6 +595,9 @@ class Loop:
                     "elapsed_seconds": round(time.time() - run_start, 1),  # since this process started the loop
                 }
                 metrics.update(quality)
+                if bootstrap_metrics:
+                    metrics.update(bootstrap_metrics)
+                    bootstrap_metrics = {}
                 metrics["data/duplicate_warning"] = quality["data/duplicate_rate"] > DUPLICATE_WARNING
                 if "vs_heuristic" in anchors:
                     vh = anchors["vs_heuristic"]

@@ -139,6 +139,93 @@ def sample_with_temperature(key, weights, legal, temperature):
     return jax.random.categorical(key, logits, axis=-1).astype(jnp.int32)
 
 
+def advance(game, slots: Slots, action, policy, policy_mask, source, k_step, k_reset, max_moves: int, new_seats):
+    """Plays ``action`` in every slot and records the move: ``(slots, Trajectory row)``.
+
+    A game that ends (terminal, or ``max_moves`` reached: truncated) restarts from a fresh initial
+    state with id ``+B`` and the seat assignment ``new_seats`` (bool[B, P]); the record keeps the
+    position before the move, its ``policy`` target, ``policy_mask``, ``source`` and the returns after it.
+    """
+    batch = slots.moves.shape[0]
+    gs = slots.state
+    live = ~(gs.terminated | gs.truncated)
+    nxt = jax.vmap(game.step)(gs, action, jax.random.split(k_step, batch))
+    returns = slots.returns + nxt.rewards
+    moves = slots.moves + 1
+    terminated = nxt.terminated
+    truncated = ~terminated & (nxt.truncated | (moves >= max_moves))
+    done = terminated | truncated
+    record = Trajectory(
+        obs=jax.vmap(game.observe)(gs),
+        policy=policy,
+        mover=gs.current_player.astype(jnp.int32),
+        legal=gs.legal_action_mask,
+        game_id=slots.game_id,
+        valid=live,
+        done=done,
+        truncated=truncated,
+        returns=returns,
+        source=source,
+        heuristic_game=jnp.any(slots.heuristic, axis=1),
+        policy_mask=policy_mask,
+        moves=slots.moves,
+    )
+    fresh = jax.vmap(game.init)(jax.random.split(k_reset, batch))
+    slots = Slots(
+        state=_select(done, fresh, nxt),
+        moves=jnp.where(done, 0, moves),
+        returns=jnp.where(done[:, None], 0.0, returns),
+        game_id=jnp.where(done, slots.game_id + batch, slots.game_id),
+        heuristic=jnp.where(done[:, None], new_seats, slots.heuristic),
+    )
+    return slots, record
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayerPlay:
+    """Games of one network-free player in every seat (e.g. the heuristic: bootstrap data for the
+    first net), recorded like self-play with the player's move as a one-hot policy target.
+
+    No search runs, so a decision costs only the player (for RingRift's heuristic ~15x less than a
+    16-simulation search on CPU). `play` is jitted over a chunk of moves like `SelfPlay.play`.
+    """
+
+    game: Any
+    player: Any  # batched `(states, key) -> int32 actions [B]` (jaxzero.players)
+    max_moves: int = 512
+
+    def __post_init__(self):
+        object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
+
+    def init_slots(self, batch_size: int, key) -> Slots:
+        """B fresh games, every seat played by the player."""
+        return init_slots(self.game, batch_size, key).replace(
+            heuristic=jnp.ones((batch_size, self.game.num_players), bool)
+        )
+
+    def _move(self, slots: Slots, key):
+        k_act, k_step, k_reset = jax.random.split(key, 3)
+        action = self.player(slots.state, k_act).astype(jnp.int32)
+        batch = action.shape[0]
+        policy = jax.nn.one_hot(action, self.game.num_actions, dtype=jnp.float32)
+        source = jnp.full((batch,), SOURCE_HEURISTIC, jnp.int8)
+        return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, k_step, k_reset,
+                       self.max_moves, slots.heuristic)
+
+    def _play(self, slots: Slots, key, num_steps: int):
+        """Advances all B slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B])."""
+        chex.assert_rank(slots.moves, 1)
+        slots, traj = jax.lax.scan(lambda c, k: self._move(c, k), slots, jax.random.split(key, num_steps))
+        chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
+        return slots, traj
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
 @dataclasses.dataclass(frozen=True)
 class SelfPlay:
     """Self-play for one game, network and search budget; `play` is jitted over a chunk of moves."""
@@ -219,44 +306,12 @@ class SelfPlay:
                 policy = jnp.where(by_heuristic[:, None], one_hot, weights)
             else:
                 policy_mask = ~by_heuristic
+            new_seats = draw_heuristic_seats(k_seats, batch, game.num_players, heuristic_share, self.heuristic_seats)
         else:
             by_heuristic = jnp.zeros((batch,), bool)
-        live = ~(gs.terminated | gs.truncated)
-        nxt = jax.vmap(game.step)(gs, action, jax.random.split(k_step, batch))
-        returns = slots.returns + nxt.rewards
-        moves = slots.moves + 1
-        terminated = nxt.terminated
-        truncated = ~terminated & (nxt.truncated | (moves >= self.max_moves))
-        done = terminated | truncated
-        record = Trajectory(
-            obs=jax.vmap(game.observe)(gs),
-            policy=policy,
-            mover=mover,
-            legal=gs.legal_action_mask,
-            game_id=slots.game_id,
-            valid=live,
-            done=done,
-            truncated=truncated,
-            returns=returns,
-            source=jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8),
-            heuristic_game=jnp.any(slots.heuristic, axis=1),
-            policy_mask=policy_mask,
-            moves=slots.moves,
-        )
-        fresh = jax.vmap(game.init)(jax.random.split(k_reset, batch))
-        if self.heuristic is not None:
-            new_seats = draw_heuristic_seats(k_seats, batch, game.num_players, heuristic_share, self.heuristic_seats)
-            seats = jnp.where(done[:, None], new_seats, slots.heuristic)
-        else:
-            seats = slots.heuristic
-        slots = Slots(
-            state=_select(done, fresh, nxt),
-            moves=jnp.where(done, 0, moves),
-            returns=jnp.where(done[:, None], 0.0, returns),
-            game_id=jnp.where(done, slots.game_id + batch, slots.game_id),
-            heuristic=seats,
-        )
-        return slots, record
+            new_seats = slots.heuristic
+        source = jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8)
+        return advance(game, slots, action, policy, policy_mask, source, k_step, k_reset, self.max_moves, new_seats)
 
     def _play(self, params, slots: Slots, key, num_steps: int, heuristic_share=0.0):
         """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).

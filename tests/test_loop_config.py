@@ -87,3 +87,30 @@ def test_configs_saved_before_new_fields_get_defaults():
     cfg = fill_defaults(ml_collections.ConfigDict(old))
     assert cfg.mix.heuristic_share == 0.0 and cfg.arena.gate == "lcb" and cfg.debug.poison_iteration == -1
     validate(cfg)
+
+
+@pytest.mark.parametrize(
+    "values,match",
+    [
+        ({"num_steps": 20, "train_steps": 10}, r"config.bootstrap.num_steps \(20\) must be a multiple of"),
+        ({"num_steps": 32, "train_steps": 0}, "needs bootstrap.train_steps > 0"),
+        ({"num_steps": 0, "train_steps": 10}, "needs bootstrap.num_steps > 0"),
+        ({"num_steps": 32, "train_steps": 10, "holdout_slots": 256}, "config.bootstrap.holdout_slots"),
+        ({"num_steps": -16}, "config.bootstrap.num_steps and train_steps must be >= 0"),
+        ({"batch_size": 0}, "config.bootstrap.batch_size must be a positive integer"),
+    ],
+)
+def test_bad_bootstrap_values_are_named(values, match):
+    cfg = default_config()
+    cfg.bootstrap.update(values)
+    with pytest.raises(ValueError, match=match):
+        validate(cfg)
+
+
+def test_bootstrap_needs_a_heuristic():
+    cfg = default_config()
+    cfg.bootstrap.num_steps, cfg.bootstrap.train_steps = 32, 10
+    validate(cfg)
+    cfg.heuristic.player = "none"
+    with pytest.raises(ValueError, match="config.bootstrap.num_steps > 0 needs a heuristic"):
+        validate(cfg)

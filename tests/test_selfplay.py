@@ -217,3 +217,42 @@ def test_greedy_reward_player_takes_an_immediate_win(ttt):
         states = step(states, jnp.int32(a), key)
     acts = jax.jit(greedy_reward_player(game))(states, key)
     np.testing.assert_array_equal(acts, 2)
+
+
+def _first_legal_player(states, key):
+    """A deterministic player: the lowest legal action id."""
+    del key
+    return jnp.argmax(states.legal_action_mask, axis=-1).astype(jnp.int32)
+
+
+def test_player_play_records_the_players_moves_as_one_hot_targets_and_replays_exactly(ttt):
+    from jaxzero.selfplay import SOURCE_HEURISTIC, PlayerPlay
+
+    game, _, _ = ttt
+    pp = PlayerPlay(game, _first_legal_player, max_moves=9)
+    batch, steps = 3, 20
+    slots = pp.init_slots(batch, jax.random.key(0))
+    assert np.asarray(slots.heuristic).all()
+    _, traj = pp.play(slots, jax.random.key(1), num_steps=steps)
+    traj = jax.device_get(traj)
+    pol, legal = np.asarray(traj.policy), np.asarray(traj.legal)
+    action = pol.argmax(-1)
+    np.testing.assert_array_equal(pol.sum(-1), 1.0)  # one-hot
+    np.testing.assert_array_equal(action, legal.argmax(-1))  # ... at the player's move (lowest legal id)
+    assert (np.asarray(traj.source) == SOURCE_HEURISTIC).all() and np.asarray(traj.policy_mask).all()
+    assert np.asarray(traj.heuristic_game).all()
+    # replaying the recorded moves from the initial position gives the recorded observations and game ends
+    step = jax.jit(game.step)
+    for b in range(batch):
+        state, ends = game.init(jax.random.key(0)), 0
+        for t in range(steps):
+            np.testing.assert_array_equal(np.asarray(game.observe(state)), traj.obs[t, b])
+            state = step(state, jnp.int32(action[t, b]), jax.random.key(2))
+            done = bool(state.terminated | state.truncated)
+            assert done == bool(traj.done[t, b]), (b, t)
+            if done:
+                ends += 1
+                state = game.init(jax.random.key(0))
+        assert ends >= 2  # tic-tac-toe with the lowest-id player ends after 7 moves
+    values, mask = value_targets(traj)
+    assert np.asarray(mask).any()

@@ -1,0 +1,103 @@
+"""Bootstrap (config.bootstrap): heuristic games without search fill the buffer and train the first best.
+
+Tic-tac-toe with the generic one-ply greedy player (it takes a win when there is one, else plays
+at random), tiny budgets: the loop runs one iteration, then resumes for a second.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxzero import loop, replay
+from jaxzero.checkpoint import Checkpointer
+from jaxzero.selfplay import SOURCE_HEURISTIC
+from jaxzero.train import init_train_state
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOT_STEPS, BOOT_BATCH, BOOT_HOLDOUT, BOOT_TRAIN = 18, 64, 8, 60
+
+
+def _config():
+    spec = importlib.util.spec_from_file_location("tictactoe", ROOT / "configs" / "tictactoe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config()
+    cfg.selfplay.num_simulations = 8
+    cfg.train.steps_per_iteration = 20
+    cfg.arena.num_games = 16
+    cfg.arena.vs_random_games = 16
+    cfg.elo.heuristic_games = cfg.elo.num_games = cfg.elo.anchor_games = 0
+    cfg.bootstrap.num_steps = BOOT_STEPS  # two chunks of selfplay.chunk_steps = 9
+    cfg.bootstrap.batch_size = BOOT_BATCH
+    cfg.bootstrap.holdout_slots = BOOT_HOLDOUT
+    cfg.bootstrap.train_steps = BOOT_TRAIN
+    cfg.loop.num_iterations = 1
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def boot_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("bootstrap")
+    cfg = _config()
+    logs = []
+    lp = loop.Loop(cfg, workdir, progress=False, log=logs.append)
+    rows = lp.run()
+    cfg.loop.num_iterations = 2
+    rows2 = lp.run()  # resumes at iteration 1: no second bootstrap
+    return cfg, workdir, lp, rows, rows2, list(logs)
+
+
+@pytest.mark.slow
+def test_bootstrap_fills_the_buffer_with_heuristic_targets_and_trains(boot_run):
+    cfg, _, lp, _, _, _ = boot_run
+    ts = init_train_state(lp.params0, lp.optimizer)
+    buffer = replay.init_buffer(cfg.replay.capacity, lp.game.observation_shape, lp.game.num_actions, 2)
+    ts, buffer, m = lp._bootstrap(ts, buffer, jax.random.key(3))
+    n = BOOT_STEPS * (BOOT_BATCH - BOOT_HOLDOUT)  # the held-out games stay out of the buffer
+    assert set(m) == set(loop.BOOTSTRAP_METRIC_KEYS)
+    assert int(buffer.size) == m["bootstrap/positions"] == n
+    assert 0 < m["bootstrap/value_targets"] < n and m["bootstrap/games"] >= n // 9
+    d = jax.device_get(buffer.data)
+    assert (d.source[:n] == SOURCE_HEURISTIC).all() and d.policy_mask[:n].all()
+    np.testing.assert_array_equal(d.policy[:n].max(-1), 1.0)  # one-hot at a legal move
+    assert d.legal[np.arange(n), d.policy[:n].argmax(-1)].all()
+    assert (d.game_id[:n] == -1).all()  # never labelled by a self-play game that happens to share an id
+    assert int(ts.step) == BOOT_TRAIN
+    # the training fitted the heuristic's games: lower policy and value losses on them than the untrained
+    # net (the greedy player moves at random unless it can win, so its moves stay hard to predict)
+    batch = jax.tree.map(lambda x: x[:512], buffer.data)
+    before, after = lp.evaluate(lp.params0, batch), lp.evaluate(ts.params, batch)
+    assert float(after["loss/policy"]) < float(before["loss/policy"]) - 0.05, (before, after)
+    assert float(after["loss/value"]) < float(before["loss/value"]) - 0.2, (before, after)
+    assert 0.0 <= m["bootstrap/accuracy"] <= 1.0 and np.isfinite(m["bootstrap/loss_policy"])
+
+
+@pytest.mark.slow
+def test_the_bootstrapped_net_is_the_first_best_and_resume_does_not_bootstrap_again(boot_run):
+    cfg, workdir, lp, rows, rows2, logs = boot_run
+    lines = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [0, 1]
+    r0, r1 = lines
+    for key in loop.BOOTSTRAP_METRIC_KEYS:
+        assert key in r0, key
+        assert key not in r1, key  # the resumed call did not bootstrap
+    assert r0["bootstrap/positions"] == BOOT_STEPS * (BOOT_BATCH - BOOT_HOLDOUT)
+    # the candidate trained on from the bootstrap: its step count includes the bootstrap steps
+    assert r0["train_step"] == BOOT_TRAIN + cfg.train.steps_per_iteration
+    assert r1["train_step"] == BOOT_TRAIN + 2 * cfg.train.steps_per_iteration
+    assert sum("bootstrap |" in x for x in logs) == 1
+    # iteration 0 gated its candidate against the bootstrapped net, not the untrained one
+    assert r0["best_from"] == ("it0" if r0["promoted"] else "bootstrap")
+    ck = Checkpointer(workdir / "checkpoints")
+    try:
+        s0, _, _ = ck.restore(0, jax.eval_shape(lp.initial_state))
+    finally:
+        ck.close()
+    differ = [not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(s0["best"]), jax.tree.leaves(lp.params0))]
+    assert any(differ)
+    assert rows[0]["iteration"] == 0 and [r["iteration"] for r in rows2] == [1]
