@@ -412,7 +412,7 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.elo.heuristic_games = 0  # compiling the one-ply heuristic in a match costs minutes on CPU
         c.elo.anchor_games = 0
         c.elo.num_games = 0  # no recent-best matches: two-net games at the eval budget cost minutes
-        c.loop.num_iterations = 20  # ~45-50 min on a 2-core CPU (BENCHMARKS.md)
+        c.loop.num_iterations = 20  # ~50-55 min on a 2-core CPU with the bootstrap (BENCHMARKS.md, run F)
     if variant == "tiny":
         c.net.num_blocks = 1
         c.net.channels = 8
