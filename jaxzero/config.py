@@ -399,7 +399,7 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
         c.bootstrap.num_steps = 256
         c.bootstrap.batch_size = 256
         c.bootstrap.train_steps = 1000
-        c.arena.num_games = 32
+        c.arena.num_games = -(-32 // p) * p  # 32 (33 for 3 players: seats rotate evenly)
         # 32 arena games make the LCB gate demand >= 22/32 (0.69): candidates that are better but not
         # by that much were never promoted (BENCHMARKS.md, 67 iterations with one promotion)
         c.arena.gate = "threshold"

@@ -25,8 +25,11 @@ def load_config(name, arg):
     return mod.get_config(arg)
 
 
-def _two_iterations_then_resume(name, tmp_path, num_players):
+def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False):
     cfg = load_config(name, "tiny")
+    if bootstrap:  # the :cpu setting's first best: RingRift's heuristic games without search
+        cfg.bootstrap.num_steps, cfg.bootstrap.batch_size = cfg.selfplay.chunk_steps, 4
+        cfg.bootstrap.holdout_slots, cfg.bootstrap.train_steps = 1, 2
     assert cfg.net.policy_head == "spatial" and cfg.selfplay.search == "auto"
     assert cfg.arena.num_games % num_players == 0
     t0 = time.time()
@@ -46,6 +49,10 @@ def _two_iterations_then_resume(name, tmp_path, num_players):
         assert 0 <= r["arena/truncated"] <= cfg.arena.num_games
         assert r["truncated"] <= r["games"]
         assert r["value_targets"] <= r["positions"]
+    if bootstrap:
+        assert lines[0]["bootstrap/positions"] == cfg.bootstrap.num_steps * 3
+        assert lines[0]["best_from"] in ("bootstrap", "it0") and "bootstrap/positions" not in lines[1]
+        assert lines[0]["train_step"] == cfg.bootstrap.train_steps + cfg.train.steps_per_iteration
     ck = Checkpointer(tmp_path / "checkpoints")
     assert ck.latest_iteration() == 1
     ck.close()
@@ -67,6 +74,15 @@ def _two_iterations_then_resume(name, tmp_path, num_players):
 @pytest.mark.timeout(1800)
 def test_sq8_tiny_loop(tmp_path):
     _two_iterations_then_resume("sq8", tmp_path, 2)
+
+
+# the :cpu setting's bootstrap on RingRift: compiling the one-ply heuristic inside the bootstrap's
+# games adds ~4 min (cold cache, 2-core CPU) to the test above, so it is extended (not in CI);
+# tests/test_loop_bootstrap.py covers the bootstrap on tic-tac-toe in CI
+@pytest.mark.extended
+@pytest.mark.timeout(3600)
+def test_sq8_tiny_loop_with_a_bootstrap_from_the_ringrift_heuristic(tmp_path):
+    _two_iterations_then_resume("sq8", tmp_path, 2, bootstrap=True)
 
 
 @pytest.mark.slow
@@ -91,7 +107,7 @@ def test_configs_name_registered_ringrift_games(name):
     from jaxzero.games.protocol import make_game
 
     board, p = CONFIGS[name]
-    for arg in (None, "tiny"):
+    for arg in (None, "tiny", "cpu"):
         cfg = load_config(name, arg)
         game = make_game(cfg.game.name)  # registered lazily by protocol.make_game
         config_lib.validate(cfg, game)
