@@ -15,6 +15,9 @@ plays every seat or one drawn seat (``heuristic_seats``). Every position records
 chose the move) and whether it gives a policy target (``policy_mask``: search moves always; heuristic
 moves only with ``heuristic_policy_target``, as a one-hot of the heuristic's move). All positions of
 finished games give value targets.
+
+`PlayerPlay` records games of a network-free player in every seat (no search: the loop's bootstrap
+data) in the same `Trajectory` form; both share the per-move bookkeeping `advance`.
 """
 
 from __future__ import annotations

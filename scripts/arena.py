@@ -12,7 +12,8 @@ default to the self-play budget), or a search kind `maxn`,
 deterministic (gumbel_scale 0), over ONE network shared by both sides -- the best net of
 `--checkpoint WORKDIR`, or else a fresh network of the config's `net` architecture initialised
 with `--net-seed` (default: the config's seed) -- with `--simulations` / `--considered` (default:
-the config's selfplay settings).
+the config's selfplay settings); `--b-simulations` / `--b-considered` give B its own budget (two
+budgets of one search over one network, e.g. 8 vs 16 considered actions).
 
 Seats (jaxzero.match.play_match): A plays one seat, B all the others; A's seat is `g % P` in game
 g, so over each group of P games A sits once in every seat; the first `--opening-moves` decisions
@@ -49,11 +50,15 @@ def _load_config(spec: str):
     return mod.get_config(arg) if arg else mod.get_config()
 
 
-def _search_settings(args, sp):
-    return dict(
-        num_simulations=args.simulations if args.simulations else int(sp.num_simulations),
-        max_num_considered_actions=args.considered if args.considered else int(sp.max_num_considered_actions),
-    )
+def _search_settings(args, sp, side="a"):
+    """Budget of side ``side``'s search-kind player: ``--simulations`` / ``--considered`` (else the
+    config's selfplay budget); side B may override them with ``--b-simulations`` / ``--b-considered``."""
+    sims = args.simulations if args.simulations else int(sp.num_simulations)
+    considered = args.considered if args.considered else int(sp.max_num_considered_actions)
+    if side == "b":
+        sims = args.b_simulations or sims
+        considered = args.b_considered or considered
+    return dict(num_simulations=sims, max_num_considered_actions=considered)
 
 
 def _load_best(workdir: Path, cfg):
@@ -92,8 +97,8 @@ def shared_network(game, cfg, args):
     return model.apply, params, f"fresh {cfg.net.num_blocks}x{cfg.net.channels} net, seed {seed}"
 
 
-def make_player(name: str, game, cfg, args=None, network=None):
-    """A batched player function `(states, key) -> actions` for `name`.
+def make_player(name: str, game, cfg, args=None, network=None, side="a"):
+    """A batched player function `(states, key) -> actions` for `name` playing as ``side`` ("a" or "b").
 
     ``network`` = ``(apply_fn, params, description)`` for the search-kind players (see `shared_network`).
     """
@@ -104,7 +109,8 @@ def make_player(name: str, game, cfg, args=None, network=None):
         if network is None:
             network = shared_network(game, cfg, args)
         apply_fn, params, _ = network
-        search = make_search_fn_of_kind(name, game, apply_fn, gumbel_scale=0.0, **_search_settings(args, cfg.selfplay))
+        search = make_search_fn_of_kind(name, game, apply_fn, gumbel_scale=0.0,
+                                        **_search_settings(args, cfg.selfplay, side))
         return search_player(search, params)
     if name == "random":
         return random_player
@@ -144,6 +150,10 @@ def main(argv=None) -> int:
     ap.add_argument("--simulations", type=int, default=None, help="search-kind players (default: selfplay.num_simulations)")
     ap.add_argument("--considered", type=int, default=None,
                     help="search-kind players' max considered actions (default: selfplay.max_num_considered_actions)")
+    ap.add_argument("--b-simulations", type=int, default=None,
+                    help="B's simulations if B is a search kind (default: --simulations); compares budgets")
+    ap.add_argument("--b-considered", type=int, default=None,
+                    help="B's max considered actions if B is a search kind (default: --considered)")
     ap.add_argument("--chunk", type=int, default=16, help="decisions per compiled call")
     ap.add_argument("--progress", action="store_true", help="print decisions played and games running per chunk")
     ap.add_argument("--seed", type=int, default=0)
@@ -162,7 +172,7 @@ def main(argv=None) -> int:
     searching = [n for n in (args.a, args.b) if n in SEARCH_KINDS]
     network = shared_network(game, cfg, args) if searching else None
     a = make_player(args.a, game, cfg, args, network)
-    b = make_player(args.b, game, cfg, args, network)
+    b = make_player(args.b, game, cfg, args, network, side="b")
     max_steps = args.max_steps or int(cfg.game.max_moves)
     is_search = searching or any(n not in ("random", "heuristic") for n in (args.a, args.b))
     opening = args.opening_moves if args.opening_moves is not None else (int(cfg.arena.opening_moves) if is_search else 0)
@@ -178,8 +188,14 @@ def main(argv=None) -> int:
     r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1), opening_moves=opening)
     if searching:
         r.update(network=network[2], **_search_settings(args, cfg.selfplay))
+        if args.b in SEARCH_KINDS:
+            b_budget = _search_settings(args, cfg.selfplay, "b")
+            r.update(b_num_simulations=b_budget["num_simulations"],
+                     b_max_num_considered_actions=b_budget["max_num_considered_actions"])
         print(f"search players: {network[2]}, {r['num_simulations']} simulations, "
-              f"{r['max_num_considered_actions']} considered actions, gumbel_scale 0")
+              f"{r['max_num_considered_actions']} considered actions"
+              + (f" (B: {r['b_num_simulations']} / {r['b_max_num_considered_actions']})" if "b_num_simulations" in r else "")
+              + ", gumbel_scale 0")
     r.pop("per_game")
     print(f"per-seat scores of A: {', '.join(f'{s:.3f}' for s in r['seat_scores'])}; unfinished games: {r['truncated']}; "
           f"{r['seconds']} s")

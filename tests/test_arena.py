@@ -86,3 +86,26 @@ def test_arena_command_search_kinds(capsys):
     assert len(r["seat_scores"]) == 2 and r["network"].startswith("fresh 1x16 net")
     assert r["score"] == pytest.approx(sum(r["seat_scores"]) / 2)
     assert m.group(1) == f"{r['score']:.4f}"  # the summary line prints the same score
+
+
+def test_arena_command_gives_side_b_its_own_search_budget(capsys):
+    """--b-simulations / --b-considered set B's budget only: a 2-simulation B loses to a 32-simulation A
+    sharing its network, and the JSON names both budgets."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("arena_script", root / "scripts" / "arena.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    argv = ["--config", str(root / "configs" / "tictactoe.py"), "--a", "mctx", "--b", "mctx", "--games", "40",
+            "--simulations", "32", "--considered", "9", "--b-simulations", "2", "--b-considered", "2",
+            "--opening-moves", "1", "--chunk", "9", "--json"]
+    assert script.main(argv) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    r = json.loads(out[-2])
+    assert (r["num_simulations"], r["max_num_considered_actions"]) == (32, 9)
+    assert (r["b_num_simulations"], r["b_max_num_considered_actions"]) == (2, 2)
+    assert "(B: 2 / 2)" in out[-4]
+    assert r["ci_low"] > 0.5, r
