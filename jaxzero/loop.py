@@ -187,8 +187,6 @@ def _parts(cfg, game, config_json: dict) -> dict:
     if mixing and p.heuristic is None:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic (config.heuristic.player)")
     p.selfplay = SelfPlay.from_config(game, p.model.apply, cfg, heuristic=p.heuristic if mixing else None)
-    if cfg.bootstrap.num_steps > 0 and p.heuristic is None:
-        raise ValueError("config.bootstrap.num_steps > 0 needs a heuristic (config.heuristic.player)")
     p.bootstrap_play = PlayerPlay(game, p.heuristic, cfg.game.max_moves) if cfg.bootstrap.num_steps > 0 else None
     p.arena = Arena(
         game,
@@ -265,24 +263,34 @@ class Loop:
         os.replace(tmp, path)
 
     # -- one iteration ----------------------------------------------------------------------------
+    def _play_window(self, play, slots, key, num_steps: int, desc: str):
+        """``num_steps`` moves of every slot, ``selfplay.chunk_steps`` per compiled call of
+        ``play(slots, key) -> (slots, Trajectory)``: ``(slots, Trajectory[num_steps, B])``."""
+        chunk = self.cfg.selfplay.chunk_steps
+        chunks = []
+        for k in tqdm(range(num_steps // chunk), desc=desc, unit="chunk", disable=not self.progress, leave=False,
+                      file=sys.stderr):
+            slots, traj = play(slots, jax.random.fold_in(key, k))
+            chunks.append(traj)
+        return slots, concat_trajectories(chunks)
+
+    def _train_steps(self, ts, buffer, key, num_steps: int, desc: str | None = None):
+        """``num_steps`` train steps from Python (one jitted step, fixed batch shape): ``(ts, [metrics])``."""
+        step_metrics = []
+        for s in tqdm(range(num_steps), desc=desc, unit="step", disable=desc is None or not self.progress,
+                      leave=False, file=sys.stderr):
+            ts, m = self.train_step(ts, buffer, jax.random.fold_in(key, s), self.cfg.train.batch_size)
+            step_metrics.append(m)
+        return ts, jax.device_get(step_metrics)
+
     def _self_play(self, params, slots, key, iteration, share):
         sp = self.cfg.selfplay
         share = jnp.asarray(share, jnp.float32)
-        chunks = []
-        n_chunks = sp.num_steps // sp.chunk_steps
-        bar = tqdm(
-            range(n_chunks),
-            desc=f"self-play it {iteration}",
-            unit="chunk",
-            disable=not self.progress,
-            leave=False,
-            file=sys.stderr,
-        )
-        for k in bar:
-            slots, traj = self._play(params, slots, jax.random.fold_in(key, k), num_steps=sp.chunk_steps,
-                                     heuristic_share=share)
-            chunks.append(traj)
-        traj = concat_trajectories(chunks)
+
+        def play(slots, k):
+            return self._play(params, slots, k, num_steps=sp.chunk_steps, heuristic_share=share)
+
+        slots, traj = self._play_window(play, slots, key, sp.num_steps, f"self-play it {iteration}")
         if self._play is not self.selfplay.play:
             # gather the sharded batch onto one device (a transfer, no collective) for replay/training
             traj = jax.device_put(traj, jax.devices()[0])
@@ -300,12 +308,8 @@ class Loop:
         t0 = time.time()
         slots = self.bootstrap_play.init_slots(b.batch_size, k_slots)
         chunk = cfg.selfplay.chunk_steps
-        chunks = []
-        for k in tqdm(range(b.num_steps // chunk), desc="bootstrap: heuristic games", unit="chunk",
-                      disable=not self.progress, leave=False, file=sys.stderr):
-            slots, traj = self.bootstrap_play.play(slots, jax.random.fold_in(k_play, k), num_steps=chunk)
-            chunks.append(traj)
-        traj = concat_trajectories(chunks)
+        _, traj = self._play_window(lambda sl, k: self.bootstrap_play.play(sl, k, num_steps=chunk), slots, k_play,
+                                    b.num_steps, "bootstrap: heuristic games")
         values, value_mask = value_targets(traj)
         train = slice(0, b.batch_size - b.holdout_slots)
         data = trajectory_to_batch(traj, values, value_mask, train)
@@ -314,12 +318,8 @@ class Loop:
         jax.block_until_ready(buffer)
         play_seconds = time.time() - t0
         t0 = time.time()
-        step_metrics = []
-        for s in tqdm(range(b.train_steps), desc="bootstrap: training", unit="step", disable=not self.progress,
-                      leave=False, file=sys.stderr):
-            ts, m = self.train_step(ts, buffer, jax.random.fold_in(k_train, s), cfg.train.batch_size)
-            step_metrics.append(m)
-        step_metrics = jax.device_get(step_metrics[-min(len(step_metrics), 64):])  # the last steps' losses
+        ts, step_metrics = self._train_steps(ts, buffer, k_train, b.train_steps, "bootstrap: training")
+        step_metrics = step_metrics[-64:]  # the losses of the last steps
         train_seconds = time.time() - t0
         ev = {}
         if b.holdout_slots:
@@ -476,11 +476,7 @@ class Loop:
 
                 # 2. train the candidate from Python (one jitted step, fixed batch shape)
                 t0 = time.time()
-                step_metrics = []
-                for s in range(cfg.train.steps_per_iteration):
-                    ts, m = self.train_step(ts, buffer, jax.random.fold_in(k_train, s), cfg.train.batch_size)
-                    step_metrics.append(m)
-                step_metrics = jax.device_get(step_metrics)
+                ts, step_metrics = self._train_steps(ts, buffer, k_train, cfg.train.steps_per_iteration)
                 train_seconds = time.time() - t0
                 train_means = {k: float(np.mean([m[k] for m in step_metrics])) for k in step_metrics[0]}
 

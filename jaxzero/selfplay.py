@@ -184,7 +184,7 @@ def advance(game, slots: Slots, action, policy, policy_mask, source, k_step, k_r
     return slots, record
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: jit's static `self`
 class PlayerPlay:
     """Games of one network-free player in every seat (e.g. the heuristic: bootstrap data for the
     first net), recorded like self-play with the player's move as a one-hot policy target.
@@ -222,14 +222,8 @@ class PlayerPlay:
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
         return slots, traj
 
-    def __hash__(self):
-        return id(self)
 
-    def __eq__(self, other):
-        return self is other
-
-
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: jit's static `self`
 class SelfPlay:
     """Self-play for one game, network and search budget; `play` is jitted over a chunk of moves."""
 
@@ -331,12 +325,6 @@ class SelfPlay:
         slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
         return slots, traj
-
-    def __hash__(self):
-        return id(self)
-
-    def __eq__(self, other):
-        return self is other
 
 
 @jax.jit

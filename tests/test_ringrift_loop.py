@@ -76,8 +76,9 @@ def test_sq8_tiny_loop(tmp_path):
     _two_iterations_then_resume("sq8", tmp_path, 2)
 
 
-# the :cpu setting's bootstrap on RingRift: compiling the one-ply heuristic inside the bootstrap's
-# games adds ~4 min (cold cache, 2-core CPU) to the test above, so it is extended (not in CI);
+# the :cpu setting's bootstrap on RingRift: with the bootstrap's heuristic games compiling cold (the
+# rest of the cache warm), this test took 5 min 49 s on the 2-core dev VM, against 4 min 12 s for all
+# three loop tests above with a warm cache (BENCHMARKS.md), so it is extended (not in CI);
 # tests/test_loop_bootstrap.py covers the bootstrap on tic-tac-toe in CI
 @pytest.mark.extended
 @pytest.mark.timeout(3600)
