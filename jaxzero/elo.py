@@ -184,21 +184,3 @@ def plot_elo(runs: dict, path: str | Path, title: str | None = None):
     plt.close(fig)
     tmp.replace(path)
     return drawn
-
-
-def main(argv=None) -> int:
-    """``python -m jaxzero.elo OUT.png WORKDIR [WORKDIR ...]``: one Elo curve per run (same game only)."""
-    import sys
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2:
-        print(main.__doc__)
-        return 2
-    out, dirs = args[0], args[1:]
-    drawn = plot_elo({Path(d).name: read_metrics(d) for d in dirs}, out)
-    print(f"elo plot: {out} curves={len(drawn)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -25,89 +25,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jaxzero import paths  # noqa: E402
+from jaxzero import cli, paths  # noqa: E402
 
 
-def load_config(path: str, overrides: list[str]):
-    """A config file's ``get_config()`` with ``--config.a.b=value`` overrides applied.
-
-    ``path`` may end in ``:arg`` (e.g. ``configs/sq8.py:tiny``), passed as ``get_config(arg)`` like
-    ml_collections' config_flags does.
-    """
-    import importlib.util
-
-    arg = None
-    if ":" in path:
-        path, arg = path.split(":", 1)
-
-    spec = importlib.util.spec_from_file_location("bench_config", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    cfg = mod.get_config() if arg is None else mod.get_config(arg)
-    for item in overrides:
-        if not item.startswith("--config.") or "=" not in item:
-            raise SystemExit(f"unrecognised argument {item!r} (expected --config.a.b=value)")
-        dotted, raw = item[len("--config.") :].split("=", 1)
-        *parents, leaf = dotted.split(".")
-        node = cfg
-        for p in parents:
-            node = node[p]
-        if leaf not in node:
-            raise SystemExit(f"unknown config key {dotted!r}")
-        old = node[leaf]
-        node[leaf] = type(old)(raw) if not isinstance(old, bool) else raw.lower() in ("1", "true", "yes")
-    return cfg
+def load_config(spec: str, overrides: list[str]):
+    """The config ``spec`` names with its ``--config.a.b=value`` overrides (`jaxzero.cli.load_config`)."""
+    return cli.load_config(spec, overrides)
 
 
 def bench_selfplay(args, overrides) -> dict:
-    """Games/s and positions/s of batched search self-play with a fresh network."""
-    import jax
-    import numpy as np
-
-    from jaxzero import config as config_lib
-    from jaxzero.games.protocol import make_game
-    from jaxzero.nn import make_model
-    from jaxzero.selfplay import SelfPlay, init_slots
+    """Games/s and positions/s of batched search self-play with a fresh network (jaxzero.bench.selfplay)."""
+    from jaxzero.bench.selfplay import bench_selfplay as run
 
     cfg = load_config(args.config, overrides)
-    game = make_game(cfg.game.name)
-    config_lib.validate(cfg, game)
-    model, params = make_model(cfg.net, game, cfg.seed)
-    sp = cfg.selfplay
-    selfplay = SelfPlay.from_config(game, model.apply, cfg)
-    key = jax.random.key(cfg.seed)
-    slots = init_slots(game, sp.batch_size, key)
-    t0 = time.time()
-    slots, traj = selfplay.play(params, slots, jax.random.key(1), num_steps=sp.chunk_steps)
-    jax.block_until_ready(traj)
-    compile_s = time.time() - t0
-    games = positions = 0
-    t0 = time.time()
-    for r in range(args.repeats):
-        slots, traj = selfplay.play(params, slots, jax.random.key(2 + r), num_steps=sp.chunk_steps)
-        jax.block_until_ready(traj)
-        games += int(np.asarray(traj.done).sum())
-        positions += int(np.asarray(traj.valid).sum())
-    seconds = time.time() - t0
-    return {
-        "benchmark": "selfplay",
-        "config": args.config,
-        "overrides": overrides,
-        "game": cfg.game.name,
-        "batch_size": sp.batch_size,
-        "num_simulations": sp.num_simulations,
-        "net": f"{cfg.net.num_blocks}x{cfg.net.channels}",
-        "moves_timed": sp.chunk_steps * args.repeats,
-        "seconds": round(seconds, 3),
-        "compile_seconds": round(compile_s, 3),
-        "games_per_s": round(games / seconds, 3),
-        "games_per_hour": round(3600 * games / seconds, 1),
-        "positions_per_s": round(positions / seconds, 1),
-        "decisions_per_s": round(positions / seconds, 2),  # searched moves (one search each)
-        "search": sp.search,
-        "device": str(jax.devices()[0].platform),
-        "host": platform.node(),
-    }
+    return {"benchmark": "selfplay", "config": args.config, "overrides": overrides, **run(cfg, args.repeats)}
 
 
 def _add_selfplay(sub):
@@ -125,7 +56,7 @@ def bench_engine(args, overrides) -> dict:
     from jaxzero.games.ringrift.bench import bench_engine as run
 
     if overrides:
-        raise SystemExit(f"unrecognised arguments {overrides}")
+        raise cli.UserError(f"unrecognised arguments {overrides}")
     r = run(args.board, args.players, args.batch, args.seconds)
     r["steps_per_s"] = r["decisions_per_s"]
     r["device"] = str(jax.devices()[0].platform)
@@ -148,7 +79,7 @@ def bench_heuristic(args, overrides) -> dict:
         if "heuristic" in cfg and "weights" in cfg.heuristic and len(cfg.heuristic.weights):
             weights = dict(cfg.heuristic.weights)
     if overrides:
-        raise SystemExit(f"unrecognised arguments {overrides}")
+        raise cli.UserError(f"unrecognised arguments {overrides}")
     r = run(board, players, args.batch, args.seconds, weights=weights)
     r["device"] = str(jax.devices()[0].platform)
     r["loadavg"] = [round(x, 2) for x in __import__("os").getloadavg()]
@@ -188,7 +119,7 @@ def bench_search_speed(args, overrides) -> dict:
     cfg = load_config(args.config, overrides)
     game = make_game(cfg.game.name)
     if game.num_players != 2:
-        raise SystemExit(f"the mctx comparison needs a 2-player game, {game.id} has {game.num_players}")
+        raise cli.UserError(f"the mctx comparison needs a 2-player game, {game.id} has {game.num_players}")
     model, params = make_model(cfg.net, game, cfg.seed)
     sims = args.simulations or cfg.selfplay.num_simulations
     considered = args.considered or cfg.selfplay.max_num_considered_actions
@@ -245,6 +176,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS:
         add(sub)
+    cli.add_debug(parser)
     args, overrides = parser.parse_known_args(argv)
     paths.enable_compilation_cache()
     result = args.func(args, overrides)
@@ -257,4 +189,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

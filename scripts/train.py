@@ -1,31 +1,45 @@
 """Train with the closed self-play loop.
 
-    python scripts/train.py --config configs/connect4.py [--config.train.learning_rate=1e-3 ...] --workdir DIR
+    python scripts/train.py --config sq8.py:cpu [--config.train.learning_rate=1e-3 ...] [--workdir DIR]
 
+``--config`` takes a file (configs/connect4.py) or a bare name resolved in configs/ (sq8, sq8.py),
+optionally with a variant (:tiny, :cpu). ``--workdir`` defaults to runs/<config>[_<variant>].
 Running the same command again resumes after the last complete iteration.
 """
 
 from __future__ import annotations
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+import sys
+from pathlib import Path
 
-from jaxzero import paths
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file (configs/*.py).", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics.jsonl and TensorBoard events.")
-_NO_PROGRESS = flags.DEFINE_bool("no_progress", False, "Hide the self-play progress bar.")
-flags.mark_flags_as_required(["config", "workdir"])
+from jaxzero import cli, paths  # noqa: E402
 
 
-def main(argv):
-    del argv
-    logging.set_verbosity(logging.WARNING)  # orbax logs every save step at INFO
+def main(argv=None) -> int:
+    parser = cli.config_parser(__doc__)
+    parser.add_argument("--workdir", default=None, help="checkpoints, metrics.jsonl, TensorBoard events "
+                        "(default: runs/<config>[_<variant>])")
+    parser.add_argument("--no_progress", "--no-progress", action="store_true", help="hide the progress bars")
+    args, cfg = cli.parse(parser, argv)
+    cfg = cli.validated(cfg)
+    workdir = Path(args.workdir) if args.workdir else cli.default_workdir(args.config_spec)
+    print(f"config {args.config_spec.path} (variant {args.config_spec.variant or 'none'}), workdir {workdir}",
+          flush=True)
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.WARNING)  # orbax logs every save step at INFO
     paths.enable_compilation_cache()
     from jaxzero import loop
+    from jaxzero.checkpoint import ConfigMismatchError
 
-    loop.run(_CONFIG.value, _WORKDIR.value, progress=not _NO_PROGRESS.value)
+    try:
+        loop.run(cfg, workdir, progress=not args.no_progress)
+    except ConfigMismatchError as e:
+        raise cli.UserError(str(e)) from e
+    return 0
 
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(cli.run_main(main))

@@ -39,7 +39,9 @@ def test_selfplay_json():
 
 
 def test_unknown_override_is_refused():
-    with pytest.raises(SystemExit, match="unknown config key"):
+    from jaxzero.cli import UserError
+
+    with pytest.raises(UserError, match=r"config.selfplay.nope is not a setting"):
         bench.load_config(str(ROOT / "configs/tictactoe.py"), ["--config.selfplay.nope=3"])
     cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"), ["--config.train.learning_rate=0.5"])
     assert cfg.train.learning_rate == 0.5

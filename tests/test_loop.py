@@ -104,7 +104,8 @@ def test_resume_reuses_the_compiled_functions(tmp_path):
     lp = loop.Loop(cfg, tmp_path, progress=False, log=lambda s: None)
 
     def cache_sizes():
-        fns = [lp.selfplay.play, lp.train_step, lp.evaluate, lp.arena._vs_net, lp.arena._vs_random]
+        p = lp.parts
+        fns = [p.selfplay.play, p.train_step, p.evaluate, p.arena._vs_net, p.arena._vs_random]
         return [f._cache_size() for f in fns]
 
     lp.run()

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jaxzero import loop, replay
+from jaxzero.loop.bootstrap import bootstrap
 from jaxzero.checkpoint import Checkpointer
 from jaxzero.selfplay import SOURCE_HEURISTIC
 from jaxzero.train import init_train_state
@@ -55,9 +56,9 @@ def boot_run(tmp_path_factory):
 @pytest.mark.slow
 def test_bootstrap_fills_the_buffer_with_heuristic_targets_and_trains(boot_run):
     cfg, _, lp, _, _, _ = boot_run
-    ts = init_train_state(lp.params0, lp.optimizer)
+    ts = init_train_state(lp.parts.params0, lp.parts.optimizer)
     buffer = replay.init_buffer(cfg.replay.capacity, lp.game.observation_shape, lp.game.num_actions, 2)
-    ts, buffer, m = lp._bootstrap(ts, buffer, jax.random.key(3))
+    ts, buffer, m = bootstrap(lp.parts, lp.cfg, ts, buffer, jax.random.key(3), log=lambda s: None)
     n = BOOT_STEPS * (BOOT_BATCH - BOOT_HOLDOUT)  # the held-out games stay out of the buffer
     assert set(m) == set(loop.BOOTSTRAP_METRIC_KEYS)
     assert int(buffer.size) == m["bootstrap/positions"] == n
@@ -71,7 +72,7 @@ def test_bootstrap_fills_the_buffer_with_heuristic_targets_and_trains(boot_run):
     # the training fitted the heuristic's games: lower policy and value losses on them than the untrained
     # net (the greedy player moves at random unless it can win, so its moves stay hard to predict)
     batch = jax.tree.map(lambda x: x[:512], buffer.data)
-    before, after = lp.evaluate(lp.params0, batch), lp.evaluate(ts.params, batch)
+    before, after = lp.parts.evaluate(lp.parts.params0, batch), lp.parts.evaluate(ts.params, batch)
     assert float(after["loss/policy"]) < float(before["loss/policy"]) - 0.05, (before, after)
     assert float(after["loss/value"]) < float(before["loss/value"]) - 0.2, (before, after)
     assert 0.0 <= m["bootstrap/accuracy"] <= 1.0 and np.isfinite(m["bootstrap/loss_policy"])
@@ -98,6 +99,6 @@ def test_the_bootstrapped_net_is_the_first_best_and_resume_does_not_bootstrap_ag
         s0, _, _ = ck.restore(0, jax.eval_shape(lp.initial_state))
     finally:
         ck.close()
-    differ = [not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(s0["best"]), jax.tree.leaves(lp.params0))]
+    differ = [not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(s0["best"]), jax.tree.leaves(lp.parts.params0))]
     assert any(differ)
     assert rows[0]["iteration"] == 0 and [r["iteration"] for r in rows2] == [1]

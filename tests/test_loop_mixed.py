@@ -177,7 +177,7 @@ def test_sq8_tiny_mixed_data_with_the_ringrift_heuristic(tmp_path):
     cfg.elo.anchor_games = 2
     t0 = time.time()
     lp = loop.Loop(cfg, tmp_path, progress=False, log=print)
-    assert lp.heuristic_name == "heuristic"  # RingRift's own one-ply greedy player, not the generic one
+    assert lp.parts.heuristic_name == "heuristic"  # RingRift's own one-ply greedy player, not the generic one
     rows = lp.run()
     print(f"sq8:tiny mixed loop: 2 iterations in {time.time() - t0:.0f}s")
     assert [r["iteration"] for r in rows] == [0, 1]

@@ -1,6 +1,7 @@
 """A second Loop with the same config (a resume in the same process) reuses the compiled parts."""
 
 import importlib.util
+import types
 from pathlib import Path
 
 import jax
@@ -23,32 +24,34 @@ def test_resume_in_process_reuses_compiled_functions(tmp_path):
     resumed = _cfg()
     resumed.loop.num_iterations = cfg.loop.num_iterations + 3  # run length is not traced
     b = loop.Loop(resumed, tmp_path / "b", progress=False)
-    for name in ("game", "selfplay", "arena", "train_step", "evaluate", "model"):
-        assert getattr(a, name) is getattr(b, name), name
+    assert a.parts is b.parts and a.game is b.game
     changed = _cfg()
     changed.selfplay.num_simulations = cfg.selfplay.num_simulations + 1
     c = loop.Loop(changed, tmp_path / "c", progress=False)
-    assert c.selfplay is not a.selfplay and c.arena is not a.arena
+    assert c.parts.selfplay is not a.parts.selfplay and c.parts.arena is not a.parts.arena
 
 
 def test_the_best_is_measured_at_the_eval_budget_and_the_gate_at_the_self_play_budget(tmp_path):
     cfg = _cfg()
     plain = loop.Loop(cfg, tmp_path / "a", progress=False)
-    assert plain.eval_arena is plain.arena  # eval_* = 0: one arena, the self-play budget
+    assert plain.parts.eval_arena is plain.parts.arena  # eval_* = 0: one arena, the self-play budget
     wider = _cfg()
     wider.arena.eval_simulations = 2 * cfg.selfplay.num_simulations
     wider.arena.eval_considered = cfg.selfplay.max_num_considered_actions + 1
     w = loop.Loop(wider, tmp_path / "b", progress=False)
-    assert (w.arena.num_simulations, w.arena.max_num_considered_actions) == (
+    assert (w.parts.arena.num_simulations, w.parts.arena.max_num_considered_actions) == (
         cfg.selfplay.num_simulations, cfg.selfplay.max_num_considered_actions)
-    assert (w.eval_arena.num_simulations, w.eval_arena.max_num_considered_actions) == (
+    assert (w.parts.eval_arena.num_simulations, w.parts.eval_arena.max_num_considered_actions) == (
         2 * cfg.selfplay.num_simulations, cfg.selfplay.max_num_considered_actions + 1)
 
 
 def test_the_anchor_matches_play_on_the_eval_arena(tmp_path):
-    """Loop._anchors (the best vs random and recent bests) plays every game on the eval arena, never
+    """The anchors (the best vs random and recent bests) play every game on the eval arena, never
     the gate's."""
+    import dataclasses
+
     from jaxzero.elo import EloTable
+    from jaxzero.loop.anchors import Anchors
 
     cfg = _cfg()
     cfg.arena.eval_simulations = 2 * cfg.selfplay.num_simulations
@@ -68,7 +71,8 @@ def test_the_anchor_matches_play_on_the_eval_arena(tmp_path):
         def __getattr__(self, name):
             raise AssertionError(f"an anchor match played on the gate's arena: {name}")
 
-    w.eval_arena, w.arena = Recorder(), Refuses()
+    parts = dataclasses.replace(w.parts, eval_arena=Recorder(), arena=Refuses())
+    run = types.SimpleNamespace(best=parts.params0, best_name="it0", recent=[("prev", parts.params0)])
     key = jax.random.PRNGKey(0)
-    w._anchors(0, w.params0, "it0", [("prev", w.params0)], key, key, key, EloTable(tmp_path / "elo.json", "g"))
+    Anchors(parts, w.cfg, EloTable(tmp_path / "elo.json", "g")).measure(0, run, (key, key, key))
     assert played == ["vs_random", "vs_random_raw_policy", "match"]

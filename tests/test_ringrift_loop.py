@@ -58,10 +58,10 @@ def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False):
     ck.close()
     # resume (same compiled functions): restores iteration 1 and continues at 2
     cfg.loop.num_iterations = 3
-    compiled = lp.selfplay.play._cache_size(), lp.arena._vs_net._cache_size()
+    compiled = lp.parts.selfplay.play._cache_size(), lp.parts.arena._vs_net._cache_size()
     rows2 = lp.run()
     assert [r["iteration"] for r in rows2] == [2]
-    assert (lp.selfplay.play._cache_size(), lp.arena._vs_net._cache_size()) == compiled  # nothing retraced
+    assert (lp.parts.selfplay.play._cache_size(), lp.parts.arena._vs_net._cache_size()) == compiled  # nothing retraced
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0, 1, 2]
     print(f"{name}:tiny 2 iterations in {first:.0f}s (compile included), resume {time.time() - t0 - first:.0f}s")

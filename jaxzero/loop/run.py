@@ -1,0 +1,210 @@
+"""The closed loop as a story: self-play -> replay -> train -> gate -> anchors -> checkpoint, per iteration.
+
+`run(config, workdir)` builds a `Loop` and runs it; running it again on the same workdir resumes
+after the last complete iteration. Outputs in the workdir: ``checkpoints/`` (orbax),
+``metrics.jsonl`` (one JSON object per iteration), ``tb/`` (TensorBoard events), ``elo.json`` /
+``elo.png`` and one log line per iteration.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+from jaxzero import config as config_lib
+from jaxzero import replay
+from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
+from jaxzero.data_quality import zobrist_keys
+from jaxzero.elo import EloTable
+from jaxzero.games.protocol import make_game
+from jaxzero.loop.anchors import Anchors, recent_bests_from_checkpoints
+from jaxzero.loop.bootstrap import bootstrap
+from jaxzero.loop.data import Window, add_window, window_metrics
+from jaxzero.loop.gate import rolled_back, run_gate
+from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line
+from jaxzero.loop.parts import build_parts
+from jaxzero.loop.state import Run, checkpoint_state, initial_state, train_state_of
+from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
+from jaxzero.selfplay import assign_heuristic_seats, batch_mesh, init_slots, shard_batch, sharded_play
+
+
+def _debug_pause(phase: str) -> int | None:
+    """Iteration at which `JAXZERO_DEBUG_PAUSE=<phase>:<iteration>` asks to stall (kill/resume test)."""
+    spec = os.environ.get("JAXZERO_DEBUG_PAUSE", "")
+    return int(spec.split(":", 1)[1]) if spec.startswith(phase + ":") else None
+
+
+class Loop:
+    """One training run on a workdir: the parts of its config (compiled once) and the iteration story."""
+
+    def __init__(self, cfg, workdir, *, progress: bool = True, log=None):
+        cfg = config_lib.fill_defaults(cfg)  # keys added since the config was written get their defaults
+        config_lib.validate(cfg)
+        game = make_game(cfg.game.name)
+        config_lib.validate(cfg, game)
+        self.cfg, self.workdir, self.progress = cfg, Path(workdir), progress
+        self.log = log or (lambda s: print(s, flush=True))
+        self.config_json = config_lib.to_json(cfg)
+        self.parts = build_parts(cfg, game)
+        self.game = self.parts.game  # the cached parts hold the game their functions were traced for
+        self.buffer = None  # the replay buffer after the last iteration (for inspection)
+        self.zobrist_keys = zobrist_keys(game.observation_shape)  # fixed: hashes compare across runs
+
+    def initial_state(self) -> dict:
+        """The checkpointed state of a fresh run (see `jaxzero.loop.state`)."""
+        return initial_state(self.parts.params0, self.parts.optimizer, self.cfg.seed)
+
+    def run(self) -> list[dict]:
+        """Runs (or resumes) the loop up to ``loop.num_iterations``; returns this call's metrics rows."""
+        t_start = time.time()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        ckpt = Checkpointer(self.workdir / "checkpoints", self.cfg.loop.max_to_keep)
+        log = MetricsLog(self.workdir, self.cfg)
+        try:
+            ckpt.check_config(self.config_json)  # refuse before anything is written
+            run, start, first_metrics = self._start(ckpt, log)
+            table = EloTable(self.workdir / "elo.json", self.cfg.game.name)
+            table.trim(start - 1)
+            anchors, rows = Anchors(self.parts, self.cfg, table), []
+            for it in range(start, self.cfg.loop.num_iterations):
+                row = self._iteration(it, run, anchors, table) | first_metrics
+                row["elapsed_seconds"] = round(time.time() - t_start, 1)  # since this process started the loop
+                first_metrics = {}
+                state = checkpoint_state(run.ts, run.best, it, run.key)
+                ckpt.save(it, state, self.config_json, row)  # committed before the metrics line is appended
+                run.last_good, run.last_good_iteration = state, it
+                log.write(row, table)
+                rows.append(row)
+                self.buffer = run.buffer
+                self.log(log_line(row))
+        finally:
+            log.close()
+            ckpt.close()
+        return rows
+
+    def _start(self, ckpt, log) -> tuple[Run, int, dict]:
+        """``(run, first iteration, metrics for the first row)``: a fresh run (bootstrapped if
+        configured) or the state of the last checkpoint."""
+        cfg, parts, game = self.cfg, self.parts, self.game
+        state, last_metrics, latest = self.initial_state(), {}, ckpt.latest_iteration()
+        abstract = jax.eval_shape(lambda: state)
+        recent = []
+        if latest is not None:
+            state, _, last_metrics = ckpt.restore(latest, abstract)
+            self.log(f"resuming from checkpoint of iteration {latest} in {ckpt.directory}")
+            if cfg.elo.enabled and cfg.elo.recent_bests:
+                recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
+        log.trim(latest if latest is not None else -1)
+        start = int(state["iteration"]) + 1
+        if (save_pause := _debug_pause("save")) is not None:
+            install_debug_pause_in_save(save_pause)
+        key, k_slots = jax.random.split(jax.random.wrap_key_data(jnp.asarray(state["rng"], jnp.uint32)))
+        run = Run(
+            ts=train_state_of(state), best=state["best"], best_name=last_metrics.get("best_from", "init"),
+            best_vs_heuristic=last_metrics.get("vs_heuristic/score"), last_good=state,
+            last_good_iteration=latest if latest is not None else -1, recent=recent,
+            buffer=replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players),
+            slots=init_slots(game, cfg.selfplay.batch_size, k_slots), key=key,
+        )
+        if parts.selfplay.heuristic is not None:
+            run.slots = assign_heuristic_seats(run.slots, jax.random.fold_in(k_slots, 1),
+                                               config_lib.heuristic_share(cfg, start), cfg.mix.heuristic_seats)
+        first_metrics = {}
+        if start == 0 and cfg.bootstrap.num_steps > 0:
+            # a fresh run: the heuristic's games train the first best (see config.bootstrap)
+            run.key, k_boot = jax.random.split(run.key)
+            run.ts, run.buffer, first_metrics = bootstrap(parts, cfg, run.ts, run.buffer, k_boot,
+                                                          progress=self.progress, log=self.log)
+            run.best, run.best_name = run.ts.params, "bootstrap"
+            run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
+                                 best=run.best)
+        self._play = parts.selfplay.play
+        if jax.device_count() > 1 and cfg.selfplay.batch_size % jax.device_count() == 0:
+            # data-parallel self-play: each device runs its slice of the game slots (shard_map)
+            mesh = batch_mesh()
+            run.slots = shard_batch(run.slots, mesh)
+            self._play = sharded_play(parts.selfplay, mesh)
+        return run, start, first_metrics
+
+    def _iteration(self, it: int, run: Run, anchors: Anchors, table: EloTable) -> dict:
+        """One iteration: self-play with the best, train the candidate, gate it, measure the best."""
+        cfg, parts, sp = self.cfg, self.parts, self.cfg.selfplay
+        run.key, k_sp, k_train, k_arena, k_rand = jax.random.split(run.key, 5)
+        k_heur, k_bests = jax.random.split(jax.random.fold_in(k_arena, 1))
+        if _debug_pause("selfplay") == it:
+            print(f"DEBUG_PAUSE selfplay {it}", flush=True)
+            time.sleep(3600)
+        train_slots = slice(0, sp.batch_size - sp.holdout_slots)
+
+        # 1. self-play with the best net (a scheduled share of games with heuristic seats)
+        share = config_lib.heuristic_share(cfg, it) if parts.selfplay.heuristic is not None else 0.0
+        run.slots, window = self._self_play(run, k_sp, it, share)
+        data = window_metrics(window, train_slots, self.zobrist_keys) | {"data/heuristic_share_target": share}
+
+        # 2. the window's positions enter the replay buffer; games ending now label their earlier positions
+        buffer_before = run.buffer
+        run.buffer, data["value_targets_late"] = add_window(run.buffer, window, train_slots,
+                                                           poison=it == cfg.debug.poison_iteration)
+
+        # 3. train the candidate; a non-finite loss rolls back (and this window's data leaves the buffer)
+        t0 = time.time()
+        run.ts, step_metrics = train_steps(parts.train_step, run.ts, run.buffer, k_train,
+                                           cfg.train.steps_per_iteration, cfg.train.batch_size)
+        timing = {"selfplay_seconds": window.seconds, "train_seconds": time.time() - t0}
+        nonfinite = not trained_finite(run.ts, step_metrics)
+        broken = nonfinite and cfg.rollback.on_nonfinite
+        heldout = {}
+        if sp.holdout_slots and not broken:  # positions of game slots never added to the buffer
+            heldout = jax.device_get(parts.evaluate(run.ts.params, window.batch(slice(train_slots.stop, None))))
+
+        # 4. the gate: candidate vs best; promote, keep, or roll back
+        t0 = time.time()
+        gate = (rolled_back("non-finite training loss") if broken
+                else run_gate(parts, cfg, run.ts.params, run.best, run.best_vs_heuristic, k_arena, k_heur))
+        previous_best = self._apply_gate(it, run, gate, buffer_before if nonfinite else None)
+
+        # 5. the best vs the anchors (random, heuristic, recent bests) when it changed; Elo
+        measured, measured_at = anchors.measure(it, run, (k_rand, k_heur, k_bests), gate.candidate_vs_heuristic)
+        if gate.promoted:  # the gate's games rate the new best against the one it replaced
+            table.add(it, run.best_name, previous_best, gate.arena["score"] * gate.arena["games"], gate.arena["games"])
+        timing["arena_seconds"] = time.time() - t0
+        if "vs_heuristic" in measured:
+            run.best_vs_heuristic = measured["vs_heuristic"]["score"]
+        ratings = table.fit(cfg.elo.prior) if cfg.elo.enabled else ({}, {})
+        return iteration_row(cfg, it, run, data, timing, mean_metrics(step_metrics), heldout, gate, measured,
+                             measured_at, ratings, parts.heuristic_name)
+
+    def _self_play(self, run: Run, key, it: int, share: float):
+        """A window of self-play with the best net: ``(slots, Window)``."""
+        share = jnp.asarray(share, jnp.float32)
+        sp = self.cfg.selfplay
+
+        def play(slots, k):
+            return self._play(run.best, slots, k, num_steps=sp.chunk_steps, heuristic_share=share)
+
+        sharded = self._play is not self.parts.selfplay.play
+        return Window.play(play, run.slots, key, sp.num_steps, sp.chunk_steps, f"self-play it {it}", self.progress,
+                           device=jax.devices()[0] if sharded else None)
+
+    def _apply_gate(self, it: int, run: Run, gate, buffer_before) -> str:
+        """A promotion makes the candidate the best; a rollback restores the last good state (and
+        ``buffer_before``, when given, drops this window's data). Returns the name of the best before."""
+        previous = run.best_name
+        if gate.promoted:
+            if self.cfg.elo.enabled and self.cfg.elo.recent_bests:
+                run.recent = (run.recent + [(run.best_name, run.best)])[-self.cfg.elo.recent_bests:]
+            run.best, run.best_name = run.ts.params, f"it{it}"
+        if gate.rollback_reason is not None:
+            run.rollback()
+            if buffer_before is not None:
+                run.buffer = buffer_before
+        return previous
+
+
+def run(cfg, workdir, *, progress: bool = True, log=None) -> list[dict]:
+    """Builds a `Loop` and runs it (resuming if the workdir holds checkpoints)."""
+    return Loop(cfg, workdir, progress=progress, log=log).run()

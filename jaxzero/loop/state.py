@@ -1,0 +1,62 @@
+"""What a checkpoint holds, and what a run carries from one iteration to the next.
+
+The checkpointed state is a plain dict (orbax item ``state``): the candidate's params, optimizer
+state and train step, the best params, the iteration and the RNG key data. `Run` is the host-side
+record of a run in progress (the train state, the best and its name, the last good state a
+rollback restores, the replay buffer, the running game slots, the key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxzero.train import TrainState, init_train_state
+
+
+def initial_state(params0, optimizer, seed: int) -> dict:
+    """The state of a fresh run: candidate = best = the initial network, iteration -1."""
+    ts = init_train_state(params0, optimizer)
+    return checkpoint_state(ts, params0, -1, jax.random.key(seed))
+
+
+def checkpoint_state(ts: TrainState, best, iteration: int, key) -> dict:
+    """The dict one checkpoint saves (see the module docstring)."""
+    return {
+        "candidate": ts.params,
+        "opt_state": ts.opt_state,
+        "step": ts.step,
+        "best": best,
+        "iteration": jnp.asarray(iteration, jnp.int32),
+        "rng": jax.random.key_data(key),
+    }
+
+
+def train_state_of(state: dict) -> TrainState:
+    """The candidate's `TrainState` in a checkpointed state."""
+    return TrainState(params=state["candidate"], opt_state=state["opt_state"], step=jnp.asarray(state["step"]))
+
+
+@dataclasses.dataclass
+class Run:
+    """A run in progress: what one iteration hands to the next."""
+
+    ts: TrainState  # the candidate
+    best: Any  # params of the best net
+    best_name: str  # its Elo name: "init", "bootstrap" or "it<iteration it was promoted at>"
+    best_vs_heuristic: float | None  # the best's last score against the heuristic
+    last_good: dict  # the checkpointed state a rollback restores
+    last_good_iteration: int
+    recent: list  # [(name, params)] of earlier bests for the Elo ladder
+    buffer: Any  # replay.ReplayBuffer
+    slots: Any  # selfplay.Slots: the running games
+    key: Any
+
+    def rollback(self) -> None:
+        """Back to the last good state: its best params and optimizer state (the candidate restarts from the best)."""
+        good = self.last_good
+        self.ts = TrainState(params=good["best"], opt_state=good["opt_state"], step=jnp.asarray(good["step"]))
+        self.best = good["best"]

@@ -1,0 +1,70 @@
+"""jaxzero.cli: bare config names, variants, typed overrides, default workdirs, one-line user errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jaxzero import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("spec", ["sq8.py:cpu", "sq8:cpu", "configs/sq8.py:cpu", str(ROOT / "configs/sq8.py") + ":cpu"])
+def test_bare_names_and_paths_resolve_to_the_same_config(spec, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    resolved = cli.resolve_config(spec)
+    assert resolved.path.resolve() == ROOT / "configs" / "sq8.py" and resolved.variant == "cpu"
+    assert cli.default_workdir(resolved) == Path("runs/sq8_cpu")
+    assert cli.load_config(spec).selfplay.num_simulations == 16  # the :cpu setting
+
+
+def test_bare_names_resolve_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.resolve_config("hex8_3p").path == ROOT / "configs" / "hex8_3p.py"
+    assert cli.default_workdir(cli.resolve_config("tictactoe.py")) == Path("runs/tictactoe")
+
+
+def test_overrides_are_typed_like_the_value_they_replace():
+    cfg = cli.load_config("tictactoe", ["--config.train.learning_rate=1e-3", "--config.selfplay.batch_size", "8",
+                                        "--config.elo.plot=false", "--config.selfplay.search=maxn"])
+    assert cfg.train.learning_rate == 1e-3 and cfg.selfplay.batch_size == 8
+    assert cfg.elo.plot is False and cfg.selfplay.search == "maxn"
+
+
+@pytest.mark.parametrize("spec, overrides, message", [
+    ("nope.py", [], "config file not found: 'nope.py'"),
+    ("tictactoe:tiny", [], "has no variants"),
+    ("sq8:huge", [], "unknown config variant 'huge'"),
+    ("tictactoe", ["--config.selfplay.num_simulationz=3"],
+     "config.selfplay.num_simulationz is not a setting; did you mean num_simulations?"),
+    ("tictactoe", ["--config.selfplay.batch_size=many"], "config.selfplay.batch_size is an integer, got 'many'"),
+    ("tictactoe", ["--config.elo.plot=maybe"], "is a boolean"),
+    ("tictactoe", ["--workdirr=x"], "unrecognised argument '--workdirr=x'"),
+])
+def test_user_errors_name_the_problem(spec, overrides, message):
+    with pytest.raises(cli.UserError, match=message.replace("?", r"\?").replace("(", r"\(")):
+        cli.load_config(spec, overrides)
+
+
+def test_a_script_ends_a_user_error_in_one_line_with_exit_code_2(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--config", "tictactoe",
+                          "--config.selfplay.num_simulations=0"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["error: config.selfplay.num_simulations must be a positive integer, got 0"]
+
+
+@pytest.mark.slow
+def test_train_takes_a_bare_config_name_and_files_the_run_under_runs(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--config", "tictactoe.py",
+                          "--config.loop.num_iterations=1", "--config.train.steps_per_iteration=2",
+                          "--config.arena.num_games=2", "--config.arena.vs_random_games=2", "--no_progress"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "workdir runs/tictactoe" in out.stdout.splitlines()[0]
+    assert (tmp_path / "runs/tictactoe/metrics.jsonl").read_text().count("\n") == 1
+    best = cli.load_best(tmp_path / "runs/tictactoe", "tic_tac_toe")
+    assert best.iteration == 0 and best.config.game.name == "tic_tac_toe"
+    with pytest.raises(cli.UserError, match="trained tic_tac_toe, not connect_four"):
+        cli.load_best(tmp_path / "runs/tictactoe", "connect_four")
