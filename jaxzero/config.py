@@ -332,111 +332,100 @@ def search_budgets(cfg) -> tuple[dict, dict]:
 RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits (jaxzero.games.ringrift.env)
 
 
-def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
-    """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players``; ``variant="tiny"``
-    shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``);
-    ``variant="cpu"`` is the setting for a real run on a 2-core CPU (2x32 net, 128 games, 16
-    simulations in self-play and the gate, 32 for the best's vs-random score, heuristic games
-    bootstrapping the first best, no heuristic anchor; ``--config configs/sq8.py:cpu``;
-    ``--config.bootstrap.num_steps=0 --config.bootstrap.train_steps=0`` for self-play from scratch).
+def override(cfg: ml_collections.ConfigDict, table: dict) -> ml_collections.ConfigDict:
+    """Sets (in place) every value of the nested dict ``table`` (``{"net": {"channels": 32}}``) in
+    ``cfg``; a key ``cfg`` lacks raises KeyError naming it (a typo never adds a setting). Returns ``cfg``."""
 
-    Defaults follow RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for
-    hex8 are the alternatives to try), improved-policy sampling for the first 16 decisions, spatial
-    policy head, 6 blocks x 64 channels. ``selfplay.search = "auto"``: mctx for 2 players, max^n for 3-4.
+    def walk(node, values, prefix):
+        for k, v in values.items():
+            if k not in node:
+                raise KeyError(f"config.{prefix}{k} is not a setting")
+            if isinstance(v, dict):
+                walk(node[k], v, f"{prefix}{k}.")
+            else:
+                node[k] = v
+
+    walk(cfg, table, "")
+    return cfg
+
+
+# RingRift's plan: 64 simulations, 16 considered actions (8 for square8 and 12 for hex8 are the
+# alternatives to try), improved-policy sampling for the first 16 decisions, spatial policy head,
+# 6 blocks x 64 channels; "auto" search: mctx for 2 players, max^n for 3-4.
+RINGRIFT = {
+    "net": {"num_blocks": 6, "channels": 64, "value_hidden": 64, "policy_head": "spatial"},
+    "selfplay": {"search": "auto", "batch_size": 64, "num_steps": 128, "chunk_steps": 16, "num_simulations": 64,
+                 "max_num_considered_actions": 16, "temperature_moves": 16, "holdout_slots": 4},
+    "replay": {"capacity": 131072},
+    "train": {"batch_size": 256, "steps_per_iteration": 100},
+    # 24 games: a multiple of 2, 3 and 4
+    "arena": {"num_games": 24, "vs_random_games": 24, "opening_moves": 4},
+    "elo": {"heuristic_games": 24, "num_games": 24, "anchor_games": 24},
+    "loop": {"num_iterations": 1000},
+}
+
+# The setting for a real run on a 2-core CPU (`make train`; BENCHMARKS.md). A 2-core CPU spends ~90%
+# of search self-play in the rules: few simulations, many games.
+RINGRIFT_CPU = {
+    "net": {"num_blocks": 2, "channels": 32, "value_hidden": 32},
+    "selfplay": {"batch_size": 128, "num_steps": 32, "chunk_steps": 16, "num_simulations": 16,
+                 "max_num_considered_actions": 8, "temperature_moves": 8},
+    "replay": {"capacity": 65536},
+    "train": {"batch_size": 256, "steps_per_iteration": 64},  # ~4 samples per position over its time in the buffer
+    # bootstrap from the heuristic (~15x faster per decision than 16-simulation search on CPU): 256 x 256
+    # decisions of heuristic games without search fill the buffer, 1000 train steps on them make the
+    # first best (~4 min); then pure search self-play. Runs C/E mixed heuristic games into search
+    # self-play instead (half at first, none by iteration 12): their nets stayed at ~0.88 vs random
+    "bootstrap": {"num_steps": 256, "batch_size": 256, "train_steps": 1000},
+    # 32 arena games make the LCB gate demand >= 22/32 (0.69): candidates that are better but not by
+    # that much were never promoted (67 iterations with one promotion), hence the threshold gate.
+    # The best is measured at twice the self-play budget (run C's final best scored 0.86 at 16/8 over
+    # 200 games and 0.94 at 64/16 over 100; at 32/16, run E's 45-minute best 0.88 over 200: the
+    # doubling adds little, 64 simulations are too slow for the loop)
+    "arena": {"gate": "threshold", "vs_random_games": 48, "eval_simulations": 32, "eval_considered": 16},
+    # no heuristic anchor (compiling the one-ply heuristic in a match costs minutes on CPU) and no
+    # recent-best matches (two-net games at the eval budget cost minutes)
+    "elo": {"heuristic_games": 0, "anchor_games": 0, "num_games": 0},
+    "loop": {"num_iterations": 20},  # ~50-55 min on a 2-core CPU with the bootstrap (run F)
+}
+
+# The CPU smoke test: tiny shapes, 2 iterations. No heuristic anchor (compiling the one-ply heuristic
+# inside a match costs minutes on CPU); random and recent-best anchors stay.
+RINGRIFT_TINY = {
+    "net": {"num_blocks": 1, "channels": 8, "value_hidden": 8},
+    "selfplay": {"batch_size": 4, "num_steps": 4, "chunk_steps": 4, "num_simulations": 4,
+                 "max_num_considered_actions": 4, "temperature_moves": 2, "holdout_slots": 1},
+    "replay": {"capacity": 256},
+    "train": {"batch_size": 8, "steps_per_iteration": 2, "warmup_steps": 1},
+    # smoke test: unfinished games score 0.5 and are counted as truncated
+    "arena": {"opening_moves": 2, "max_moves": 40},
+    "elo": {"heuristic_games": 0, "anchor_games": 0, "recent_bests": 1},
+    "loop": {"num_iterations": 2},
+}
+RINGRIFT_VARIANTS = {"cpu": RINGRIFT_CPU, "tiny": RINGRIFT_TINY}
+
+
+def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
+    """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players`` (configs/sq8.py
+    etc. call this): `RINGRIFT`, then the variant's table (``"cpu"``: `RINGRIFT_CPU`, the `make train`
+    setting; ``"tiny"``: `RINGRIFT_TINY`, the smoke test; ``--config configs/sq8.py:cpu``).
+    ``--config.bootstrap.num_steps=0 --config.bootstrap.train_steps=0`` runs :cpu as self-play from scratch.
     """
-    if variant not in (None, "", "tiny", "cpu"):
-        raise ValueError(f"unknown config variant {variant!r}; known: 'tiny', 'cpu'")
-    p = num_players
-    c = default_config()
-    c.game.name = f"ringrift_{board}_{p}p"
-    c.game.max_moves = RINGRIFT_MAX_MOVES[p]  # decisions; the env also truncates at this many moves
-    c.net.num_blocks = 6
-    c.net.channels = 64
-    c.net.value_hidden = 64
-    c.net.policy_head = "spatial"
-    c.selfplay.search = "auto"
-    c.selfplay.batch_size = 64
-    c.selfplay.num_steps = 128
-    c.selfplay.chunk_steps = 16
-    c.selfplay.num_simulations = 64
-    c.selfplay.max_num_considered_actions = 16
-    c.selfplay.temperature_moves = 16
-    c.selfplay.holdout_slots = 4
-    c.replay.capacity = 131072
-    c.train.batch_size = 256
-    c.train.steps_per_iteration = 100
-    c.arena.num_games = 24  # a multiple of 2, 3 and 4
-    c.arena.vs_random_games = 24
-    c.arena.opening_moves = 4
-    # RingRift games run ~60-120 decisions with auto_single; games vs random can run longer
-    c.arena.max_moves = RINGRIFT_MAX_MOVES[p]
-    c.loop.num_iterations = 1000
+    if variant and variant not in RINGRIFT_VARIANTS:
+        raise ValueError(f"unknown config variant {variant!r}; known: {', '.join(map(repr, RINGRIFT_VARIANTS))}")
     from jaxzero.games.ringrift.heuristic import DEFAULT_WEIGHTS
 
+    p = num_players
+    c = override(default_config(), RINGRIFT)
+    c.game.name = f"ringrift_{board}_{p}p"
+    c.game.max_moves = RINGRIFT_MAX_MOVES[p]  # decisions; the env also truncates at this many moves
+    # RingRift games run ~60-120 decisions with auto_single; games vs random can run longer
+    c.arena.max_moves = RINGRIFT_MAX_MOVES[p]
     c.heuristic.weights = ml_collections.ConfigDict(dict(DEFAULT_WEIGHTS))
-    c.elo.heuristic_games = 24  # multiples of 2, 3 and 4
-    c.elo.num_games = 24
-    c.elo.anchor_games = 24
+    if variant:
+        override(c, RINGRIFT_VARIANTS[variant])
     if variant == "cpu":
-        # a 2-core CPU spends ~90% of search self-play in the rules: few simulations, many games
-        c.net.num_blocks = 2
-        c.net.channels = 32
-        c.net.value_hidden = 32
-        c.selfplay.batch_size = 128
-        c.selfplay.num_steps = 32
-        c.selfplay.chunk_steps = 16
-        c.selfplay.num_simulations = 16
-        c.selfplay.max_num_considered_actions = 8
-        c.selfplay.temperature_moves = 8
-        c.replay.capacity = 65536
-        c.train.batch_size = 256
-        c.train.steps_per_iteration = 64  # ~4 samples per position over its time in the buffer
-        # bootstrap from the heuristic (~15x faster per decision than 16-simulation search on CPU):
-        # 256 x 256 decisions of heuristic games without search fill the buffer, 1000 train steps on
-        # them make the first best (~4 min); then pure search self-play. Runs C/E mixed heuristic games
-        # into search self-play instead (half at first, none by iteration 12): their nets stayed at
-        # ~0.88 vs random (BENCHMARKS.md)
-        c.bootstrap.num_steps = 256
-        c.bootstrap.batch_size = 256
-        c.bootstrap.train_steps = 1000
         c.arena.num_games = -(-32 // p) * p  # 32 (33 for 3 players: seats rotate evenly)
-        # 32 arena games make the LCB gate demand >= 22/32 (0.69): candidates that are better but not
-        # by that much were never promoted (BENCHMARKS.md, 67 iterations with one promotion)
-        c.arena.gate = "threshold"
-        c.arena.vs_random_games = 48
-        # the best is measured at twice the self-play budget (BENCHMARKS.md: run C's final best scored
-        # 0.86 at 16/8 over 200 games and 0.94 at 64/16 over 100; at 32/16, run E's 45-minute best
-        # 0.88 over 200: the doubling adds little, 64 simulations are too slow for the loop)
-        c.arena.eval_simulations = 32
-        c.arena.eval_considered = 16
-        c.elo.heuristic_games = 0  # compiling the one-ply heuristic in a match costs minutes on CPU
-        c.elo.anchor_games = 0
-        c.elo.num_games = 0  # no recent-best matches: two-net games at the eval budget cost minutes
-        c.loop.num_iterations = 20  # ~50-55 min on a 2-core CPU with the bootstrap (BENCHMARKS.md, run F)
     if variant == "tiny":
-        c.net.num_blocks = 1
-        c.net.channels = 8
-        c.net.value_hidden = 8
-        c.selfplay.batch_size = 4
-        c.selfplay.num_steps = 4
-        c.selfplay.chunk_steps = 4
-        c.selfplay.num_simulations = 4
-        c.selfplay.max_num_considered_actions = 4
-        c.selfplay.temperature_moves = 2
-        c.selfplay.holdout_slots = 1
-        c.replay.capacity = 256
-        c.train.batch_size = 8
-        c.train.steps_per_iteration = 2
-        c.train.warmup_steps = 1
-        c.arena.num_games = p
-        c.arena.vs_random_games = p
-        c.arena.opening_moves = 2
-        c.arena.max_moves = 40  # smoke test: unfinished games score 0.5 and are counted as truncated
-        # no heuristic anchor in the smoke test: compiling the one-ply heuristic inside a match costs
-        # minutes on CPU (random and recent-best anchors stay); the full configs play it
-        c.elo.heuristic_games = 0
-        c.elo.num_games = p
-        c.elo.anchor_games = 0
-        c.elo.recent_bests = 1
-        c.loop.num_iterations = 2
+        c.arena.num_games = c.arena.vs_random_games = c.elo.num_games = p
     return c
