@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
 from jaxzero.search.maxn import make_search_fn_of_kind
 
 
@@ -62,28 +63,6 @@ class Trajectory:
     heuristic_game: jax.Array = None  # bool[T, B]: the game has at least one heuristic seat
     policy_mask: jax.Array = None  # bool[T, B]: the position gives a policy target
     moves: jax.Array = None  # int32[T, B]: moves played in this game before this position
-
-
-def rank_outcome(returns):
-    """Outcome per seat from final seat returns ``[..., P]``: winner +1, last -1, linear between, ties averaged.
-
-    For two players this is +1 / -1 for a win / loss and 0 for a draw.
-    """
-    p = returns.shape[-1]
-    if p == 1:
-        return jnp.sign(returns)
-    ri = returns[..., :, None]
-    rj = returns[..., None, :]
-    better = jnp.sum(rj > ri, axis=-1)
-    tied = jnp.sum(rj == ri, axis=-1) - 1
-    return 1.0 - 2.0 * (better + 0.5 * tied) / (p - 1)
-
-
-def rotate_to_mover(seat_values, mover):
-    """``out[..., k] = seat_values[..., (mover + k) % P]``: index 0 becomes the mover's value."""
-    p = seat_values.shape[-1]
-    idx = (mover[..., None] + jnp.arange(p)) % p
-    return jnp.take_along_axis(seat_values, idx, axis=-1)
 
 
 def init_slots(game, batch_size: int, key) -> Slots:

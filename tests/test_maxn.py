@@ -6,6 +6,7 @@ import mctx
 import numpy as np
 import pytest
 
+from jaxzero.games.outcomes import rotate_to_mover
 from jaxzero.search.bench import bench_search, linear_model, make_search_pair, random_positions
 from jaxzero.search.maxn import (
     MaxnRecurrentFnOutput,
@@ -13,7 +14,6 @@ from jaxzero.search.maxn import (
     maxn_gumbel_muzero_policy,
     run_maxn_search,
     to_absolute,
-    to_relative,
 )
 
 pgx = pytest.importorskip("pgx")
@@ -73,7 +73,7 @@ def test_relative_absolute_roundtrip():
     ab = to_absolute(rel, to_play)
     np.testing.assert_array_equal(ab[1], [7.0, 4.0, 5.0, 6.0])
     np.testing.assert_array_equal(ab[2], [9.0, 10.0, 11.0, 8.0])
-    np.testing.assert_array_equal(to_relative(ab, to_play), rel)
+    np.testing.assert_array_equal(rotate_to_mover(ab, to_play), rel)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -504,18 +504,11 @@ def maxn_gumbel_muzero_policy(
 def to_absolute(relative_values, to_play):
     """Mover-relative values ``[..., P]`` (index 0 = seat to move) -> absolute seats.
 
-    ``out[s] = rel[(s - to_play) % P]``.
+    ``out[s] = rel[(s - to_play) % P]``; the inverse of `jaxzero.games.outcomes.rotate_to_mover`.
     """
     p = relative_values.shape[-1]
     idx = (jnp.arange(p) - to_play[..., None]) % p
     return jnp.take_along_axis(relative_values, idx, axis=-1)
-
-
-def to_relative(absolute_values, to_play):
-    """Inverse of `to_absolute`: ``out[k] = abs[(to_play + k) % P]``."""
-    p = absolute_values.shape[-1]
-    idx = (to_play[..., None] + jnp.arange(p)) % p
-    return jnp.take_along_axis(absolute_values, idx, axis=-1)
 
 
 def _done(state):
