@@ -70,7 +70,7 @@ def summarize(scores, truncated, num_players: int) -> dict:
 
 def search_player(search, params) -> Player:
     """A player that plays ``search(params, states, key).action``: e.g. from
-    ``jaxzero.search.maxn.make_search_fn_of_kind`` (use ``gumbel_scale=0`` for a deterministic search)."""
+    ``jaxzero.search.kinds.make_search`` (use ``gumbel_scale=0`` in its budget for a deterministic search)."""
 
     def player(states, key):
         return search(params, states, key).action.astype(jnp.int32)

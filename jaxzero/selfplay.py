@@ -32,7 +32,7 @@ import numpy as np
 from flax import struct
 
 from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
-from jaxzero.search.maxn import make_search_fn_of_kind
+from jaxzero.search import SearchBudget, make_search
 
 
 @struct.dataclass
@@ -214,7 +214,7 @@ class SelfPlay:
     temperature: float = 1.0
     temperature_moves: int = 0
     max_moves: int = 512
-    search: str = "auto"  # jaxzero.search.maxn.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
+    search: str = "auto"  # jaxzero.search.kinds.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
     # Mixed data: a batched player `(states, key) -> actions` (jaxzero.players) that plays the seats
     # drawn by `draw_heuristic_seats` (share passed to `play` per call); None = search only.
     heuristic: Any = None
@@ -244,14 +244,8 @@ class SelfPlay:
     def __post_init__(self):
         if self.heuristic_seats not in HEURISTIC_SEATS:
             raise ValueError(f"heuristic_seats must be one of {HEURISTIC_SEATS}, got {self.heuristic_seats!r}")
-        search = make_search_fn_of_kind(
-            self.search,
-            self.game,
-            self.apply_fn,
-            num_simulations=self.num_simulations,
-            max_num_considered_actions=self.max_num_considered_actions,
-            gumbel_scale=self.gumbel_scale,
-        )
+        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale)
+        search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)
         object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
 

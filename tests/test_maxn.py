@@ -8,13 +8,9 @@ import pytest
 
 from jaxzero.games.outcomes import rotate_to_mover
 from jaxzero.search.bench import bench_search, linear_model, make_search_pair, random_positions
-from jaxzero.search.maxn import (
-    MaxnRecurrentFnOutput,
-    MaxnRootFnOutput,
-    maxn_gumbel_muzero_policy,
-    run_maxn_search,
-    to_absolute,
-)
+from jaxzero.search import SearchBudget, make_search, resolve_kind, run_maxn_search
+from jaxzero.search.maxn import maxn_gumbel_muzero_policy
+from jaxzero.search.vector_model import MaxnRecurrentFnOutput, MaxnRootFnOutput, to_absolute
 
 pgx = pytest.importorskip("pgx")
 from jaxzero.games.protocol import PgxGame  # noqa: E402
@@ -262,8 +258,8 @@ def test_run_maxn_search_multiplayer(num_players):
     piles = jnp.array([2, 3, 2, 3], jnp.int32)
     movers = jnp.array([0, 1, 2, p - 1], jnp.int32)
     states = jax.vmap(game.at)(piles, movers)
-    run = jax.jit(lambda p, s, k: run_maxn_search(apply_fn, p, game, s, k, num_simulations=16,
-                                                 max_num_considered_actions=2, gumbel_scale=0.0))
+    budget = SearchBudget(num_simulations=16, max_num_considered_actions=2, gumbel_scale=0.0)
+    run = jax.jit(lambda p, s, k: run_maxn_search(game, apply_fn, budget, p, s, k))
     out = run(params, states, jax.random.PRNGKey(0))
     s = out.search_tree.summary()
     np.testing.assert_array_equal(s.to_play, movers)
@@ -284,15 +280,27 @@ def test_run_maxn_search_multiplayer(num_players):
 
 
 def test_search_kind_switch():
-    from jaxzero.search.maxn import make_search_fn_of_kind
-
-    kw = dict(num_simulations=4, max_num_considered_actions=2, gumbel_scale=1.0)
+    budget = SearchBudget(num_simulations=4, max_num_considered_actions=2, gumbel_scale=1.0)
     with pytest.raises(ValueError, match="unknown search kind"):
-        make_search_fn_of_kind("alphabeta", Nim(3), None, **kw)
+        make_search("alphabeta", Nim(3), None, budget)
     with pytest.raises(ValueError, match="needs 2 players"):
-        make_search_fn_of_kind("mctx", Nim(3), None, **kw)
+        make_search("mctx", Nim(3), None, budget)
     with pytest.raises(ValueError, match="unexpected options"):
-        make_search_fn_of_kind("maxn", Nim(3), None, reduce="max", **kw)
+        make_search("maxn", Nim(3), None, budget, reduce="max")
+    with pytest.raises(TypeError, match="SearchBudget"):
+        make_search("maxn", Nim(3), None, dict(num_simulations=4, max_num_considered_actions=2))
     for kind in ("auto", "maxn", "paranoid"):
-        assert callable(make_search_fn_of_kind(kind, Nim(4), None, **kw))
-    assert callable(make_search_fn_of_kind("auto", Nim(2), None, **kw))
+        assert callable(make_search(kind, Nim(4), None, budget))
+    assert callable(make_search("auto", Nim(2), None, budget))
+    assert callable(make_search("paranoid", Nim(3), None, budget, reduce="mean", max_depth=3))
+    assert [resolve_kind(k, 2) for k in ("auto", "mctx", "maxn", "paranoid")] == ["mctx", "mctx", "maxn", "paranoid"]
+    assert [resolve_kind(k, 3) for k in ("auto", "maxn", "paranoid")] == ["maxn", "maxn", "paranoid"]
+
+
+def test_search_budget_rejects_empty_budgets():
+    with pytest.raises(ValueError, match="num_simulations"):
+        SearchBudget(num_simulations=0, max_num_considered_actions=2)
+    with pytest.raises(ValueError, match="max_num_considered_actions"):
+        SearchBudget(num_simulations=4, max_num_considered_actions=0)
+    with pytest.raises(ValueError, match="gumbel_scale"):
+        SearchBudget(num_simulations=4, max_num_considered_actions=2, gumbel_scale=-1.0)

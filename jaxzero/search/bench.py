@@ -2,8 +2,6 @@
 
 * `linear_model` -- a tiny deterministic network (one fixed random linear layer on the flattened
   observation, value ``tanh``) with mover-relative zero-sum values ``[v, -v, ...]``.
-* `make_mctx_two_player_model` -- the usual 2-player mctx model of a game (rewards and values from
-  the mover's view, ``discount = -1`` when the mover changes, 0 at a terminal state).
 * `random_positions` -- a batch of non-terminal positions reached by random play.
 * `bench_search` -- times ``mctx.gumbel_muzero_policy`` and `maxn_gumbel_muzero_policy` on the same
   game, network, positions, simulations and batch, and reports the ratio.
@@ -23,11 +21,10 @@ import time
 import chex
 import jax
 import jax.numpy as jnp
-import mctx
 import numpy as np
 
 from jaxzero.games.masks import uniform_legal
-from jaxzero.search.maxn import ILLEGAL_LOGIT, make_maxn_model, maxn_gumbel_muzero_policy
+from jaxzero.search import SearchBudget, make_search
 
 
 def linear_model(game, key, *, logit_scale: float = 0.5, value_scale: float = 0.3):
@@ -48,42 +45,6 @@ def linear_model(game, key, *, logit_scale: float = 0.5, value_scale: float = 0.
         return x @ params["W"], jnp.concatenate([v[:, None], others], axis=-1)
 
     return apply_fn, params
-
-
-def make_mctx_two_player_model(game, apply_fn):
-    """``(root_fn, recurrent_fn)`` for ``mctx.gumbel_muzero_policy`` in the 2-player convention.
-
-    Values are the mover's (``values[:, 0]`` of the mover-relative network output), the reward is
-    the reward of the seat that moved, ``discount`` is -1 when the mover changes, +1 when it moves
-    again, 0 at a terminal state.
-    """
-
-    def root_fn(params, states):
-        logits, values = apply_fn(params, jax.vmap(game.observe)(states))
-        return mctx.RootFnOutput(
-            prior_logits=jnp.where(states.legal_action_mask, logits, ILLEGAL_LOGIT).astype(jnp.float32),
-            value=values[:, 0].astype(jnp.float32),
-            embedding=states,
-        )
-
-    def recurrent_fn(params, key, action, state):
-        batch = action.shape[0]
-        prev_player = state.current_player
-        prev_done = state.terminated | state.truncated
-        next_state = jax.vmap(game.step)(state, action, jax.random.split(key, batch))
-        logits, values = apply_fn(params, jax.vmap(game.observe)(next_state))
-        done = next_state.terminated | next_state.truncated
-        reward = jnp.take_along_axis(next_state.rewards, prev_player[:, None], axis=1)[:, 0]
-        discount = jnp.where(done, 0.0, jnp.where(next_state.current_player == prev_player, 1.0, -1.0))
-        out = mctx.RecurrentFnOutput(
-            reward=jnp.where(prev_done, 0.0, reward).astype(jnp.float32),
-            discount=discount.astype(jnp.float32),
-            prior_logits=jnp.where(next_state.legal_action_mask, logits, ILLEGAL_LOGIT).astype(jnp.float32),
-            value=jnp.where(done, 0.0, values[:, 0]).astype(jnp.float32),
-        )
-        return out, next_state
-
-    return root_fn, recurrent_fn
 
 
 def random_positions(game, key, batch: int, max_moves: int):
@@ -111,39 +72,8 @@ def random_positions(game, key, batch: int, max_moves: int):
 
 def make_search_pair(game, apply_fn, *, num_simulations, max_num_considered_actions, max_depth=None, gumbel_scale=1.0):
     """Two jitted ``search(params, states, key) -> PolicyOutput``: ``(mctx 2-player, max^n)`` on the same model."""
-    mctx_root, mctx_rec = make_mctx_two_player_model(game, apply_fn)
-    maxn_root, maxn_rec = make_maxn_model(game, apply_fn)
-    kwargs = dict(
-        max_depth=max_depth,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
-    )
-
-    @jax.jit
-    def run_mctx(params, states, key):
-        return mctx.gumbel_muzero_policy(
-            params,
-            key,
-            mctx_root(params, states),
-            mctx_rec,
-            num_simulations,
-            invalid_actions=~states.legal_action_mask,
-            **kwargs,
-        )
-
-    @jax.jit
-    def run_maxn(params, states, key):
-        return maxn_gumbel_muzero_policy(
-            params,
-            key,
-            maxn_root(params, states),
-            maxn_rec,
-            num_simulations,
-            invalid_actions=~states.legal_action_mask,
-            **kwargs,
-        )
-
-    return run_mctx, run_maxn
+    budget = SearchBudget(num_simulations, max_num_considered_actions, gumbel_scale)
+    return tuple(jax.jit(make_search(kind, game, apply_fn, budget, max_depth=max_depth)) for kind in ("mctx", "maxn"))
 
 
 def bench_search(

@@ -31,7 +31,8 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from jaxzero.search.maxn import MaxnRootFnOutput, make_maxn_model
+from jaxzero.search.common import SearchBudget, run_policy
+from jaxzero.search.vector_model import MaxnRootFnOutput, make_maxn_model
 
 REDUCTIONS = ("max", "mean")
 
@@ -134,33 +135,32 @@ def paranoid_gumbel_muzero_policy(
 
 
 def run_paranoid_search(
-    apply_fn,
-    params,
     game,
+    apply_fn,
+    budget: SearchBudget,
+    params,
     states,
     key,
     *,
-    num_simulations: int,
-    max_num_considered_actions: int,
-    gumbel_scale: float = 1.0,
     max_depth: Optional[int] = None,
     reduce: str = "max",
 ) -> mctx.PolicyOutput:
-    """Paranoid search from a batch of game states (arguments of ``jaxzero.search.maxn.run_maxn_search``)."""
-    root_fn, recurrent_fn = make_maxn_model(game, apply_fn)
-    root = root_fn(params, states)
-    batch = root.prior_logits.shape[0]
-    out = paranoid_gumbel_muzero_policy(
+    """Paranoid search (the root seat against the rest, `paranoid_gumbel_muzero_policy` on
+    `make_maxn_model`) from a batch of game states of a game of 2-4 players.
+
+    Arguments as `jaxzero.search.maxn.run_maxn_search`, plus ``reduce`` (``"max"`` or ``"mean"``,
+    how the opponents' values combine). Returns ``PolicyOutput(action [B], action_weights [B, A],
+    search_tree)`` with an ``mctx.Tree`` of the root seat's utilities. Jit-compatible; ``budget``,
+    ``max_depth`` and ``reduce`` are static.
+    """
+    return run_policy(
+        paranoid_gumbel_muzero_policy,
+        make_maxn_model(game, apply_fn),
+        game,
+        budget,
         params,
+        states,
         key,
-        root,
-        recurrent_fn,
-        num_simulations,
-        invalid_actions=~states.legal_action_mask,
         max_depth=max_depth,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
         reduce=reduce,
     )
-    chex.assert_shape(out.action, (batch,))
-    return out
