@@ -6,11 +6,12 @@ import mctx
 import numpy as np
 import pytest
 
+from jaxzero.bench.search import random_positions
 from jaxzero.games.outcomes import rotate_to_mover
-from jaxzero.search.bench import bench_search, linear_model, make_search_pair, random_positions
 from jaxzero.search import SearchBudget, make_search, resolve_kind, run_maxn_search
 from jaxzero.search.maxn import maxn_gumbel_muzero_policy
 from jaxzero.search.vector_model import MaxnRecurrentFnOutput, MaxnRootFnOutput, to_absolute
+from tests.helpers import linear_model
 
 pgx = pytest.importorskip("pgx")
 from jaxzero.games.protocol import PgxGame  # noqa: E402
@@ -31,9 +32,8 @@ def two_player_runs(request):
     game = PgxGame(pgx.make(name))
     apply_fn, params = linear_model(game, jax.random.PRNGKey(0))
     states = jax.jit(lambda k: random_positions(game, k, batch, max_moves))(jax.random.PRNGKey(1))
-    run_mctx, run_maxn = make_search_pair(
-        game, apply_fn, num_simulations=sims, max_num_considered_actions=considered, max_depth=max_depth
-    )
+    budget = SearchBudget(num_simulations=sims, max_num_considered_actions=considered)
+    run_mctx, run_maxn = (jax.jit(make_search(k, game, apply_fn, budget, max_depth=max_depth)) for k in ("mctx", "maxn"))
     key = jax.random.PRNGKey(2)
     return name, states, run_mctx(params, states, key), run_maxn(params, states, key)
 
@@ -182,15 +182,6 @@ def test_maxn_toy_three_players(toy_maxn, mover_l, root_choice, l_choice):
         assert q[root_choice, 0] > q[1 - root_choice, 0]
     w = np.asarray(out.action_weights)
     assert (w[:, root_choice] > 0.5).all()
-
-
-@pytest.mark.slow
-def test_bench_search_runs():
-    game = PgxGame(pgx.make("tic_tac_toe"))
-    apply_fn, params = linear_model(game, jax.random.PRNGKey(0))
-    states = random_positions(game, jax.random.PRNGKey(3), 4, 5)
-    r = bench_search(game, apply_fn, params, states, num_simulations=4, max_num_considered_actions=4, repeats=1)
-    assert r["ratio"] > 0 and r["action_agreement"] == 1.0
 
 
 def test_mctx_output_type(toy_maxn):
