@@ -22,7 +22,8 @@ ILLEGAL_LOGIT = -1e9
 
 
 def mask_logits(logits, legal_action_mask):
-    """Logits ``[..., A]`` with illegal actions (``legal_action_mask`` False) set to `ILLEGAL_LOGIT`."""
+    """Logits ``[..., A]`` with illegal actions (``legal_action_mask [..., A]`` False) set to `ILLEGAL_LOGIT`."""
+    chex.assert_equal_shape([logits, legal_action_mask])
     return jnp.where(legal_action_mask, logits, ILLEGAL_LOGIT)
 
 
@@ -61,13 +62,14 @@ def evaluate(game, apply_fn, params, states):
 def step_and_evaluate(game, apply_fn, params, key, action, states):
     """One move in every game (``action [B]``, one key each split from ``key``), then `evaluate` at the
     new states: ``(next_states, logits [B, A], values [B, P])``."""
+    chex.assert_rank(action, 1)
     batch = action.shape[0]
     next_states = jax.vmap(game.step)(states, action, jax.random.split(key, batch))
     logits, values = evaluate(game, apply_fn, params, next_states)
     return next_states, logits, values
 
 
-def run_policy(policy, model, game, budget: SearchBudget, params, states, key, **options) -> mctx.PolicyOutput:
+def run_policy(policy, model, budget: SearchBudget, params, states, key, **options) -> mctx.PolicyOutput:
     """``policy`` (a Gumbel MuZero policy with the call shape of ``mctx.gumbel_muzero_policy``) from a
     batch of game states.
 
@@ -77,12 +79,14 @@ def run_policy(policy, model, game, budget: SearchBudget, params, states, key, *
     ``PolicyOutput``: ``action [B]``, ``action_weights [B, A]`` (the improved policy) and its tree.
     """
     root_fn, recurrent_fn = model
-    batch = states.legal_action_mask.shape[0]
-    chex.assert_shape(states.legal_action_mask, (batch, game.num_actions))
+    chex.assert_rank(states.legal_action_mask, 2)
+    batch, num_actions = states.legal_action_mask.shape
+    root = root_fn(params, states)
+    chex.assert_shape(root.prior_logits, (batch, num_actions))
     out = policy(
         params,
         key,
-        root_fn(params, states),
+        root,
         recurrent_fn,
         budget.num_simulations,
         invalid_actions=~states.legal_action_mask,
@@ -91,5 +95,5 @@ def run_policy(policy, model, game, budget: SearchBudget, params, states, key, *
         **options,
     )
     chex.assert_shape(out.action, (batch,))
-    chex.assert_shape(out.action_weights, (batch, game.num_actions))
+    chex.assert_shape(out.action_weights, (batch, num_actions))
     return out

@@ -65,13 +65,5 @@ def run_mctx_search(
     = 0`` makes the search deterministic (arena play). Jit-compatible; ``budget`` and ``max_depth``
     are static.
     """
-    return run_policy(
-        mctx.gumbel_muzero_policy,
-        make_mctx_model(game, apply_fn),
-        game,
-        budget,
-        params,
-        states,
-        key,
-        max_depth=max_depth,
-    )
+    model = make_mctx_model(game, apply_fn)
+    return run_policy(mctx.gumbel_muzero_policy, model, budget, params, states, key, max_depth=max_depth)

@@ -354,6 +354,8 @@ def maxn_search(
 
     ``root_action_selection_fn(key, view, node_index)`` and ``interior_action_selection_fn(key,
     view, node_index, depth)`` are mctx selection functions. RNG use is mctx's, key for key.
+    ``root``: ``prior_logits [B, A]``, ``value [B, P]``, ``to_play [B]``; the tree has
+    ``N = num_simulations + 1`` nodes per row.
     """
     switching = _mctx_selection.switching_action_selection_wrapper(
         root_action_selection_fn=root_action_selection_fn,
@@ -364,6 +366,7 @@ def maxn_search(
         return switching(key, mover_view(tree), node_index, depth)
 
     batch = root.value.shape[0]
+    chex.assert_shape([root.prior_logits, root.to_play], [(batch, None), (batch,)])
     batch_range = jnp.arange(batch)
     if max_depth is None:
         max_depth = num_simulations
@@ -466,13 +469,5 @@ def run_maxn_search(
     MaxnTree)``; the root value of every seat is ``search_tree.summary().value`` ``[B, P]``
     (absolute seats). Jit-compatible; ``budget`` and ``max_depth`` are static.
     """
-    return run_policy(
-        maxn_gumbel_muzero_policy,
-        make_maxn_model(game, apply_fn),
-        game,
-        budget,
-        params,
-        states,
-        key,
-        max_depth=max_depth,
-    )
+    model = make_maxn_model(game, apply_fn)
+    return run_policy(maxn_gumbel_muzero_policy, model, budget, params, states, key, max_depth=max_depth)

@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import chex
-import jax
 import jax.numpy as jnp
 import mctx
 
@@ -50,6 +49,7 @@ def paranoid_utility(values, root_seat, reduce: str = "max"):
     """``(values[root] - reduce_{s != root} values[s]) / 2`` for ``values [..., P]``, ``root_seat [...]``."""
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    chex.assert_shape(root_seat, values.shape[:-1])
     p = values.shape[-1]
     is_root = jnp.arange(p) == root_seat[..., None]
     own = jnp.sum(jnp.where(is_root, values, 0.0), axis=-1)
@@ -100,38 +100,28 @@ def make_paranoid_recurrent_fn(recurrent_fn, reduce: str = "max"):
 
 
 def paranoid_gumbel_muzero_policy(
-    params,
-    rng_key,
-    root: MaxnRootFnOutput,
-    recurrent_fn,
-    num_simulations: int,
-    invalid_actions=None,
-    max_depth: Optional[int] = None,
-    loop_fn=jax.lax.fori_loop,
-    *,
-    qtransform=mctx.qtransform_completed_by_mix_value,
-    max_num_considered_actions: int = 16,
-    gumbel_scale=1.0,
-    reduce: str = "max",
+    params, rng_key, root: MaxnRootFnOutput, recurrent_fn, num_simulations: int, *args, reduce: str = "max", **kwargs
 ) -> mctx.PolicyOutput:
     """``mctx.gumbel_muzero_policy`` on the paranoid reduction of a vector model.
 
-    Same arguments as `jaxzero.search.maxn.maxn_gumbel_muzero_policy` plus ``reduce``; the result's
-    ``search_tree`` is an ``mctx.Tree`` of scalar paranoid utilities (root seat's side at the root).
+    ``root`` is a `MaxnRootFnOutput` (``prior_logits [B, A]``, ``value [B, P]``, ``to_play [B]``),
+    ``recurrent_fn`` returns `MaxnRecurrentFnOutput` s; every other argument (``invalid_actions [B,
+    A]``, ``max_depth``, ``qtransform``, ``max_num_considered_actions``, ``gumbel_scale``, ...) is
+    mctx's, passed on unchanged, plus ``reduce``. Returns ``action [B]``, ``action_weights [B, A]``
+    and a ``search_tree`` that is an ``mctx.Tree`` of scalar paranoid utilities (root seat's side
+    at the root).
     """
-    return mctx.gumbel_muzero_policy(
+    out = mctx.gumbel_muzero_policy(
         params,
         rng_key,
         make_paranoid_root(root, reduce),
         make_paranoid_recurrent_fn(recurrent_fn, reduce),
         num_simulations,
-        invalid_actions=invalid_actions,
-        max_depth=max_depth,
-        loop_fn=loop_fn,
-        qtransform=qtransform,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
+        *args,
+        **kwargs,
     )
+    chex.assert_shape(out.action_weights, root.prior_logits.shape)
+    return out
 
 
 def run_paranoid_search(
@@ -153,14 +143,6 @@ def run_paranoid_search(
     search_tree)`` with an ``mctx.Tree`` of the root seat's utilities. Jit-compatible; ``budget``,
     ``max_depth`` and ``reduce`` are static.
     """
-    return run_policy(
-        paranoid_gumbel_muzero_policy,
-        make_maxn_model(game, apply_fn),
-        game,
-        budget,
-        params,
-        states,
-        key,
-        max_depth=max_depth,
-        reduce=reduce,
-    )
+    model = make_maxn_model(game, apply_fn)
+    options = dict(max_depth=max_depth, reduce=reduce)
+    return run_policy(paranoid_gumbel_muzero_policy, model, budget, params, states, key, **options)
