@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from jaxzero.match import players_act, play_games, search_player, summarize
 from jaxzero.players import random_player
-from jaxzero.search.maxn import make_search_fn_of_kind
+from jaxzero.search import SearchBudget, make_search
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,17 +32,11 @@ class Arena:
     max_num_considered_actions: int
     opening_moves: int = 2
     max_moves: int = 512
-    search: str = "auto"  # jaxzero.search.maxn.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
+    search: str = "auto"  # jaxzero.search.kinds.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
 
     def __post_init__(self):
-        search = make_search_fn_of_kind(
-            self.search,
-            self.game,
-            self.apply_fn,
-            num_simulations=self.num_simulations,
-            max_num_considered_actions=self.max_num_considered_actions,
-            gumbel_scale=0.0,
-        )
+        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, gumbel_scale=0.0)
+        search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)
         object.__setattr__(self, "_vs_net", jax.jit(self._net_vs_net, static_argnames=("num_games",)))
         object.__setattr__(self, "_vs_random", jax.jit(self._net_vs_random, static_argnames=("num_games",)))

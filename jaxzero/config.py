@@ -173,7 +173,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     from jaxzero.games.protocol import available_games
     from jaxzero.nn.heads import POLICY_HEADS
     from jaxzero.nn.model import SPATIAL_HEAD
-    from jaxzero.search.maxn import SEARCH_KINDS
+    from jaxzero.search.kinds import SEARCH_KINDS
 
     if cfg.game.name not in available_games():
         raise ValueError(f"config.game.name: unknown game {cfg.game.name!r}; known: {', '.join(available_games())}")

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.selfplay import rank_outcome
+from jaxzero.games.outcomes import rank_outcome
 
 DUPLICATE_WARNING = 0.10  # RingRift's plan: warn when more than 10% of positions are duplicates
 

@@ -16,7 +16,7 @@ search never runs on a terminal state (where the rules' bounded loops can run to
 slow the whole vmapped batch down).
 
 Score: A's normalised rank score per game, (rank outcome + 1) / 2 from the seats' summed rewards
-(`jaxzero.selfplay.rank_outcome`: winner +1, last -1, linear between, ties averaged): 1 for first
+(`jaxzero.games.outcomes.rank_outcome`: winner +1, last -1, linear between, ties averaged): 1 for first
 place, 0 for last; with 3 players 1 / 0.5 / 0, with 4 players 1 / 2/3 / 1/3 / 0. Equal players
 score 0.5 on average. A truncated or unfinished game counts 0.5 and is reported as `truncated`.
 """
@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxzero.games.masks import uniform_legal
+from jaxzero.games.outcomes import rank_outcome
 from jaxzero.players import random_player  # noqa: F401  (re-exported: the match convention's baseline)
-from jaxzero.selfplay import rank_outcome
 
 Player = Callable[[Any, jax.Array], jax.Array]
 # both sides' actions for every game at once: (states, key) -> (A's actions [B], B's actions [B])
@@ -70,7 +70,7 @@ def summarize(scores, truncated, num_players: int) -> dict:
 
 def search_player(search, params) -> Player:
     """A player that plays ``search(params, states, key).action``: e.g. from
-    ``jaxzero.search.maxn.make_search_fn_of_kind`` (use ``gumbel_scale=0`` for a deterministic search)."""
+    ``jaxzero.search.kinds.make_search`` (use ``gumbel_scale=0`` in its budget for a deterministic search)."""
 
     def player(states, key):
         return search(params, states, key).action.astype(jnp.int32)

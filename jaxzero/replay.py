@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxzero.selfplay import rotate_to_mover
+from jaxzero.games.outcomes import rotate_to_mover
 
 
 @struct.dataclass

@@ -31,7 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxzero.search.maxn import make_search_fn_of_kind
+from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
+from jaxzero.search import SearchBudget, make_search
 
 
 @struct.dataclass
@@ -62,28 +63,6 @@ class Trajectory:
     heuristic_game: jax.Array = None  # bool[T, B]: the game has at least one heuristic seat
     policy_mask: jax.Array = None  # bool[T, B]: the position gives a policy target
     moves: jax.Array = None  # int32[T, B]: moves played in this game before this position
-
-
-def rank_outcome(returns):
-    """Outcome per seat from final seat returns ``[..., P]``: winner +1, last -1, linear between, ties averaged.
-
-    For two players this is +1 / -1 for a win / loss and 0 for a draw.
-    """
-    p = returns.shape[-1]
-    if p == 1:
-        return jnp.sign(returns)
-    ri = returns[..., :, None]
-    rj = returns[..., None, :]
-    better = jnp.sum(rj > ri, axis=-1)
-    tied = jnp.sum(rj == ri, axis=-1) - 1
-    return 1.0 - 2.0 * (better + 0.5 * tied) / (p - 1)
-
-
-def rotate_to_mover(seat_values, mover):
-    """``out[..., k] = seat_values[..., (mover + k) % P]``: index 0 becomes the mover's value."""
-    p = seat_values.shape[-1]
-    idx = (mover[..., None] + jnp.arange(p)) % p
-    return jnp.take_along_axis(seat_values, idx, axis=-1)
 
 
 def init_slots(game, batch_size: int, key) -> Slots:
@@ -235,7 +214,7 @@ class SelfPlay:
     temperature: float = 1.0
     temperature_moves: int = 0
     max_moves: int = 512
-    search: str = "auto"  # jaxzero.search.maxn.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
+    search: str = "auto"  # jaxzero.search.kinds.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
     # Mixed data: a batched player `(states, key) -> actions` (jaxzero.players) that plays the seats
     # drawn by `draw_heuristic_seats` (share passed to `play` per call); None = search only.
     heuristic: Any = None
@@ -265,14 +244,8 @@ class SelfPlay:
     def __post_init__(self):
         if self.heuristic_seats not in HEURISTIC_SEATS:
             raise ValueError(f"heuristic_seats must be one of {HEURISTIC_SEATS}, got {self.heuristic_seats!r}")
-        search = make_search_fn_of_kind(
-            self.search,
-            self.game,
-            self.apply_fn,
-            num_simulations=self.num_simulations,
-            max_num_considered_actions=self.max_num_considered_actions,
-            gumbel_scale=self.gumbel_scale,
-        )
+        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale)
+        search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)
         object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
 

@@ -8,7 +8,7 @@ A player is `random` (uniform legal), `heuristic` (RingRift's one-ply greedy heu
 training workdir (its latest checkpoint's best net, with the deterministic search its run measured
 the best with: `selfplay.search` at the budget `arena.eval_simulations` / `eval_considered`, which
 default to the self-play budget), or a search kind `maxn`,
-`paranoid`, `mctx` (2 players) or `auto` (jaxzero.search.maxn.SEARCH_KINDS): that search,
+`paranoid`, `mctx` (2 players) or `auto` (jaxzero.search.kinds.SEARCH_KINDS): that search,
 deterministic (gumbel_scale 0), over ONE network shared by both sides -- the best net of
 `--checkpoint WORKDIR`, or else a fresh network of the config's `net` architecture initialised
 with `--net-seed` (default: the config's seed) -- with `--simulations` / `--considered` (default:
@@ -103,14 +103,14 @@ def make_player(name: str, game, cfg, args=None, network=None, side="a"):
     ``network`` = ``(apply_fn, params, description)`` for the search-kind players (see `shared_network`).
     """
     from jaxzero.match import random_player, search_player
-    from jaxzero.search.maxn import SEARCH_KINDS, make_search_fn_of_kind
+    from jaxzero.search import SEARCH_KINDS, SearchBudget, make_search
 
     if name in SEARCH_KINDS:
         if network is None:
             network = shared_network(game, cfg, args)
         apply_fn, params, _ = network
-        search = make_search_fn_of_kind(name, game, apply_fn, gumbel_scale=0.0,
-                                        **_search_settings(args, cfg.selfplay, side))
+        budget = SearchBudget(**_search_settings(args, cfg.selfplay, side), gumbel_scale=0.0)
+        search = make_search(name, game, apply_fn, budget)
         return search_player(search, params)
     if name == "random":
         return random_player
@@ -130,7 +130,7 @@ def make_player(name: str, game, cfg, args=None, network=None, side="a"):
 
     saved, apply_fn, params = _load_best(workdir, cfg)
     _, settings = search_budgets(fill_defaults(saved))  # the budget the run measured its best with
-    search = make_search_fn_of_kind(saved.selfplay.search, game, apply_fn, gumbel_scale=0.0, **settings)
+    search = make_search(saved.selfplay.search, game, apply_fn, SearchBudget(**settings, gumbel_scale=0.0))
     return search_player(search, params)
 
 
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
 
     from jaxzero.games.protocol import make_game
     from jaxzero.match import play_match
-    from jaxzero.search.maxn import SEARCH_KINDS
+    from jaxzero.search import SEARCH_KINDS
 
     cfg = _load_config(args.config)
     game = make_game(cfg.game.name)

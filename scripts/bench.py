@@ -114,7 +114,7 @@ def bench_search_speed(args, overrides) -> dict:
 
     from jaxzero.games.protocol import make_game
     from jaxzero.nn import make_model
-    from jaxzero.search.bench import bench_search, random_positions
+    from jaxzero.bench.search import bench_search, random_positions
 
     cfg = load_config(args.config, overrides)
     game = make_game(cfg.game.name)

@@ -1,3 +1,28 @@
 """Helpers shared by several test modules (toy games, models, positions)."""
 
 from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def linear_model(game, key, *, logit_scale: float = 0.5, value_scale: float = 0.3):
+    """``(apply_fn, params)`` of a tiny deterministic network: ``logits = x W``, ``v = tanh(x w)``,
+    mover-relative values ``[v, -v]`` (2 players) or ``[v, -v/(P-1), ...]`` (zero-sum), ``x`` the
+    flattened observation."""
+    d = int(np.prod(game.observation_shape))
+    k1, k2 = jax.random.split(key)
+    params = {
+        "W": jax.random.normal(k1, (d, game.num_actions)) * logit_scale,
+        "w": jax.random.normal(k2, (d,)) * value_scale,
+    }
+    p = game.num_players
+
+    def apply_fn(params, obs):
+        x = obs.reshape(obs.shape[0], -1).astype(jnp.float32)
+        v = jnp.tanh(x @ params["w"])
+        others = jnp.broadcast_to((-v / (p - 1))[:, None], (v.shape[0], p - 1))
+        return x @ params["W"], jnp.concatenate([v[:, None], others], axis=-1)
+
+    return apply_fn, params

@@ -1,4 +1,5 @@
-"""scripts/bench.py: the selfplay subcommand prints throughput as JSON; subcommands are pluggable."""
+"""scripts/bench.py: the selfplay subcommand prints throughput as JSON; subcommands are pluggable.
+jaxzero.bench.search: the search benchmark runs."""
 
 import json
 import subprocess
@@ -56,3 +57,18 @@ def test_adding_a_subcommand_is_one_function(monkeypatch, capsys):
     monkeypatch.setattr(bench, "SUBCOMMANDS", [*bench.SUBCOMMANDS, add_hello])
     assert bench.main(["hello", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"hello": 1}
+
+
+@pytest.mark.slow
+def test_bench_search_runs():
+    import jax
+
+    from jaxzero.bench.search import bench_search, random_positions
+    from jaxzero.games.protocol import make_game
+    from tests.helpers import linear_model
+
+    game = make_game("tic_tac_toe")
+    apply_fn, params = linear_model(game, jax.random.PRNGKey(0))
+    states = random_positions(game, jax.random.PRNGKey(3), 4, 5)
+    r = bench_search(game, apply_fn, params, states, num_simulations=4, max_num_considered_actions=4, repeats=1)
+    assert r["ratio"] > 0 and r["action_agreement"] == 1.0

@@ -36,7 +36,7 @@ def test_games_must_fill_seats_evenly():
 @pytest.fixture(scope="module")
 def nim3_players():
     from jaxzero.match import search_player
-    from jaxzero.search.maxn import make_search_fn_of_kind
+    from jaxzero.search import SearchBudget, make_search
     from tests.test_maxn import Nim
 
     game = Nim(3)
@@ -46,8 +46,8 @@ def nim3_players():
 
     k1, k2 = jax.random.split(jax.random.PRNGKey(0))
     params = {"W": jax.random.normal(k1, (8, 2)), "w": jax.random.normal(k2, (8, 3))}
-    kw = dict(num_simulations=4, max_num_considered_actions=2, gumbel_scale=0.0)
-    players = {k: search_player(make_search_fn_of_kind(k, game, apply_fn, **kw), params) for k in ("maxn", "paranoid")}
+    budget = SearchBudget(num_simulations=4, max_num_considered_actions=2, gumbel_scale=0.0)
+    players = {k: search_player(make_search(k, game, apply_fn, budget), params) for k in ("maxn", "paranoid")}
     return game, players
 
 

@@ -6,15 +6,12 @@ import mctx
 import numpy as np
 import pytest
 
-from jaxzero.search.bench import bench_search, linear_model, make_search_pair, random_positions
-from jaxzero.search.maxn import (
-    MaxnRecurrentFnOutput,
-    MaxnRootFnOutput,
-    maxn_gumbel_muzero_policy,
-    run_maxn_search,
-    to_absolute,
-    to_relative,
-)
+from jaxzero.bench.search import random_positions
+from jaxzero.games.outcomes import rotate_to_mover
+from jaxzero.search import SearchBudget, make_search, resolve_kind, run_maxn_search
+from jaxzero.search.maxn import maxn_gumbel_muzero_policy
+from jaxzero.search.vector_model import MaxnRecurrentFnOutput, MaxnRootFnOutput, to_absolute
+from tests.helpers import linear_model
 
 pgx = pytest.importorskip("pgx")
 from jaxzero.games.protocol import PgxGame  # noqa: E402
@@ -35,9 +32,8 @@ def two_player_runs(request):
     game = PgxGame(pgx.make(name))
     apply_fn, params = linear_model(game, jax.random.PRNGKey(0))
     states = jax.jit(lambda k: random_positions(game, k, batch, max_moves))(jax.random.PRNGKey(1))
-    run_mctx, run_maxn = make_search_pair(
-        game, apply_fn, num_simulations=sims, max_num_considered_actions=considered, max_depth=max_depth
-    )
+    budget = SearchBudget(num_simulations=sims, max_num_considered_actions=considered)
+    run_mctx, run_maxn = (jax.jit(make_search(k, game, apply_fn, budget, max_depth=max_depth)) for k in ("mctx", "maxn"))
     key = jax.random.PRNGKey(2)
     return name, states, run_mctx(params, states, key), run_maxn(params, states, key)
 
@@ -73,7 +69,7 @@ def test_relative_absolute_roundtrip():
     ab = to_absolute(rel, to_play)
     np.testing.assert_array_equal(ab[1], [7.0, 4.0, 5.0, 6.0])
     np.testing.assert_array_equal(ab[2], [9.0, 10.0, 11.0, 8.0])
-    np.testing.assert_array_equal(to_relative(ab, to_play), rel)
+    np.testing.assert_array_equal(rotate_to_mover(ab, to_play), rel)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,15 +184,6 @@ def test_maxn_toy_three_players(toy_maxn, mover_l, root_choice, l_choice):
     assert (w[:, root_choice] > 0.5).all()
 
 
-@pytest.mark.slow
-def test_bench_search_runs():
-    game = PgxGame(pgx.make("tic_tac_toe"))
-    apply_fn, params = linear_model(game, jax.random.PRNGKey(0))
-    states = random_positions(game, jax.random.PRNGKey(3), 4, 5)
-    r = bench_search(game, apply_fn, params, states, num_simulations=4, max_num_considered_actions=4, repeats=1)
-    assert r["ratio"] > 0 and r["action_agreement"] == 1.0
-
-
 def test_mctx_output_type(toy_maxn):
     out = toy_maxn(toy_tables(1), jax.random.PRNGKey(1))
     assert isinstance(out, mctx.PolicyOutput)
@@ -262,8 +249,8 @@ def test_run_maxn_search_multiplayer(num_players):
     piles = jnp.array([2, 3, 2, 3], jnp.int32)
     movers = jnp.array([0, 1, 2, p - 1], jnp.int32)
     states = jax.vmap(game.at)(piles, movers)
-    run = jax.jit(lambda p, s, k: run_maxn_search(apply_fn, p, game, s, k, num_simulations=16,
-                                                 max_num_considered_actions=2, gumbel_scale=0.0))
+    budget = SearchBudget(num_simulations=16, max_num_considered_actions=2, gumbel_scale=0.0)
+    run = jax.jit(lambda p, s, k: run_maxn_search(game, apply_fn, budget, p, s, k))
     out = run(params, states, jax.random.PRNGKey(0))
     s = out.search_tree.summary()
     np.testing.assert_array_equal(s.to_play, movers)
@@ -284,15 +271,27 @@ def test_run_maxn_search_multiplayer(num_players):
 
 
 def test_search_kind_switch():
-    from jaxzero.search.maxn import make_search_fn_of_kind
-
-    kw = dict(num_simulations=4, max_num_considered_actions=2, gumbel_scale=1.0)
+    budget = SearchBudget(num_simulations=4, max_num_considered_actions=2, gumbel_scale=1.0)
     with pytest.raises(ValueError, match="unknown search kind"):
-        make_search_fn_of_kind("alphabeta", Nim(3), None, **kw)
+        make_search("alphabeta", Nim(3), None, budget)
     with pytest.raises(ValueError, match="needs 2 players"):
-        make_search_fn_of_kind("mctx", Nim(3), None, **kw)
+        make_search("mctx", Nim(3), None, budget)
     with pytest.raises(ValueError, match="unexpected options"):
-        make_search_fn_of_kind("maxn", Nim(3), None, reduce="max", **kw)
+        make_search("maxn", Nim(3), None, budget, reduce="max")
+    with pytest.raises(TypeError, match="SearchBudget"):
+        make_search("maxn", Nim(3), None, dict(num_simulations=4, max_num_considered_actions=2))
     for kind in ("auto", "maxn", "paranoid"):
-        assert callable(make_search_fn_of_kind(kind, Nim(4), None, **kw))
-    assert callable(make_search_fn_of_kind("auto", Nim(2), None, **kw))
+        assert callable(make_search(kind, Nim(4), None, budget))
+    assert callable(make_search("auto", Nim(2), None, budget))
+    assert callable(make_search("paranoid", Nim(3), None, budget, reduce="mean", max_depth=3))
+    assert [resolve_kind(k, 2) for k in ("auto", "mctx", "maxn", "paranoid")] == ["mctx", "mctx", "maxn", "paranoid"]
+    assert [resolve_kind(k, 3) for k in ("auto", "maxn", "paranoid")] == ["maxn", "maxn", "paranoid"]
+
+
+def test_search_budget_rejects_empty_budgets():
+    with pytest.raises(ValueError, match="num_simulations"):
+        SearchBudget(num_simulations=0, max_num_considered_actions=2)
+    with pytest.raises(ValueError, match="max_num_considered_actions"):
+        SearchBudget(num_simulations=4, max_num_considered_actions=0)
+    with pytest.raises(ValueError, match="gumbel_scale"):
+        SearchBudget(num_simulations=4, max_num_considered_actions=2, gumbel_scale=-1.0)

@@ -6,8 +6,8 @@ import mctx
 import numpy as np
 import pytest
 
-from jaxzero.search.maxn import MaxnRecurrentFnOutput, MaxnRootFnOutput
 from jaxzero.search.paranoid import paranoid_gumbel_muzero_policy, paranoid_utility
+from jaxzero.search.vector_model import MaxnRecurrentFnOutput, MaxnRootFnOutput
 from tests.test_maxn import REWARD, TOY_SIMS, toy_recurrent_fn, toy_root, toy_tables
 
 

@@ -10,7 +10,8 @@ from flax import struct
 from jaxzero.config import default_config
 from jaxzero.games.protocol import make_game
 from jaxzero.nn import make_model
-from jaxzero.search import ILLEGAL_LOGIT, make_recurrent_fn, run_search
+from jaxzero.search import ILLEGAL_LOGIT, SearchBudget, run_mctx_search
+from jaxzero.search.gumbel import make_mctx_model
 
 
 def ttt_after(actions):
@@ -71,7 +72,7 @@ def test_recurrent_fn_rewards_and_discounts_tictactoe():
     # X: 0, 1 ; O: 3, 4 ; X to move. 2 wins for X; 5 blocks nothing and also threatens nothing.
     game, s = ttt_after([0, 3, 1, 4])
     states = batch(s, s)
-    rec = make_recurrent_fn(game, zero_net(9))
+    _, rec = make_mctx_model(game, zero_net(9))
     out, nxt = rec(None, jax.random.key(0), jnp.array([2, 6]), states)
     np.testing.assert_allclose(out.reward, [1.0, 0.0])  # reward of the player who just moved
     np.testing.assert_allclose(out.discount, [0.0, -1.0])  # terminal -> 0, turn passes -> -1
@@ -84,7 +85,7 @@ def test_recurrent_fn_rewards_and_discounts_tictactoe():
 def test_recurrent_fn_same_player_discount_plus_one():
     game = ToyGame()
     s = game.init(jax.random.key(0))
-    rec = make_recurrent_fn(game, zero_net(3))
+    _, rec = make_mctx_model(game, zero_net(3))
     out, nxt = rec(None, jax.random.key(0), jnp.array([1, 0]), batch(s, s))
     np.testing.assert_allclose(out.discount, [1.0, -1.0])
     np.testing.assert_array_equal(nxt.current_player, [0, 1])
@@ -114,7 +115,8 @@ def test_search_finds_the_win_and_masks_illegal(ttt_net):
     @jax.jit
     @chex.assert_max_traces(n=1)
     def search(p, s, k):
-        return run_search(model.apply, p, game, s, k, num_simulations=64, max_num_considered_actions=9, gumbel_scale=0.0)
+        budget = SearchBudget(num_simulations=64, max_num_considered_actions=9, gumbel_scale=0.0)
+        return run_mctx_search(game, model.apply, budget, p, s, k)
 
     out = search(params, states, jax.random.key(0))
     out2 = search(params, states, jax.random.key(1))  # no retrace

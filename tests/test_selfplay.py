@@ -1,4 +1,4 @@
-"""Self-play: exact value targets for a hand-made trajectory, rank outcomes, truncation, batched play."""
+"""Self-play: exact value targets for a hand-made trajectory, truncation, batched play."""
 
 import jax
 import jax.numpy as jnp
@@ -8,31 +8,7 @@ import pytest
 from jaxzero.config import default_config
 from jaxzero.games.protocol import make_game
 from jaxzero.nn import make_model
-from jaxzero.selfplay import SelfPlay, Trajectory, init_slots, rank_outcome, rotate_to_mover, value_targets
-
-
-@pytest.mark.parametrize(
-    "returns,expected",
-    [
-        ([1.0, -1.0], [1.0, -1.0]),
-        ([0.0, 0.0], [0.0, 0.0]),
-        ([-1.0, 1.0], [-1.0, 1.0]),
-        ([1.0, 0.0, -1.0], [1.0, 0.0, -1.0]),
-        ([5.0, 5.0, 0.0], [0.5, 0.5, -1.0]),  # shared first place: ranks 1 and 2 averaged
-        ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
-        ([3.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, -1.0]),
-        ([2.0, 7.0, 4.0, 9.0], [-1.0, 1 / 3, -1 / 3, 1.0]),
-    ],
-)
-def test_rank_outcome(returns, expected):
-    np.testing.assert_allclose(rank_outcome(jnp.array(returns)), expected, atol=1e-6)
-
-
-def test_rotate_to_mover():
-    v = jnp.array([[10.0, 20.0, 30.0]] * 3)
-    np.testing.assert_allclose(
-        rotate_to_mover(v, jnp.array([0, 1, 2])), [[10, 20, 30], [20, 30, 10], [30, 10, 20]]
-    )
+from jaxzero.selfplay import SelfPlay, Trajectory, init_slots, value_targets
 
 
 def test_value_targets_hand_made_trajectory():

@@ -1,5 +1,24 @@
-"""Search: Gumbel MuZero (mctx) over the real game. Imports no RingRift code."""
+"""Search over the real game: mctx Gumbel MuZero (2 players), max^n and paranoid (2-4 players).
 
-from jaxzero.search.gumbel import ILLEGAL_LOGIT, make_recurrent_fn, make_search_fn, mask_logits, run_search
+One public face, laid out as mctx's own: shared pieces in `common`, the algorithms in `gumbel`,
+`maxn` and `paranoid` (over the vector model of `vector_model`), and the one dispatch on a search
+kind in `kinds`. Imports no RingRift code.
+"""
 
-__all__ = ["ILLEGAL_LOGIT", "make_recurrent_fn", "make_search_fn", "mask_logits", "run_search"]
+from jaxzero.search.common import ILLEGAL_LOGIT, SearchBudget, mask_logits
+from jaxzero.search.gumbel import run_mctx_search
+from jaxzero.search.kinds import SEARCH_KINDS, make_search, resolve_kind
+from jaxzero.search.maxn import run_maxn_search
+from jaxzero.search.paranoid import run_paranoid_search
+
+__all__ = [
+    "ILLEGAL_LOGIT",
+    "SEARCH_KINDS",
+    "SearchBudget",
+    "make_search",
+    "mask_logits",
+    "resolve_kind",
+    "run_maxn_search",
+    "run_mctx_search",
+    "run_paranoid_search",
+]

@@ -1,4 +1,4 @@
-"""Gumbel MuZero search with the real game as the model (mctx).
+"""Gumbel MuZero search with the real game as the model (mctx), for two players.
 
 The tree's "model" is the game itself: ``recurrent_fn`` steps the env and evaluates the network.
 Rewards and values are from the point of view of the player to move at the parent node, so the
@@ -8,109 +8,62 @@ terminal state. This module knows nothing of any particular game beyond the `Gam
 
 from __future__ import annotations
 
+from typing import Optional
+
 import chex
-import jax
 import jax.numpy as jnp
 import mctx
 
-# Logit for illegal actions: large and negative but finite (softmax stays NaN-free).
-ILLEGAL_LOGIT = -1e9
+from jaxzero.search.common import SearchBudget, evaluate, is_done, run_policy, step_and_evaluate
 
 
-def mask_logits(logits, legal_action_mask):
-    """Logits with illegal actions set to `ILLEGAL_LOGIT`."""
-    return jnp.where(legal_action_mask, logits, ILLEGAL_LOGIT)
+def make_mctx_model(game, apply_fn):
+    """``(root_fn, recurrent_fn)`` for ``mctx.gumbel_muzero_policy`` in the 2-player convention.
 
+    ``root_fn(params, states) -> mctx.RootFnOutput`` (embedding = the batch of game states, value =
+    the mover's ``values[:, 0]``); ``recurrent_fn(params, key, action [B], states) ->
+    (mctx.RecurrentFnOutput, next_states)``: the reward of the seat that moved (0 past an already
+    finished state), ``discount`` -1 when the mover changes, +1 when it moves again, 0 at a terminal
+    state, where the value is 0 too.
+    """
 
-def _done(state):
-    return state.terminated | state.truncated
-
-
-def make_recurrent_fn(game, apply_fn):
-    """``recurrent_fn(params, key, action, embedding)`` for mctx, where the embedding is a batch of game states."""
+    def root_fn(params, states):
+        logits, values = evaluate(game, apply_fn, params, states)
+        return mctx.RootFnOutput(prior_logits=logits, value=values[:, 0], embedding=states)
 
     def recurrent_fn(params, key, action, state):
-        batch = action.shape[0]
         prev_player = state.current_player
-        prev_done = _done(state)
-        keys = jax.random.split(key, batch)
-        next_state = jax.vmap(game.step)(state, action, keys)
-        obs = jax.vmap(game.observe)(next_state)
-        logits, values = apply_fn(params, obs)
-        done = _done(next_state)
+        prev_done = is_done(state)
+        next_state, logits, values = step_and_evaluate(game, apply_fn, params, key, action, state)
+        done = is_done(next_state)
         # Reward of the player who just moved; nothing past an already finished state.
         reward = jnp.take_along_axis(next_state.rewards, prev_player[:, None], axis=1)[:, 0]
         reward = jnp.where(prev_done, 0.0, reward)
         same_player = next_state.current_player == prev_player
         discount = jnp.where(done, 0.0, jnp.where(same_player, 1.0, -1.0))
         value = jnp.where(done, 0.0, values[:, 0])
+        chex.assert_shape([reward, discount, value], action.shape)
         out = mctx.RecurrentFnOutput(
             reward=reward.astype(jnp.float32),
             discount=discount.astype(jnp.float32),
-            prior_logits=mask_logits(logits, next_state.legal_action_mask),
+            prior_logits=logits,
             value=value.astype(jnp.float32),
         )
         return out, next_state
 
-    return recurrent_fn
+    return root_fn, recurrent_fn
 
 
-def run_search(
-    apply_fn,
-    params,
-    game,
-    states,
-    key,
-    *,
-    num_simulations: int,
-    max_num_considered_actions: int,
-    gumbel_scale: float = 1.0,
+def run_mctx_search(
+    game, apply_fn, budget: SearchBudget, params, states, key, *, max_depth: Optional[int] = None
 ) -> mctx.PolicyOutput:
-    """Gumbel MuZero search from a batch of game states.
+    """mctx's Gumbel MuZero search (`make_mctx_model`) from a batch of game states of a 2-player game.
 
     ``apply_fn(params, obs[B, *obs_shape]) -> (logits[B, A], values[B, P])`` with values mover-relative;
     the search sees ``values[:, 0]``. Returns mctx's ``PolicyOutput``: ``action`` ``[B]`` and
-    ``action_weights`` ``[B, A]`` (the improved policy -- the training target). ``gumbel_scale = 0``
-    makes the search deterministic (arena play). Jit-compatible; ``num_simulations`` and
-    ``max_num_considered_actions`` must be static.
+    ``action_weights`` ``[B, A]`` (the improved policy -- the training target). ``budget.gumbel_scale
+    = 0`` makes the search deterministic (arena play). Jit-compatible; ``budget`` and ``max_depth``
+    are static.
     """
-    obs = jax.vmap(game.observe)(states)
-    batch = obs.shape[0]
-    chex.assert_shape(states.legal_action_mask, (batch, game.num_actions))
-    logits, values = apply_fn(params, obs)
-    root = mctx.RootFnOutput(
-        prior_logits=mask_logits(logits, states.legal_action_mask),
-        value=values[:, 0],
-        embedding=states,
-    )
-    out = mctx.gumbel_muzero_policy(
-        params=params,
-        rng_key=key,
-        root=root,
-        recurrent_fn=make_recurrent_fn(game, apply_fn),
-        num_simulations=num_simulations,
-        invalid_actions=~states.legal_action_mask,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
-    )
-    chex.assert_shape(out.action, (batch,))
-    chex.assert_shape(out.action_weights, (batch, game.num_actions))
-    return out
-
-
-def make_search_fn(game, apply_fn, *, num_simulations, max_num_considered_actions, gumbel_scale):
-    """`run_search` with the search settings bound: ``search(params, states, key) -> PolicyOutput``."""
-
-    def search(params, states, key):
-        return run_search(
-            apply_fn,
-            params,
-            game,
-            states,
-            key,
-            num_simulations=num_simulations,
-            max_num_considered_actions=max_num_considered_actions,
-            gumbel_scale=gumbel_scale,
-        )
-
-    return search
+    model = make_mctx_model(game, apply_fn)
+    return run_policy(mctx.gumbel_muzero_policy, model, budget, params, states, key, max_depth=max_depth)

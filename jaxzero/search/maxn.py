@@ -7,18 +7,11 @@ Gumbel MuZero: Gumbel top-k + sequential halving at the root, the deterministic 
 selection at interior nodes, completed Q-values (mix value) and the improved policy
 ``softmax(logits + sigma(completed_q))`` as the policy target.
 
-Conventions (see docs/search.md):
-
-* Values, rewards and node values are vectors over **absolute seats** ``[..., P]``: component
-  ``s`` is what seat ``s`` gets. Callers rotate a mover-relative network value into absolute seats
-  (`to_absolute`).
-* The model says who moves at every node: ``to_play`` ``[B]`` int32 in `MaxnRootFnOutput` and
-  `MaxnRecurrentFnOutput`.
-* ``reward`` ``[B, P]`` is the per-seat reward of the transition into the new node; ``discount``
-  ``[B]`` is a per-node scalar: 1 normally, 0 at a terminal state (no sign flips, ever). A node
-  reached by the same player moving again needs nothing special.
-* ``Q(s, a) = reward(s, a) + discount(s, a) * V(child)`` is a vector; node ``s`` chooses with
-  ``Q(s, a)[to_play(s)]``.
+The model is a vector model (`jaxzero.search.vector_model`: `MaxnRootFnOutput`,
+`MaxnRecurrentFnOutput`, values over absolute seats, ``to_play`` at every node, no sign flips). A
+node reached by the same player moving again needs nothing special.
+``Q(s, a) = reward(s, a) + discount(s, a) * V(child)`` is a vector; node ``s`` chooses with
+``Q(s, a)[to_play(s)]``.
 
 Everything that is not specific to vectors is mctx's own code: the tree keeps, beside the
 vectors, mctx's scalar arrays *as seen by the mover* (each child edge in its parent's mover's
@@ -28,8 +21,8 @@ component, each node's value in its own mover's), so `mover_view` repackages it 
 unchanged. With two zero-sum players the result is ``mctx.gumbel_muzero_policy`` up to float
 rounding: same actions, same visit counts, weights within ~1e-6 (tests/test_maxn.py).
 
-This module knows nothing about any particular game; `make_maxn_model` adapts anything that
-follows the `jaxzero.games.protocol.Game` interface.
+This module knows nothing about any particular game; `run_maxn_search` searches any
+`jaxzero.games.protocol.Game` through `jaxzero.search.vector_model.make_maxn_model`.
 """
 
 from __future__ import annotations
@@ -45,42 +38,8 @@ from mctx._src import action_selection as _mctx_selection
 from mctx._src import search as _mctx_search
 from mctx._src import seq_halving as _seq_halving
 
-# Logit of illegal actions below the root (finite, so softmax stays NaN-free).
-ILLEGAL_LOGIT = -1e9
-
-
-@chex.dataclass(frozen=True)
-class MaxnRootFnOutput:
-    """Model output at the root.
-
-    prior_logits: ``[B, A]`` policy logits of the player to move.
-    value: ``[B, P]`` value of every seat (absolute seats).
-    embedding: ``[B, ...]`` whatever ``recurrent_fn`` consumes.
-    to_play: ``[B]`` int32, the seat to move at the root.
-    """
-
-    prior_logits: chex.Array
-    value: chex.Array
-    embedding: Any
-    to_play: chex.Array
-
-
-@chex.dataclass(frozen=True)
-class MaxnRecurrentFnOutput:
-    """Model output for one transition ``(state, action) -> next state``.
-
-    reward: ``[B, P]`` reward of every seat for this transition.
-    discount: ``[B]`` 1 normally, 0 when the next state is terminal.
-    prior_logits: ``[B, A]`` logits of the player to move at the next state (illegal actions low).
-    value: ``[B, P]`` value of every seat at the next state (0 at a terminal state).
-    to_play: ``[B]`` int32, the seat to move at the next state.
-    """
-
-    reward: chex.Array
-    discount: chex.Array
-    prior_logits: chex.Array
-    value: chex.Array
-    to_play: chex.Array
+from jaxzero.search.common import SearchBudget, run_policy
+from jaxzero.search.vector_model import MaxnRootFnOutput, make_maxn_model
 
 
 @chex.dataclass(frozen=True)
@@ -395,6 +354,8 @@ def maxn_search(
 
     ``root_action_selection_fn(key, view, node_index)`` and ``interior_action_selection_fn(key,
     view, node_index, depth)`` are mctx selection functions. RNG use is mctx's, key for key.
+    ``root``: ``prior_logits [B, A]``, ``value [B, P]``, ``to_play [B]``; the tree has
+    ``N = num_simulations + 1`` nodes per row.
     """
     switching = _mctx_selection.switching_action_selection_wrapper(
         root_action_selection_fn=root_action_selection_fn,
@@ -405,6 +366,7 @@ def maxn_search(
         return switching(key, mover_view(tree), node_index, depth)
 
     batch = root.value.shape[0]
+    chex.assert_shape([root.prior_logits, root.to_play], [(batch, None), (batch,)])
     batch_range = jnp.arange(batch)
     if max_depth is None:
         max_depth = num_simulations
@@ -497,164 +459,15 @@ def maxn_gumbel_muzero_policy(
     return mctx.PolicyOutput(action=action, action_weights=action_weights, search_tree=search_tree)
 
 
-# ---------------------------------------------------------------------------------------------
-# Adapting a game (jaxzero.games.protocol.Game) and a mover-relative network to the search.
-
-
-def to_absolute(relative_values, to_play):
-    """Mover-relative values ``[..., P]`` (index 0 = seat to move) -> absolute seats.
-
-    ``out[s] = rel[(s - to_play) % P]``.
-    """
-    p = relative_values.shape[-1]
-    idx = (jnp.arange(p) - to_play[..., None]) % p
-    return jnp.take_along_axis(relative_values, idx, axis=-1)
-
-
-def to_relative(absolute_values, to_play):
-    """Inverse of `to_absolute`: ``out[k] = abs[(to_play + k) % P]``."""
-    p = absolute_values.shape[-1]
-    idx = (to_play[..., None] + jnp.arange(p)) % p
-    return jnp.take_along_axis(absolute_values, idx, axis=-1)
-
-
-def _done(state):
-    return state.terminated | state.truncated
-
-
-def make_maxn_model(game, apply_fn):
-    """``(root_fn, recurrent_fn)`` for `maxn_gumbel_muzero_policy` with the game itself as the model.
-
-    ``apply_fn(params, obs [B, ...]) -> (logits [B, A], values [B, P])`` with mover-relative values
-    (index 0 = seat to move), as everywhere in jaxzero. ``root_fn(params, states) ->
-    MaxnRootFnOutput`` (embedding = the batch of game states). The recurrent reward is the game's
-    per-seat ``rewards`` of the step (0 past an already finished state), the discount 0 at a
-    terminal state, the value 0 there.
-    """
-
-    def root_fn(params, states):
-        obs = jax.vmap(game.observe)(states)
-        logits, values = apply_fn(params, obs)
-        to_play = states.current_player.astype(jnp.int32)
-        return MaxnRootFnOutput(
-            prior_logits=jnp.where(states.legal_action_mask, logits, ILLEGAL_LOGIT).astype(jnp.float32),
-            value=to_absolute(values, to_play).astype(jnp.float32),
-            embedding=states,
-            to_play=to_play,
-        )
-
-    def recurrent_fn(params, key, action, state):
-        batch = action.shape[0]
-        prev_done = _done(state)
-        next_state = jax.vmap(game.step)(state, action, jax.random.split(key, batch))
-        logits, values = apply_fn(params, jax.vmap(game.observe)(next_state))
-        done = _done(next_state)
-        to_play = next_state.current_player.astype(jnp.int32)
-        reward = jnp.where(prev_done[:, None], 0.0, next_state.rewards)
-        value = jnp.where(done[:, None], 0.0, to_absolute(values, to_play))
-        out = MaxnRecurrentFnOutput(
-            reward=reward.astype(jnp.float32),
-            discount=jnp.where(done, 0.0, 1.0).astype(jnp.float32),
-            prior_logits=jnp.where(next_state.legal_action_mask, logits, ILLEGAL_LOGIT).astype(jnp.float32),
-            value=value.astype(jnp.float32),
-            to_play=to_play,
-        )
-        return out, next_state
-
-    return root_fn, recurrent_fn
-
-
 def run_maxn_search(
-    apply_fn,
-    params,
-    game,
-    states,
-    key,
-    *,
-    num_simulations: int,
-    max_num_considered_actions: int,
-    gumbel_scale: float = 1.0,
-    max_depth: Optional[int] = None,
+    game, apply_fn, budget: SearchBudget, params, states, key, *, max_depth: Optional[int] = None
 ) -> mctx.PolicyOutput:
-    """Max^n Gumbel search from a batch of game states (same arguments as ``jaxzero.search.gumbel.run_search``).
+    """Max^n Gumbel search (`make_maxn_model`) from a batch of game states of a game of 2-4 players.
 
-    Returns ``PolicyOutput(action [B], action_weights [B, A], search_tree: MaxnTree)``; the root
-    value of every seat is ``search_tree.summary().value`` ``[B, P]`` (absolute seats).
+    ``apply_fn(params, obs[B, *obs_shape]) -> (logits[B, A], values[B, P])`` with values
+    mover-relative. Returns ``PolicyOutput(action [B], action_weights [B, A], search_tree:
+    MaxnTree)``; the root value of every seat is ``search_tree.summary().value`` ``[B, P]``
+    (absolute seats). Jit-compatible; ``budget`` and ``max_depth`` are static.
     """
-    root_fn, recurrent_fn = make_maxn_model(game, apply_fn)
-    root = root_fn(params, states)
-    batch = root.prior_logits.shape[0]
-    chex.assert_shape(states.legal_action_mask, (batch, game.num_actions))
-    out = maxn_gumbel_muzero_policy(
-        params,
-        key,
-        root,
-        recurrent_fn,
-        num_simulations,
-        invalid_actions=~states.legal_action_mask,
-        max_depth=max_depth,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
-    )
-    chex.assert_shape(out.action, (batch,))
-    chex.assert_shape(out.action_weights, (batch, game.num_actions))
-    return out
-
-
-def make_maxn_search_fn(game, apply_fn, *, num_simulations, max_num_considered_actions, gumbel_scale):
-    """`run_maxn_search` with the settings bound: ``search(params, states, key) -> PolicyOutput``
-    (drop-in for ``jaxzero.search.gumbel.make_search_fn``)."""
-
-    def search(params, states, key):
-        return run_maxn_search(
-            apply_fn,
-            params,
-            game,
-            states,
-            key,
-            num_simulations=num_simulations,
-            max_num_considered_actions=max_num_considered_actions,
-            gumbel_scale=gumbel_scale,
-        )
-
-    return search
-
-
-SEARCH_KINDS = ("auto", "mctx", "maxn", "paranoid")
-
-
-def make_search_fn_of_kind(
-    kind: str, game, apply_fn, *, num_simulations, max_num_considered_actions, gumbel_scale, **kwargs
-):
-    """``search(params, states, key) -> PolicyOutput`` of the named search, for a config switch.
-
-    ``kind``: ``"mctx"`` (``jaxzero.search.gumbel``, 2 players only), ``"maxn"`` (this module),
-    ``"paranoid"`` (`jaxzero.search.paranoid`, extra ``reduce=`` accepted) or ``"auto"`` (mctx
-    for 2 players, max^n otherwise). Every kind returns ``action`` ``[B]`` and the policy target
-    ``action_weights`` ``[B, A]``; only ``search_tree`` differs.
-    """
-    if kind not in SEARCH_KINDS:
-        raise ValueError(f"unknown search kind {kind!r}; known: {', '.join(SEARCH_KINDS)}")
-    if kind == "auto":
-        kind = "mctx" if game.num_players == 2 else "maxn"
-    if kind == "mctx" and game.num_players != 2:
-        raise ValueError(f"search kind 'mctx' needs 2 players, {game.id} has {game.num_players}; use 'maxn'")
-    if kwargs and kind != "paranoid":
-        raise ValueError(f"unexpected options {sorted(kwargs)} for search kind {kind!r}")
-    settings = dict(
-        num_simulations=num_simulations,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
-    )
-    if kind == "mctx":
-        from jaxzero.search.gumbel import make_search_fn
-
-        return make_search_fn(game, apply_fn, **settings)
-    if kind == "maxn":
-        return make_maxn_search_fn(game, apply_fn, **settings)
-    from jaxzero.search.paranoid import run_paranoid_search
-
-    def search(params, states, key):
-        return run_paranoid_search(apply_fn, params, game, states, key, **settings, **kwargs)
-
-    return search
+    model = make_maxn_model(game, apply_fn)
+    return run_policy(maxn_gumbel_muzero_policy, model, budget, params, states, key, max_depth=max_depth)

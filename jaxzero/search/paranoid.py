@@ -27,11 +27,11 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import chex
-import jax
 import jax.numpy as jnp
 import mctx
 
-from jaxzero.search.maxn import MaxnRootFnOutput, make_maxn_model
+from jaxzero.search.common import SearchBudget, run_policy
+from jaxzero.search.vector_model import MaxnRootFnOutput, make_maxn_model
 
 REDUCTIONS = ("max", "mean")
 
@@ -49,6 +49,7 @@ def paranoid_utility(values, root_seat, reduce: str = "max"):
     """``(values[root] - reduce_{s != root} values[s]) / 2`` for ``values [..., P]``, ``root_seat [...]``."""
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    chex.assert_shape(root_seat, values.shape[:-1])
     p = values.shape[-1]
     is_root = jnp.arange(p) == root_seat[..., None]
     own = jnp.sum(jnp.where(is_root, values, 0.0), axis=-1)
@@ -99,68 +100,49 @@ def make_paranoid_recurrent_fn(recurrent_fn, reduce: str = "max"):
 
 
 def paranoid_gumbel_muzero_policy(
-    params,
-    rng_key,
-    root: MaxnRootFnOutput,
-    recurrent_fn,
-    num_simulations: int,
-    invalid_actions=None,
-    max_depth: Optional[int] = None,
-    loop_fn=jax.lax.fori_loop,
-    *,
-    qtransform=mctx.qtransform_completed_by_mix_value,
-    max_num_considered_actions: int = 16,
-    gumbel_scale=1.0,
-    reduce: str = "max",
+    params, rng_key, root: MaxnRootFnOutput, recurrent_fn, num_simulations: int, *args, reduce: str = "max", **kwargs
 ) -> mctx.PolicyOutput:
     """``mctx.gumbel_muzero_policy`` on the paranoid reduction of a vector model.
 
-    Same arguments as `jaxzero.search.maxn.maxn_gumbel_muzero_policy` plus ``reduce``; the result's
-    ``search_tree`` is an ``mctx.Tree`` of scalar paranoid utilities (root seat's side at the root).
+    ``root`` is a `MaxnRootFnOutput` (``prior_logits [B, A]``, ``value [B, P]``, ``to_play [B]``),
+    ``recurrent_fn`` returns `MaxnRecurrentFnOutput` s; every other argument (``invalid_actions [B,
+    A]``, ``max_depth``, ``qtransform``, ``max_num_considered_actions``, ``gumbel_scale``, ...) is
+    mctx's, passed on unchanged, plus ``reduce``. Returns ``action [B]``, ``action_weights [B, A]``
+    and a ``search_tree`` that is an ``mctx.Tree`` of scalar paranoid utilities (root seat's side
+    at the root).
     """
-    return mctx.gumbel_muzero_policy(
+    out = mctx.gumbel_muzero_policy(
         params,
         rng_key,
         make_paranoid_root(root, reduce),
         make_paranoid_recurrent_fn(recurrent_fn, reduce),
         num_simulations,
-        invalid_actions=invalid_actions,
-        max_depth=max_depth,
-        loop_fn=loop_fn,
-        qtransform=qtransform,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
+        *args,
+        **kwargs,
     )
+    chex.assert_shape(out.action_weights, root.prior_logits.shape)
+    return out
 
 
 def run_paranoid_search(
-    apply_fn,
-    params,
     game,
+    apply_fn,
+    budget: SearchBudget,
+    params,
     states,
     key,
     *,
-    num_simulations: int,
-    max_num_considered_actions: int,
-    gumbel_scale: float = 1.0,
     max_depth: Optional[int] = None,
     reduce: str = "max",
 ) -> mctx.PolicyOutput:
-    """Paranoid search from a batch of game states (arguments of ``jaxzero.search.maxn.run_maxn_search``)."""
-    root_fn, recurrent_fn = make_maxn_model(game, apply_fn)
-    root = root_fn(params, states)
-    batch = root.prior_logits.shape[0]
-    out = paranoid_gumbel_muzero_policy(
-        params,
-        key,
-        root,
-        recurrent_fn,
-        num_simulations,
-        invalid_actions=~states.legal_action_mask,
-        max_depth=max_depth,
-        max_num_considered_actions=max_num_considered_actions,
-        gumbel_scale=gumbel_scale,
-        reduce=reduce,
-    )
-    chex.assert_shape(out.action, (batch,))
-    return out
+    """Paranoid search (the root seat against the rest, `paranoid_gumbel_muzero_policy` on
+    `make_maxn_model`) from a batch of game states of a game of 2-4 players.
+
+    Arguments as `jaxzero.search.maxn.run_maxn_search`, plus ``reduce`` (``"max"`` or ``"mean"``,
+    how the opponents' values combine). Returns ``PolicyOutput(action [B], action_weights [B, A],
+    search_tree)`` with an ``mctx.Tree`` of the root seat's utilities. Jit-compatible; ``budget``,
+    ``max_depth`` and ``reduce`` are static.
+    """
+    model = make_maxn_model(game, apply_fn)
+    options = dict(max_depth=max_depth, reduce=reduce)
+    return run_policy(paranoid_gumbel_muzero_policy, model, budget, params, states, key, **options)
