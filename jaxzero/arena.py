@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero.match import players_act, play_games, search_player, summarize
-from jaxzero.players import random_player
+from jaxzero.players import policy_player, random_player
 from jaxzero.search import SearchBudget, make_search
 
 
@@ -45,15 +45,6 @@ class Arena:
         )
         object.__setattr__(self, "_vs_player", jax.jit(self._net_vs_player, static_argnames=("player", "num_games")))
 
-    def _raw_policy(self, params):
-        """Player: argmax of the net's legal logits, the policy alone, no search."""
-
-        def player(states, key):
-            logits, _ = self.apply_fn(params, jax.vmap(self.game.observe)(states))
-            return jnp.argmax(jnp.where(states.legal_action_mask, logits, -jnp.inf), axis=-1).astype(jnp.int32)
-
-        return player
-
     def _net_vs_net(self, cand_params, opp_params, key, num_games: int):
         # one search traced for both nets (a scan over the two param sets): half the compile; the
         # params are stacked once, outside the match loop
@@ -71,7 +62,8 @@ class Arena:
         return play_games(self.game, act, key, num_games, self.max_moves)
 
     def _raw_policy_vs_random(self, params, key, num_games: int):
-        return play_games(self.game, players_act(self._raw_policy(params), random_player), key, num_games, self.max_moves)
+        act = players_act(policy_player(self.game, self.apply_fn, params), random_player)
+        return play_games(self.game, act, key, num_games, self.max_moves)
 
     def _net_vs_player(self, params, key, player: Callable, num_games: int):
         act = players_act(search_player(self._search, params), player)

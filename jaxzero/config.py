@@ -160,6 +160,14 @@ def heuristic_share(cfg, iteration: int) -> float:
     return float(m.heuristic_share + frac * (m.final_share - m.heuristic_share))
 
 
+def _checked(path: str, check, *args) -> None:
+    """Runs the owning module's ``check(*args)``; its ValueError names the config key ``path``."""
+    try:
+        check(*args)
+    except ValueError as e:
+        raise ValueError(f"config.{path}: {e}") from None
+
+
 def _positive(cfg, path):
     value = cfg
     for part in path.split("."):
@@ -169,11 +177,13 @@ def _positive(cfg, path):
 
 
 def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
-    """Raises ValueError naming the offending key when ``cfg`` cannot run."""
+    """Raises ValueError naming the offending key when ``cfg`` cannot run; with ``game``, also what
+    depends on the game (player counts, the policy head's layout, the search kind)."""
     from jaxzero.games.protocol import available_games
-    from jaxzero.nn.heads import POLICY_HEADS
-    from jaxzero.nn.model import SPATIAL_HEAD
-    from jaxzero.search.kinds import SEARCH_KINDS
+    from jaxzero.nn.model import check_policy_head
+    from jaxzero.players import check_heuristic_kind
+    from jaxzero.search.kinds import resolve_kind
+    from jaxzero.selfplay import check_heuristic_seats
 
     if cfg.game.name not in available_games():
         raise ValueError(f"config.game.name: unknown game {cfg.game.name!r}; known: {', '.join(available_games())}")
@@ -199,13 +209,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         "bootstrap.batch_size",
     ):
         _positive(cfg, path)
-    if cfg.net.policy_head not in POLICY_HEADS and cfg.net.policy_head != SPATIAL_HEAD:
-        raise ValueError(
-            f"config.net.policy_head: unknown head {cfg.net.policy_head!r}; "
-            f"known: {sorted(POLICY_HEADS) + [SPATIAL_HEAD]}"
-        )
-    if cfg.selfplay.search not in SEARCH_KINDS:
-        raise ValueError(f"config.selfplay.search: unknown kind {cfg.selfplay.search!r}; known: {', '.join(SEARCH_KINDS)}")
+    _checked("net.policy_head", check_policy_head, cfg.net.policy_head, game)
+    # without a game, any kind valid for some player count passes; with one, mctx needs 2 players
+    _checked("selfplay.search", resolve_kind, cfg.selfplay.search, game.num_players if game is not None else 2)
     if cfg.net.dtype not in ("float32", "bfloat16"):
         raise ValueError(f"config.net.dtype must be 'float32' or 'bfloat16', got {cfg.net.dtype!r}")
     if cfg.selfplay.num_steps % cfg.selfplay.chunk_steps:
@@ -230,11 +236,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
     if cfg.arena.gate not in ("lcb", "threshold"):
         raise ValueError(f"config.arena.gate must be 'lcb' or 'threshold', got {cfg.arena.gate!r}")
-    from jaxzero.players import HEURISTIC_KINDS
-    from jaxzero.selfplay import HEURISTIC_SEATS
-
-    if cfg.heuristic.player not in HEURISTIC_KINDS:
-        raise ValueError(f"config.heuristic.player: unknown kind {cfg.heuristic.player!r}; known: {', '.join(HEURISTIC_KINDS)}")
+    _checked("heuristic.player", check_heuristic_kind, cfg.heuristic.player)
     if not 0.0 <= cfg.heuristic.epsilon <= 1.0:
         raise ValueError(f"config.heuristic.epsilon must be in [0, 1], got {cfg.heuristic.epsilon}")
     for key in ("heuristic_share", "final_share"):
@@ -242,8 +244,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
             raise ValueError(f"config.mix.{key} must be in [0, 1], got {cfg.mix[key]}")
     if cfg.mix.decay_iterations < 0:
         raise ValueError(f"config.mix.decay_iterations must be >= 0, got {cfg.mix.decay_iterations}")
-    if cfg.mix.heuristic_seats not in HEURISTIC_SEATS:
-        raise ValueError(f"config.mix.heuristic_seats must be one of {HEURISTIC_SEATS}, got {cfg.mix.heuristic_seats!r}")
+    _checked("mix.heuristic_seats", check_heuristic_seats, cfg.mix.heuristic_seats)
     if cfg.heuristic.player == "none" and max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic, but config.heuristic.player is 'none'")
     b = cfg.bootstrap
@@ -277,20 +278,12 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
                 f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "
                 "so seats are swapped evenly"
             )
-        if cfg.net.policy_head == SPATIAL_HEAD and not hasattr(game, "policy_layout"):
-            raise ValueError(
-                f"config.net.policy_head: 'spatial' needs a game with policy_layout(); {game.id} has none (use 'dense')"
-            )
         for key in ("heuristic_games", "num_games", "anchor_games"):
             if cfg.elo.enabled and cfg.elo[key] % game.num_players:
                 raise ValueError(
                     f"config.elo.{key} ({cfg.elo[key]}) must be a multiple of num_players ({game.num_players}) "
                     "so seats are swapped evenly"
                 )
-        if cfg.selfplay.search == "mctx" and game.num_players != 2:
-            raise ValueError(
-                f"config.selfplay.search: 'mctx' needs 2 players, {game.id} has {game.num_players} (use 'auto' or 'maxn')"
-            )
 
 
 def to_json(cfg: ml_collections.ConfigDict) -> dict:

@@ -25,9 +25,25 @@ from jaxzero.games.masks import uniform_legal
 HEURISTIC_KINDS = ("auto", "greedy", "none")
 
 
+def check_heuristic_kind(kind: str) -> None:
+    """Raises ValueError unless ``kind`` is one of `HEURISTIC_KINDS`."""
+    if kind not in HEURISTIC_KINDS:
+        raise ValueError(f"unknown heuristic {kind!r}; known: {', '.join(HEURISTIC_KINDS)}")
+
+
 def random_player(states, key):
     """Uniformly random legal action per game."""
     return uniform_legal(key, states.legal_action_mask)
+
+
+def policy_player(game, apply_fn, params):
+    """The network's raw policy, no search: the argmax of its logits over the legal actions."""
+
+    def player(states, key):
+        logits, _ = apply_fn(params, jax.vmap(game.observe)(states))
+        return jnp.argmax(jnp.where(states.legal_action_mask, logits, -jnp.inf), axis=-1).astype(jnp.int32)
+
+    return player
 
 
 def greedy_reward_player(game, epsilon: float = 0.0):
@@ -62,8 +78,7 @@ def heuristic_player_for(game, heuristic_cfg):
     """``(name, player)`` of the heuristic this config asks for on ``game``, or ``(None, None)`` for
     ``player = "none"``. See the module docstring for the choice."""
     kind = heuristic_cfg.player
-    if kind not in HEURISTIC_KINDS:
-        raise ValueError(f"config.heuristic.player: unknown kind {kind!r}; known: {', '.join(HEURISTIC_KINDS)}")
+    check_heuristic_kind(kind)
     epsilon = float(heuristic_cfg.epsilon)
     weights = dict(heuristic_cfg.weights) if "weights" in heuristic_cfg else {}
     if kind == "none":

@@ -78,6 +78,12 @@ def init_slots(game, batch_size: int, key) -> Slots:
 
 
 HEURISTIC_SEATS = ("all", "one")
+
+
+def check_heuristic_seats(seats: str) -> None:
+    """Raises ValueError unless ``seats`` is one of `HEURISTIC_SEATS`."""
+    if seats not in HEURISTIC_SEATS:
+        raise ValueError(f"heuristic seats must be one of {HEURISTIC_SEATS}, got {seats!r}")
 SOURCE_SEARCH, SOURCE_HEURISTIC = 0, 1
 
 
@@ -242,8 +248,7 @@ class SelfPlay:
         )
 
     def __post_init__(self):
-        if self.heuristic_seats not in HEURISTIC_SEATS:
-            raise ValueError(f"heuristic_seats must be one of {HEURISTIC_SEATS}, got {self.heuristic_seats!r}")
+        check_heuristic_seats(self.heuristic_seats)
         budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale)
         search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)

@@ -1,13 +1,15 @@
 """Plays a match between two players on a config's game, seats rotated evenly.
 
-    python scripts/arena.py --config configs/sq8.py --a heuristic --b random --games 400
+    python scripts/arena.py --config sq8 --a heuristic --b random --games 400
     python scripts/arena.py --config configs/sq8_3p.py:tiny --a maxn --b paranoid --games 300 \
         --simulations 8 --considered 4 [--checkpoint WORKDIR] [--net-seed 0]
 
-A player is `random` (uniform legal), `heuristic` (RingRift's one-ply greedy heuristic), a
-training workdir (its latest checkpoint's best net, with the deterministic search its run measured
-the best with: `selfplay.search` at the budget `arena.eval_simulations` / `eval_considered`, which
-default to the self-play budget), or a search kind `maxn`,
+A player is `random` (uniform legal), `heuristic` (the game's heuristic: RingRift's one-ply greedy
+evaluation, else the generic one-ply greedy player; `config.heuristic`), a training workdir (its
+latest checkpoint's best net, with the deterministic search its run measured the best with:
+`selfplay.search` at the budget `arena.eval_simulations` / `eval_considered`, which default to the
+self-play budget; `--simulations 0` / `--b-simulations 0`: its raw policy, the argmax of the net's
+legal logits without search), or a search kind `maxn`,
 `paranoid`, `mctx` (2 players) or `auto` (jaxzero.search.kinds.SEARCH_KINDS): that search,
 deterministic (gumbel_scale 0), over ONE network shared by both sides -- the best net of
 `--checkpoint WORKDIR`, or else a fresh network of the config's `net` architecture initialised
@@ -23,13 +25,11 @@ unfinished game); equal players average 0.5. The last line printed is
 
     arena: a=A b=B games=N score=S ci_low=L ci_high=H
 
-with A's mean score and its 95% Wilson interval.
+with A's mean score and its 95% Wilson interval. The config accepts `--config.a.b=value` overrides.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -37,59 +37,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jaxzero import paths  # noqa: E402
+from jaxzero import cli, paths  # noqa: E402
+
+KINDS = "random | heuristic | maxn | paranoid | mctx | auto | training workdir"
 
 
-def _load_config(spec: str):
-    path, _, arg = spec.partition(":")
-    mod_spec = importlib.util.spec_from_file_location("arena_config", path)
-    if mod_spec is None:
-        raise SystemExit(f"config file not found: {path}")
-    mod = importlib.util.module_from_spec(mod_spec)
-    mod_spec.loader.exec_module(mod)
-    return mod.get_config(arg) if arg else mod.get_config()
-
-
-def _search_settings(args, sp, side="a"):
-    """Budget of side ``side``'s search-kind player: ``--simulations`` / ``--considered`` (else the
-    config's selfplay budget); side B may override them with ``--b-simulations`` / ``--b-considered``."""
-    sims = args.simulations if args.simulations else int(sp.num_simulations)
-    considered = args.considered if args.considered else int(sp.max_num_considered_actions)
-    if side == "b":
-        sims = args.b_simulations or sims
-        considered = args.b_considered or considered
-    return dict(num_simulations=sims, max_num_considered_actions=considered)
-
-
-def _load_best(workdir: Path, cfg):
-    """(saved config, model apply_fn, best params) of a training workdir's latest checkpoint."""
-    import jax
-    import ml_collections
-
-    from jaxzero.checkpoint import Checkpointer
-    from jaxzero.loop import Loop
-
-    if not (workdir / "checkpoints").is_dir():
-        raise SystemExit(f"{workdir} is not a training workdir with checkpoints/")
-    ckpt = Checkpointer(workdir / "checkpoints")
-    it = ckpt.latest_iteration()
-    if it is None:
-        raise SystemExit(f"no complete checkpoint in {workdir / 'checkpoints'}")
-    saved = ml_collections.ConfigDict(ckpt.saved_config(it))
-    if saved.game.name != cfg.game.name:
-        raise SystemExit(f"checkpoint {workdir} plays {saved.game.name}, the match is {cfg.game.name}")
-    loop = Loop(saved, workdir, progress=False, log=lambda s: None)
-    state0 = loop.initial_state()
-    state, _, _ = ckpt.restore(it, jax.eval_shape(lambda: state0))
-    ckpt.close()
-    return saved, loop.model.apply, state["best"]
+def budget_of(args, cfg, side: str = "a") -> dict | None:
+    """Side ``side``'s search budget from ``--simulations`` / ``--considered`` (B: ``--b-*`` first),
+    else the config's self-play budget; None when the side plays its raw policy (0 simulations)."""
+    sims = args.b_simulations if side == "b" and args.b_simulations is not None else args.simulations
+    considered = args.b_considered if side == "b" and args.b_considered else args.considered
+    if sims == 0:
+        return None
+    return dict(num_simulations=sims or int(cfg.selfplay.num_simulations),
+                max_num_considered_actions=considered or int(cfg.selfplay.max_num_considered_actions))
 
 
 def shared_network(game, cfg, args):
     """The one network of the search-kind players: (apply_fn, params, description)."""
     if args.checkpoint:
-        saved, apply_fn, params = _load_best(Path(args.checkpoint), cfg)
-        return apply_fn, params, f"best net of {args.checkpoint} ({saved.net.num_blocks}x{saved.net.channels})"
+        best = cli.load_best(args.checkpoint, cfg.game.name)
+        net = best.config.net
+        return best.apply_fn, best.params, f"best net of {args.checkpoint} ({net.num_blocks}x{net.channels})"
     from jaxzero.nn import make_model
 
     seed = cfg.seed if args.net_seed is None else args.net_seed
@@ -97,49 +66,44 @@ def shared_network(game, cfg, args):
     return model.apply, params, f"fresh {cfg.net.num_blocks}x{cfg.net.channels} net, seed {seed}"
 
 
-def make_player(name: str, game, cfg, args=None, network=None, side="a"):
+def make_player(name: str, game, cfg, args, network=None, side="a"):
     """A batched player function `(states, key) -> actions` for `name` playing as ``side`` ("a" or "b").
 
     ``network`` = ``(apply_fn, params, description)`` for the search-kind players (see `shared_network`).
     """
-    from jaxzero.match import random_player, search_player
+    from jaxzero.config import fill_defaults, search_budgets
+    from jaxzero.match import search_player
+    from jaxzero.players import heuristic_player_for, policy_player, random_player
     from jaxzero.search import SEARCH_KINDS, SearchBudget, make_search
 
-    if name in SEARCH_KINDS:
-        if network is None:
-            network = shared_network(game, cfg, args)
-        apply_fn, params, _ = network
-        budget = SearchBudget(**_search_settings(args, cfg.selfplay, side), gumbel_scale=0.0)
-        search = make_search(name, game, apply_fn, budget)
-        return search_player(search, params)
     if name == "random":
         return random_player
     if name == "heuristic":
-        if not str(game.id).startswith("ringrift"):
-            raise SystemExit(f"the heuristic player exists only for RingRift games, not {game.id}")
-        from jaxzero.games.ringrift.heuristic import heuristic_player
-
-        weights = dict(cfg.heuristic.weights) if "heuristic" in cfg and "weights" in cfg.heuristic else None
-        return heuristic_player(game.cfg, weights)
-    workdir = Path(name)
-    if not (workdir / "checkpoints").is_dir():
-        raise SystemExit(
-            f"player {name!r} is neither 'random', 'heuristic', a search kind ({', '.join(SEARCH_KINDS)}) "
-            "nor a training workdir with checkpoints/")
-    from jaxzero.config import fill_defaults, search_budgets
-
-    saved, apply_fn, params = _load_best(workdir, cfg)
-    _, settings = search_budgets(fill_defaults(saved))  # the budget the run measured its best with
-    search = make_search(saved.selfplay.search, game, apply_fn, SearchBudget(**settings, gumbel_scale=0.0))
-    return search_player(search, params)
+        label, player = heuristic_player_for(game, cfg.heuristic)
+        if player is None:
+            raise cli.UserError("the config has no heuristic (config.heuristic.player is 'none')")
+        return player
+    if name in SEARCH_KINDS:
+        apply_fn, params, _ = network or shared_network(game, cfg, args)
+        kind, budget = name, budget_of(args, cfg, side)
+    elif (Path(name) / "checkpoints").is_dir():
+        best = cli.load_best(name, cfg.game.name)
+        apply_fn, params, kind = best.apply_fn, best.params, best.config.selfplay.search
+        asked = (args.b_simulations if side == "b" else None)
+        asked = args.simulations if asked is None else asked
+        _, measured = search_budgets(fill_defaults(best.config))  # the budget the run measured its best with
+        budget = None if asked == 0 else (budget_of(args, cfg, side) if asked else measured)
+    else:
+        raise cli.UserError(f"player {name!r} is neither {KINDS.replace(' |', ',')} (a directory with checkpoints/)")
+    if budget is None:
+        return policy_player(game, apply_fn, params)
+    return search_player(make_search(kind, game, apply_fn, SearchBudget(**budget, gumbel_scale=0.0)), params)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True, help="config file (configs/*.py, optionally :variant)")
-    kinds = "random | heuristic | maxn | paranoid | mctx | auto | training workdir"
-    ap.add_argument("--a", required=True, help=kinds)
-    ap.add_argument("--b", required=True, help=kinds)
+    ap = cli.config_parser(__doc__)
+    ap.add_argument("--a", required=True, help=KINDS)
+    ap.add_argument("--b", required=True, help=KINDS)
     ap.add_argument("--games", type=int, default=400, help="number of games (a multiple of the player count)")
     ap.add_argument("--max-steps", type=int, default=None, help="decision cap per game (default: the game's max_moves)")
     ap.add_argument("--opening-moves", type=int, default=None,
@@ -147,28 +111,38 @@ def main(argv=None) -> int:
                          "arena.opening_moves if a side is a search, else 0)")
     ap.add_argument("--checkpoint", default=None, help="training workdir whose best net the search-kind players use")
     ap.add_argument("--net-seed", type=int, default=None, help="seed of the fresh net when no --checkpoint")
-    ap.add_argument("--simulations", type=int, default=None, help="search-kind players (default: selfplay.num_simulations)")
+    ap.add_argument("--simulations", type=int, default=None,
+                    help="search budget of search-kind and workdir players (default: selfplay.num_simulations for "
+                         "search kinds, the run's evaluation budget for workdirs); 0: the raw policy, no search")
     ap.add_argument("--considered", type=int, default=None,
                     help="search-kind players' max considered actions (default: selfplay.max_num_considered_actions)")
     ap.add_argument("--b-simulations", type=int, default=None,
-                    help="B's simulations if B is a search kind (default: --simulations); compares budgets")
+                    help="B's simulations (default: --simulations); compares budgets; 0: B's raw policy")
     ap.add_argument("--b-considered", type=int, default=None,
                     help="B's max considered actions if B is a search kind (default: --considered)")
     ap.add_argument("--chunk", type=int, default=16, help="decisions per compiled call")
     ap.add_argument("--progress", action="store_true", help="print decisions played and games running per chunk")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="also print the summary as JSON")
-    args = ap.parse_args(argv)
+    args, cfg = cli.parse(ap, argv)
+    cfg = cli.validated(cfg)
+    for flag in ("games", "chunk", "max_steps"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise cli.UserError(f"--{flag.replace('_', '-')} must be positive, got {value}")
+    if any(v is not None and v < 0 for v in (args.simulations, args.b_simulations, args.opening_moves)):
+        raise cli.UserError("--simulations, --b-simulations and --opening-moves must be >= 0")
     paths.enable_compilation_cache()
 
     import jax
 
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.match import play_match
     from jaxzero.search import SEARCH_KINDS
 
-    cfg = _load_config(args.config)
     game = make_game(cfg.game.name)
+    if args.games % game.num_players:
+        raise cli.UserError(f"--games ({args.games}) must be a multiple of the player count ({game.num_players})")
     searching = [n for n in (args.a, args.b) if n in SEARCH_KINDS]
     network = shared_network(game, cfg, args) if searching else None
     a = make_player(args.a, game, cfg, args, network)
@@ -187,13 +161,13 @@ def main(argv=None) -> int:
                    opening_moves=opening, progress=progress if args.progress else None)
     r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1), opening_moves=opening)
     if searching:
-        r.update(network=network[2], **_search_settings(args, cfg.selfplay))
+        r.update(network=network[2], **(budget_of(args, cfg) or {"num_simulations": 0}))
         if args.b in SEARCH_KINDS:
-            b_budget = _search_settings(args, cfg.selfplay, "b")
+            b_budget = budget_of(args, cfg, "b") or {"num_simulations": 0, "max_num_considered_actions": 0}
             r.update(b_num_simulations=b_budget["num_simulations"],
                      b_max_num_considered_actions=b_budget["max_num_considered_actions"])
         print(f"search players: {network[2]}, {r['num_simulations']} simulations, "
-              f"{r['max_num_considered_actions']} considered actions"
+              f"{r.get('max_num_considered_actions', 0)} considered actions"
               + (f" (B: {r['b_num_simulations']} / {r['b_max_num_considered_actions']})" if "b_num_simulations" in r else "")
               + ", gumbel_scale 0")
     r.pop("per_game")
@@ -207,4 +181,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

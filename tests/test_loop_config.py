@@ -19,7 +19,7 @@ def test_default_and_shipped_configs_validate():
         ("selfplay.chunk_steps", 7, "multiple of config.selfplay.chunk_steps"),
         ("selfplay.holdout_slots", 64, "holdout_slots"),
         ("net.dtype", "float16", "config.net.dtype"),
-        ("net.policy_head", "spatial?", "config.net.policy_head: unknown head"),
+        ("net.policy_head", "spatial?", "config.net.policy_head: unknown policy head"),
         ("arena.promotion_threshold", 1.5, "promotion_threshold"),
         ("arena.eval_simulations", -1, "config.arena.eval_simulations must be >= 0"),
     ],
@@ -45,7 +45,7 @@ def test_arena_games_must_rotate_seats_evenly():
         ("mix.heuristic_share", 1.5, "config.mix.heuristic_share must be in"),
         ("mix.heuristic_seats", "two", "config.mix.heuristic_seats"),
         ("arena.gate", "sprt?", "config.arena.gate"),
-        ("heuristic.player", "oracle", "config.heuristic.player: unknown kind"),
+        ("heuristic.player", "oracle", "config.heuristic.player: unknown heuristic"),
         ("elo.recent_bests", -1, "config.elo.recent_bests"),
     ],
 )

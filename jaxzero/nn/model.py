@@ -47,24 +47,28 @@ class Model:
 SPATIAL_HEAD = "spatial"  # built from the game's own ``policy_layout()`` gather table
 
 
+def check_policy_head(name: str, game=None) -> None:
+    """Raises ValueError unless ``name`` is a policy head that ``game`` (if given) can use."""
+    if name != SPATIAL_HEAD and name not in POLICY_HEADS:
+        raise ValueError(f"unknown policy head {name!r}; known: {sorted(POLICY_HEADS) + [SPATIAL_HEAD]}")
+    if name == SPATIAL_HEAD and game is not None and getattr(game, "policy_layout", None) is None:
+        raise ValueError(
+            f"policy head 'spatial' needs a game with policy_layout(); {getattr(game, 'id', game)!r} has none "
+            "(use net.policy_head = 'dense')"
+        )
+
+
 def policy_head_factory(name: str, game):
     """The policy-head factory called ``name`` for ``game``.
 
     ``"spatial"`` needs ``game.policy_layout() -> (gather_index [A], cell_channels, num_global)``
     (jaxzero.nn.spatial); the other names come from jaxzero.nn.heads.POLICY_HEADS.
     """
+    check_policy_head(name, game)
     if name == SPATIAL_HEAD:
-        layout = getattr(game, "policy_layout", None)
-        if layout is None:
-            raise ValueError(
-                f"policy head 'spatial' needs a game with policy_layout(); {getattr(game, 'id', game)!r} has none "
-                "(use net.policy_head = 'dense')"
-            )
         from jaxzero.nn.spatial import spatial_policy_head_factory
 
-        return spatial_policy_head_factory(*layout())
-    if name not in POLICY_HEADS:
-        raise ValueError(f"unknown policy head {name!r}; known: {sorted(POLICY_HEADS) + [SPATIAL_HEAD]}")
+        return spatial_policy_head_factory(*game.policy_layout())
     return POLICY_HEADS[name]
 
 
