@@ -170,7 +170,7 @@ def _positive(cfg, path):
 
 def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     """Raises ValueError naming the offending key when ``cfg`` cannot run."""
-    from jaxzero.games.protocol import available_games
+    from jaxzero.games.registry import available_games
     from jaxzero.nn.heads import POLICY_HEADS
     from jaxzero.nn.model import SPATIAL_HEAD
     from jaxzero.search.maxn import SEARCH_KINDS
@@ -329,9 +329,6 @@ def search_budgets(cfg) -> tuple[dict, dict]:
     return selfplay, evaluation
 
 
-RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits (jaxzero.games.ringrift.env)
-
-
 def ringrift_config(board: str, num_players: int, variant: str | None = None) -> ml_collections.ConfigDict:
     """The RingRift run on ``board`` (``"square8"`` / ``"hex8"``) for ``num_players``; ``variant="tiny"``
     shrinks everything to a CPU smoke test (configs/sq8.py etc. call this; ``--config configs/sq8.py:tiny``);
@@ -344,6 +341,8 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
     hex8 are the alternatives to try), improved-policy sampling for the first 16 decisions, spatial
     policy head, 6 blocks x 64 channels. ``selfplay.search = "auto"``: mctx for 2 players, max^n for 3-4.
     """
+    from jaxzero.games.ringrift.presets import MAX_MOVES as RINGRIFT_MAX_MOVES  # the rules' move limits
+
     if variant not in (None, "", "tiny", "cpu"):
         raise ValueError(f"unknown config variant {variant!r}; known: 'tiny', 'cpu'")
     p = num_players

@@ -29,7 +29,7 @@ from jaxzero.elo import ANCHOR, EloTable, plot_elo
 from jaxzero.match import play_match
 from jaxzero.players import heuristic_player_for, random_player
 from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 from jaxzero.selfplay import (
     SOURCE_HEURISTIC,

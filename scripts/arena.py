@@ -163,7 +163,7 @@ def main(argv=None) -> int:
 
     import jax
 
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.match import play_match
     from jaxzero.search.maxn import SEARCH_KINDS
 

@@ -65,7 +65,7 @@ def bench_selfplay(args, overrides) -> dict:
     import numpy as np
 
     from jaxzero import config as config_lib
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.nn import make_model
     from jaxzero.selfplay import SelfPlay, init_slots
 
@@ -181,7 +181,7 @@ def bench_search_speed(args, overrides) -> dict:
 
     import jax
 
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.nn import make_model
     from jaxzero.search.bench import bench_search, random_positions
 

@@ -204,7 +204,7 @@ def bench_search(
 
 
 def main(argv=None):
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--game", default="connect_four")

@@ -20,6 +20,7 @@ import pytest
 
 from jaxzero.games.ringrift import actions as A
 from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.presets import MAX_MOVES
 from jaxzero.games.ringrift.rules import turn as TN
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig
 
@@ -119,7 +120,7 @@ _BATCH = {("square8", 2): 512, ("square8", 3): 448, ("square8", 4): 448,
 @pytest.mark.parametrize("board,players", list(_BATCH))
 def test_random_play_invariants_and_termination(board, players):
     """Every game of the batch is played to its end; >= 34,000 checked steps per config."""
-    cfg = RulesConfig(board=board, num_players=players, max_moves={2: 600, 3: 900, 4: 1400}[players])
+    cfg = RulesConfig(board=board, num_players=players, max_moves=MAX_MOVES[players])
     n, done, longest = _play(cfg, batch=_BATCH[board, players], steps=600, seed=players)
     print(f"{board} {players}p: {n} steps checked, longest game {longest} moves")
     assert n >= 34000
