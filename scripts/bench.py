@@ -119,10 +119,10 @@ def _add_selfplay(sub):
 
 
 def bench_engine(args, overrides) -> dict:
-    """Complete uniformly random RingRift games/s and decision steps/s (jaxzero.games.ringrift.bench)."""
+    """Complete uniformly random RingRift games/s and decision steps/s (jaxzero.bench.engine)."""
     import jax
 
-    from jaxzero.games.ringrift.bench import bench_engine as run
+    from jaxzero.bench.engine import bench_engine as run
 
     if overrides:
         raise SystemExit(f"unrecognised arguments {overrides}")
@@ -136,7 +136,7 @@ def bench_heuristic(args, overrides) -> dict:
     """Games/s of RingRift self-play where every seat plays the one-ply greedy heuristic."""
     import jax
 
-    from jaxzero.games.ringrift.heuristic import bench_heuristic as run
+    from jaxzero.bench.heuristic import bench_heuristic as run
 
     board, players, weights = args.board, args.players, None
     if getattr(args, "config", None):

@@ -427,63 +427,6 @@ def greedy_action(
     return _pick(state, k_rest, mask, best_a, epsilon)
 
 
-def make_heuristic_runner(cfg: RulesConfig, batch: int, chunk: int, weights=None, epsilon: float = 0.0):
-    """A jitted fn (states, key) -> (states, key, games_finished) playing `chunk` decisions of
-    heuristic-vs-heuristic games in every slot (finished games restart), and a `start()`."""
-    from jaxzero.games.ringrift.rules import turn as TN
-
-    w = weights_vector(weights)
-    init1 = jax.jit(lambda: TN.init(cfg))()
-    step_v = jax.vmap(lambda s, a: TN.step(cfg, s, a))
-    act_v = jax.vmap(lambda s, k: greedy_action(cfg, s, k, w, epsilon))
-
-    def body(carry, _):
-        states, key, done = carry
-        key, k1 = jax.random.split(key)
-        states = step_v(states, act_v(states, jax.random.split(k1, batch)))
-        fin = states.terminated | states.truncated
-        states = jax.tree.map(
-            lambda a, b: jnp.where(fin.reshape((batch,) + (1,) * (a.ndim - 1)), b, a),
-            states,
-            jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), init1),
-        )
-        return (states, key, done + jnp.sum(fin)), None
-
-    @jax.jit
-    def run(states, key):
-        (states, key, done), _ = jax.lax.scan(body, (states, key, jnp.int32(0)), None, length=chunk)
-        return states, key, done
-
-    def start():
-        return jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), init1)
-
-    return run, start
-
-
-def bench_heuristic(board: str = "square8", players: int = 2, batch: int = 256, seconds: float = 30.0,
-                    chunk: int = 8, seed: int = 0, weights=None, epsilon: float = 0.0) -> dict:
-    """Heuristic-vs-heuristic self-play for ~`seconds` after compiling: games/s and decisions/s."""
-    import time
-
-    cfg = RulesConfig(board=board, num_players=players, swap_rule=(players == 2), auto_single=True,
-                      max_moves={2: 600, 3: 900, 4: 1400}[players])
-    t0 = time.perf_counter()
-    run, start = make_heuristic_runner(cfg, batch, chunk, weights, epsilon)
-    states, key = start(), jax.random.PRNGKey(seed)
-    states, key, done = run(states, key)
-    jax.block_until_ready(done)
-    compile_s = time.perf_counter() - t0
-    games = steps = 0
-    t1 = time.perf_counter()
-    while time.perf_counter() - t1 < seconds:
-        states, key, done = run(states, key)
-        games += int(done)
-        steps += batch * chunk
-    el = time.perf_counter() - t1
-    return {"board": board, "players": players, "batch": batch, "seconds": el, "compile_s": compile_s,
-            "games": games, "games_per_s": games / el, "decisions_per_s": steps / el}
-
-
 def heuristic_player(cfg: RulesConfig, weights=None, epsilon: float = 0.0):
     """A batched player `(states, key) -> actions` playing `greedy_action` in every game."""
     w = weights_vector(weights)
