@@ -44,13 +44,13 @@ def _step_replay(traces_dir, name, n):
     import numpy as np
 
     from jaxzero.games.ringrift import notation as N
-    from jaxzero.games.ringrift.rules import turn as TN
+    from jaxzero.games.ringrift.rules import turn
 
     games = T.load_games(traces_dir / f"{name}.jsonl.gz", max_games=n)
     cfg = T.game_config(games[0])
     eng = N.engine_fns(cfg)
-    step = jax.jit(lambda s, a: TN.step(cfg, s, a))
-    adv = jax.jit(lambda s: TN.advance(cfg, s))
+    step = jax.jit(lambda s, a: turn.step(cfg, s, a))
+    adv = jax.jit(lambda s: turn.advance(cfg, s))
     checked = 0
     for g in games:
         s = adv(N.state_from_digest(g["board"], cfg, g["initial"], **T.thresholds(g)))

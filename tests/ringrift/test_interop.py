@@ -7,9 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import interop as I
-from jaxzero.games.ringrift import notation as N
-from jaxzero.games.ringrift import traces as T
+from jaxzero.games.ringrift import interop as I, notation as N, traces as T
 from jaxzero.games.ringrift.state import CAPTURE, MOVE, RulesConfig
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import notation as N
-from jaxzero.games.ringrift import traces as T
+from jaxzero.games.ringrift import notation as N, traces as T
 from jaxzero.games.ringrift.state import CHAIN, GAME_OVER, RulesConfig
 
 FILES = [f"{b}_{p}p" for b in ("square8", "hex8") for p in (2, 3, 4)]

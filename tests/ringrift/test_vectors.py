@@ -15,8 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import interop as I
-from jaxzero.games.ringrift import notation as N
+from jaxzero.games.ringrift import interop as I, notation as N
 from jaxzero.games.ringrift.actions import BOOKKEEP, layout_for
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.state import CHAIN, GAME_OVER, LINE, PHASE_NAMES, REASON_NAMES, TERRITORY

@@ -29,9 +29,10 @@ import jax.numpy as jnp
 from jaxzero.games.masks import uniform_legal
 from jaxzero.games.ringrift.actions import layout_for
 from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.rules import movement, recovery
 from jaxzero.games.ringrift.rules.stacks import top_and_cap
-from jaxzero.games.ringrift.rules.turn import ray_board_effect
-from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig, State
+from jaxzero.games.ringrift.rules.turn import apply_move, ray_board_effect
+from jaxzero.games.ringrift.state import MOVE, RINGS_PER_PLAYER, RulesConfig, State
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "eliminated": 4.0,  # credited eliminations / threshold
@@ -161,8 +162,6 @@ def _tie_noise(key, ids):
 
 
 def _default_apply(cfg):
-    from jaxzero.games.ringrift.rules.turn import apply_move
-
     return lambda s, a: apply_move(cfg, s, a)  # noqa: E731
 
 
@@ -224,12 +223,9 @@ SLIDE_SLOTS = 8
 def _slide_ids(cfg, state, tb):
     """bool [A]: the ray ids that are recovery slides here (movement phase, the mover is eligible,
     the id starts at one of its markers); every other legal ray id is a move or capture segment."""
-    from jaxzero.games.ringrift.rules import recovery as RC
-    from jaxzero.games.ringrift.state import MOVE
-
     lay = layout_for(get_board(cfg.board))
     seat = state.cur + 1
-    rec_cell = (state.phase == MOVE) & RC.eligible(state, tb, seat) & (state.marker == seat)  # [N]
+    rec_cell = (state.phase == MOVE) & recovery.eligible(state, tb, seat) & (state.marker == seat)  # [N]
     ray = jnp.broadcast_to(rec_cell[:, None, None], (lay.num_cells, lay.num_dirs, lay.max_dist))
     a = lay.num_actions
     out = jnp.zeros((a,), bool)
@@ -380,8 +376,6 @@ def greedy_action(
     every legal decision is always evaluated. Picks the same action as `greedy_action_exhaustive`.
     With `cfg.reference_compat` (victory after every move) every id takes the `apply_fn` path.
     """
-    from jaxzero.games.ringrift.rules import movement as MV
-
     mask = state.legal_action_mask
     chex.assert_rank(mask, 1)
     offs = _offsets(cfg)
@@ -397,7 +391,7 @@ def greedy_action(
         pv = jnp.where(mask[:n_place], pv, -jnp.inf)
         pa = jnp.argmax(pv)
         best = (pv[pa], pa.astype(jnp.int32))
-        tb = MV.Light(cfg, state)
+        tb = movement.Light(cfg, state)
         seats = jnp.arange(1, cfg.num_players + 1)
         base_cells = _cell_counts(seats, state.rings, state.height)
 
