@@ -377,7 +377,7 @@ def test_components_match_bfs(board_name):
 def test_digest_parser_agrees_with_notation(traces_dir, name):
     """The fast numpy digest parser used here builds the same fields as the project's
     notation.state_from_digest (used for the full sweep only because it is ~100x faster)."""
-    from jaxzero.games.ringrift import notation
+    from jaxzero.games.ringrift.parity import notation
 
     cfg = cfg_of(name)
     b = get_board(cfg.board)
