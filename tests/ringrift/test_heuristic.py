@@ -55,7 +55,7 @@ def test_evaluate_against_strongest_opponent_and_wins():
 
 @pytest.mark.slow
 def test_greedy_beats_random_square8_2p():
-    import jaxzero.games.ringrift as rr
+    from jaxzero.games import ringrift
 
     cfg = RulesConfig(board="square8", num_players=2, auto_single=True)
     w = heuristic.weights_vector()
@@ -67,11 +67,11 @@ def test_greedy_beats_random_square8_2p():
         rand = jax.vmap(lambda s, k: jax.random.categorical(k, jnp.where(s.legal_action_mask, 0.0, -jnp.inf)))(
             st, jax.random.split(k2, batch))
         a = jnp.where(st.cur == jnp.arange(batch) % 2, greedy, rand).astype(jnp.int32)
-        nxt = jax.vmap(lambda s, x: rr.step(cfg, s, x))(st, a)
+        nxt = jax.vmap(lambda s, x: ringrift.step(cfg, s, x))(st, a)
         done = st.terminated | st.truncated
         return jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), st, nxt)
 
-    st = jax.jit(jax.vmap(lambda k: rr.init(cfg, k)))(jax.random.split(jax.random.PRNGKey(0), batch))
+    st = jax.jit(jax.vmap(lambda k: ringrift.init(cfg, k)))(jax.random.split(jax.random.PRNGKey(0), batch))
     play = jax.jit(play)
     key = jax.random.PRNGKey(1)
     for _ in range(300):

@@ -109,10 +109,10 @@ def test_export_moves_reproduces_trace(traces_dir):
     g = next(x for x in games if x["seed"] == 48)  # recovery with extraction at step 98
     g["steps"] = g["steps"][:100]
     cfg = traces.game_config(g)
-    from jaxzero.games import ringrift as rr
+    from jaxzero.games import ringrift
 
     eng = notation.engine_fns(cfg)
-    st0 = rr.init(cfg)
+    st0 = ringrift.init(cfg)
     st = st0
     ids = []
     for s in g["steps"]:

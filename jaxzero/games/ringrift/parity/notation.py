@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxzero.games import ringrift
 from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import Board, get_board
 from jaxzero.games.ringrift.state import (
@@ -813,14 +814,12 @@ class _EngineFns:
     """The engine's legal_mask / apply_move jitted for one static config."""
 
     def __init__(self, cfg: RulesConfig):
-        from jaxzero.games import ringrift as rr
-
         self.cfg = cfg
-        self.legal_mask = jax.jit(lambda s: rr.legal_mask(cfg, s))
-        self.apply_move = jax.jit(lambda s, a: rr.apply_move(cfg, s, a))
-        self.batch_legal_mask = jax.jit(jax.vmap(lambda s: rr.legal_mask(cfg, s)))
+        self.legal_mask = jax.jit(lambda s: ringrift.legal_mask(cfg, s))
+        self.apply_move = jax.jit(lambda s, a: ringrift.apply_move(cfg, s, a))
+        self.batch_legal_mask = jax.jit(jax.vmap(lambda s: ringrift.legal_mask(cfg, s)))
         self.batch_apply = jax.jit(
-            jax.vmap(lambda s, a, on: jax.tree.map(lambda x, y: jnp.where(on, x, y), rr.apply_move(cfg, s, a), s))
+            jax.vmap(lambda s, a, on: jax.tree.map(lambda x, y: jnp.where(on, x, y), ringrift.apply_move(cfg, s, a), s))
         )
 
 
@@ -828,7 +827,7 @@ _ENGINE: Dict[RulesConfig, _EngineFns] = {}
 
 
 def engine_fns(cfg: RulesConfig) -> _EngineFns:
-    """Cached jitted engine entry points for cfg (imports the engine lazily)."""
+    """Cached jitted engine entry points for cfg (the engine's modules load on first use)."""
     if cfg not in _ENGINE:
         _ENGINE[cfg] = _EngineFns(cfg)
     return _ENGINE[cfg]
