@@ -137,7 +137,7 @@ def _typed(raw: str, old: Any, where: str) -> Any:
 def validated(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``cfg`` with defaults filled in, checked against its game; a bad value is a UserError naming its key."""
     from jaxzero.config import fill_defaults, validate
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
 
     cfg = fill_defaults(cfg)
     try:
@@ -201,7 +201,7 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
 
     from jaxzero.checkpoint import Checkpointer
     from jaxzero.config import fill_defaults
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.loop.state import initial_state
     from jaxzero.nn import make_model
     from jaxzero.train import make_optimizer

@@ -179,7 +179,7 @@ def _positive(cfg, path):
 def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     """Raises ValueError naming the offending key when ``cfg`` cannot run; with ``game``, also what
     depends on the game (player counts, the policy head's layout, the search kind)."""
-    from jaxzero.games.protocol import available_games
+    from jaxzero.games.registry import available_games
     from jaxzero.nn.model import check_policy_head
     from jaxzero.players import check_heuristic_kind
     from jaxzero.search.kinds import resolve_kind
@@ -322,9 +322,6 @@ def search_budgets(cfg) -> tuple[dict, dict]:
     return selfplay, evaluation
 
 
-RINGRIFT_MAX_MOVES = {2: 600, 3: 900, 4: 1400}  # the rules' default move limits (jaxzero.games.ringrift.env)
-
-
 def override(cfg: ml_collections.ConfigDict, table: dict) -> ml_collections.ConfigDict:
     """Sets (in place) every value of the nested dict ``table`` (``{"net": {"channels": 32}}``) in
     ``cfg``; a key ``cfg`` lacks raises KeyError naming it (a typo never adds a setting). Returns ``cfg``."""
@@ -407,13 +404,14 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
     if variant and variant not in RINGRIFT_VARIANTS:
         raise ValueError(f"unknown config variant {variant!r}; known: {', '.join(map(repr, RINGRIFT_VARIANTS))}")
     from jaxzero.games.ringrift.heuristic import DEFAULT_WEIGHTS
+    from jaxzero.games.ringrift.presets import MAX_MOVES
 
     p = num_players
     c = override(default_config(), RINGRIFT)
     c.game.name = f"ringrift_{board}_{p}p"
-    c.game.max_moves = RINGRIFT_MAX_MOVES[p]  # decisions; the env also truncates at this many moves
+    c.game.max_moves = MAX_MOVES[p]  # decisions; the env also truncates at this many moves
     # RingRift games run ~60-120 decisions with auto_single; games vs random can run longer
-    c.arena.max_moves = RINGRIFT_MAX_MOVES[p]
+    c.arena.max_moves = MAX_MOVES[p]
     c.heuristic.weights = ml_collections.ConfigDict(dict(DEFAULT_WEIGHTS))
     if variant:
         override(c, RINGRIFT_VARIANTS[variant])

@@ -50,10 +50,10 @@ def _add_selfplay(sub):
 
 
 def bench_engine(args, overrides) -> dict:
-    """Complete uniformly random RingRift games/s and decision steps/s (jaxzero.games.ringrift.bench)."""
+    """Complete uniformly random RingRift games/s and decision steps/s (jaxzero.bench.engine)."""
     import jax
 
-    from jaxzero.games.ringrift.bench import bench_engine as run
+    from jaxzero.bench.engine import bench_engine as run
 
     if overrides:
         raise cli.UserError(f"unrecognised arguments {overrides}")
@@ -67,7 +67,7 @@ def bench_heuristic(args, overrides) -> dict:
     """Games/s of RingRift self-play where every seat plays the one-ply greedy heuristic."""
     import jax
 
-    from jaxzero.games.ringrift.heuristic import bench_heuristic as run
+    from jaxzero.bench.heuristic import bench_heuristic as run
 
     board, players, weights = args.board, args.players, None
     if getattr(args, "config", None):
@@ -112,7 +112,7 @@ def bench_search_speed(args, overrides) -> dict:
 
     import jax
 
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.nn import make_model
     from jaxzero.bench.search import bench_search, random_positions
 

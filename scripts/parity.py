@@ -53,12 +53,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     paths.enable_compilation_cache()
-    from jaxzero.games.ringrift import traces as T
+    from jaxzero.games.ringrift.parity.replay import replay_file
 
     reports = []
     for f in args.files:
-        rep = T.replay_file(f, canonical=args.canonical, max_games=args.max_games, resync=args.resync,
-                            verbose=args.verbose)
+        rep = replay_file(f, canonical=args.canonical, max_games=args.max_games, resync=args.resync,
+                          verbose=args.verbose)
         reports.append(rep)
         print(rep.line(), flush=True)
         if not args.verbose:

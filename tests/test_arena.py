@@ -7,7 +7,7 @@ import pytest
 from jaxzero.arena import Arena
 from jaxzero.match import wilson_interval
 from jaxzero.config import default_config
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 
 

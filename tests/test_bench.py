@@ -64,7 +64,7 @@ def test_bench_search_runs():
     import jax
 
     from jaxzero.bench.search import bench_search, random_positions
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from tests.helpers import linear_model
 
     game = make_game("tic_tac_toe")

@@ -8,7 +8,7 @@ import pytest
 
 from jaxzero.checkpoint import Checkpointer, ConfigMismatchError
 from jaxzero.config import default_config, to_json
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 from jaxzero.train import init_train_state, make_optimizer
 

@@ -3,7 +3,7 @@
 import pytest
 
 from jaxzero.config import default_config, validate
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 
 
 def test_default_and_shipped_configs_validate():

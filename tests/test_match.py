@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.match import play_match, random_player
 
 

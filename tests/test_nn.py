@@ -6,7 +6,7 @@ import ml_collections
 import pytest
 from flax import nnx
 
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import AZNet, POLICY_HEADS, make_model, register_policy_head
 from jaxzero.nn.heads import DensePolicyHead
 

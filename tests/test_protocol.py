@@ -1,12 +1,13 @@
-"""The game protocol: pgx envs plug in unchanged; unknown names fail clearly."""
+"""The game protocol and the registry: pgx envs plug in unchanged; unknown names fail clearly."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games import protocol
-from jaxzero.games.protocol import Game, GameState, PgxGame, make_game, register_game
+from jaxzero.games import registry
+from jaxzero.games.protocol import Game, GameState, PgxGame
+from jaxzero.games.registry import available_games, make_game, register_game
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,20 @@ def test_unknown_game_is_refused_with_known_names():
 
 
 def test_register_game(monkeypatch):
-    monkeypatch.setattr(protocol, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_REGISTRY", {})
     register_game("ttt_alias", lambda: PgxGame(__import__("pgx").make("tic_tac_toe")))
     assert make_game("ttt_alias").num_actions == 9
-    assert "ttt_alias" in protocol.available_games()
+    assert available_games() == ("ttt_alias",)
+
+
+def test_registry_names_every_ringrift_board_and_player_count():
+    from jaxzero.games.ringrift.boards import BOARD_NAMES
+    from jaxzero.games.ringrift.presets import MAX_MOVES, rules_config
+
+    ringrift = {n for n in available_games() if n.startswith("ringrift_")}
+    assert ringrift == {f"ringrift_{b}_{p}p" for b in BOARD_NAMES for p in MAX_MOVES}
+    game = make_game("ringrift_hex8_3p")
+    assert game.id == "ringrift_hex8_3p" and game.num_players == 3
+    assert game.cfg == rules_config("hex8", 3)
+    assert (game.cfg.max_moves, game.cfg.swap_rule, game.cfg.auto_single) == (900, False, True)
+    assert make_game("ringrift_square8_2p").cfg.swap_rule

@@ -105,12 +105,12 @@ CONFIGS = {"sq8": ("square8", 2), "sq8_3p": ("square8", 3), "sq8_4p": ("square8"
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_configs_name_registered_ringrift_games(name):
     from jaxzero import config as config_lib
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
 
     board, p = CONFIGS[name]
     for arg in (None, "tiny", "cpu"):
         cfg = load_config(name, arg)
-        game = make_game(cfg.game.name)  # registered lazily by protocol.make_game
+        game = make_game(cfg.game.name)  # registered lazily by registry.make_game
         config_lib.validate(cfg, game)
         assert game.id == cfg.game.name == f"ringrift_{board}_{p}p"
         assert game.num_players == p and game.cfg.auto_single and game.cfg.max_moves == cfg.game.max_moves
@@ -126,7 +126,7 @@ def test_configs_name_registered_ringrift_games(name):
 
 def test_spatial_head_and_mctx_refused_where_they_cannot_work():
     from jaxzero import config as config_lib
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.nn import make_model
 
     cfg = config_lib.default_config()

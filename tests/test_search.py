@@ -8,7 +8,7 @@ import pytest
 from flax import struct
 
 from jaxzero.config import default_config
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 from jaxzero.search import ILLEGAL_LOGIT, SearchBudget, run_mctx_search
 from jaxzero.search.gumbel import make_mctx_model

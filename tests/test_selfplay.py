@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxzero.config import default_config
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 from jaxzero.selfplay import SelfPlay, Trajectory, init_slots, value_targets
 

@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     from jaxzero import paths
     paths.enable_compilation_cache()
     from jaxzero.config import default_config
-    from jaxzero.games.protocol import make_game
+    from jaxzero.games.registry import make_game
     from jaxzero.nn import make_model
     from jaxzero.selfplay import SelfPlay, batch_mesh, init_slots, shard_batch, sharded_play, value_targets
     assert len(jax.devices()) == 2

@@ -8,7 +8,7 @@ import pytest
 
 from jaxzero import replay
 from jaxzero.config import default_config
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 from jaxzero.train import init_train_state, losses, make_eval_fn, make_optimizer, make_train_step
 

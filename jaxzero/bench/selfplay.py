@@ -9,7 +9,7 @@ import jax
 import numpy as np
 
 from jaxzero import config as config_lib
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
 from jaxzero.selfplay import SelfPlay, init_slots
 

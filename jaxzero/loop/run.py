@@ -20,7 +20,7 @@ from jaxzero import replay
 from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
 from jaxzero.data_quality import zobrist_keys
 from jaxzero.elo import EloTable
-from jaxzero.games.protocol import make_game
+from jaxzero.games.registry import make_game
 from jaxzero.loop.anchors import Anchors, recent_bests_from_checkpoints
 from jaxzero.loop.bootstrap import bootstrap
 from jaxzero.loop.data import Window, add_window, window_metrics

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.env import RingRiftEnv
-from jaxzero.games.ringrift.rules import turn as TN
+from jaxzero.games.ringrift.rules import turn
 from jaxzero.games.ringrift.state import GAME_OVER, MOVE, PLACE, RulesConfig
 
 
@@ -35,7 +35,7 @@ def test_checked_step_rejects_illegal_ids(env):
     s = env.jinit(jax.random.PRNGKey(0))
     lay = env.layout
     with pytest.raises(ValueError, match="illegal action .* ring_placement"):
-        env.step_checked(s, lay.special(A.SKIP_CAPTURE))
+        env.step_checked(s, lay.special(actions.SKIP_CAPTURE))
     with pytest.raises(ValueError, match="out of range"):
         env.step_checked(s, env.num_actions)
     with pytest.raises(ValueError, match="integer"):
@@ -52,19 +52,19 @@ def test_swap_changes_the_agent_not_the_board(env):
     s = env.jstep(s, jnp.int32(m[0]))  # ... and moves
     assert int(s.cur) == 1 and int(s.current_player) == 1
     mask = np.asarray(s.legal_action_mask)
-    assert mask[lay.special(A.SWAP)]
-    t = env.step_checked(s, lay.special(A.SWAP))
+    assert mask[lay.special(actions.SWAP)]
+    t = env.step_checked(s, lay.special(actions.SWAP))
     assert bool(t.swapped) and int(t.cur) == 1 and int(t.phase) == PLACE
     assert int(t.current_player) == 0  # agent 0 now owns seat 2
     np.testing.assert_array_equal(np.asarray(t.rings), np.asarray(s.rings))
     np.testing.assert_array_equal(np.asarray(t.hand), np.asarray(s.hand))
-    assert not np.asarray(t.legal_action_mask)[lay.special(A.SWAP)]
+    assert not np.asarray(t.legal_action_mask)[lay.special(actions.SWAP)]
 
 
 def test_rank_rewards_average_shared_ranks():
     cfg = RulesConfig(board="square8", num_players=4)
-    s = TN.init(cfg)
+    s = turn.init(cfg)
     s = s.replace(phase=jnp.int32(GAME_OVER), ranks=jnp.asarray([1, 2, 2, 4], jnp.int32))
-    out = TN.finish(cfg, s, jnp.zeros_like(s.legal_action_mask))
+    out = turn.finish(cfg, s, jnp.zeros_like(s.legal_action_mask))
     np.testing.assert_allclose(np.asarray(out.rewards), [1.0, 0.0, 0.0, -1.0], atol=1e-6)
     assert bool(out.terminated) and not np.asarray(out.legal_action_mask).any()

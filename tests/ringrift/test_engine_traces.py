@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from jaxzero.games.ringrift import traces as T
+from jaxzero.games.ringrift.parity import traces
+from jaxzero.games.ringrift.parity.replay import replay_file
 
 
 def _replay(traces_dir, name, n):
-    rep = T.replay_file(traces_dir / f"{name}.jsonl.gz", canonical=False, max_games=n, log=lambda *a, **k: None)
+    rep = replay_file(traces_dir / f"{name}.jsonl.gz", canonical=False, max_games=n, log=lambda *a, **k: None)
     firsts = {}
     for m in rep.mismatches:
         firsts.setdefault(m.seed, m.describe())
@@ -43,32 +44,32 @@ def _step_replay(traces_dir, name, n):
     import jax
     import numpy as np
 
-    from jaxzero.games.ringrift import notation as N
-    from jaxzero.games.ringrift.rules import turn as TN
+    from jaxzero.games.ringrift.parity import notation
+    from jaxzero.games.ringrift.rules import turn
 
-    games = T.load_games(traces_dir / f"{name}.jsonl.gz", max_games=n)
-    cfg = T.game_config(games[0])
-    eng = N.engine_fns(cfg)
-    step = jax.jit(lambda s, a: TN.step(cfg, s, a))
-    adv = jax.jit(lambda s: TN.advance(cfg, s))
+    games = traces.load_games(traces_dir / f"{name}.jsonl.gz", max_games=n)
+    cfg = traces.game_config(games[0])
+    eng = notation.engine_fns(cfg)
+    step = jax.jit(lambda s, a: turn.step(cfg, s, a))
+    adv = jax.jit(lambda s: turn.advance(cfg, s))
     checked = 0
     for g in games:
-        s = adv(N.state_from_digest(g["board"], cfg, g["initial"], **T.thresholds(g)))
+        s = adv(notation.state_from_digest(g["board"], cfg, g["initial"], **traces.thresholds(g)))
         steps, i = g["steps"], 0
         while i < len(steps):
             if steps[i]["bookkeeping"]:  # forced_elim synthesized by the host (hex8 4p quirk)
                 return checked
-            ids = N.parse_move(cfg, s, steps[i]["move"])
+            ids = notation.parse_move(cfg, s, steps[i]["move"])
             for a in ids[:-1]:
                 s = eng.apply_move(s, np.int32(a))
             s = step(s, np.int32(ids[-1]))
             i += 1
             while i < len(steps) and steps[i]["bookkeeping"] and steps[i]["move"].startswith("no_"):
                 i += 1
-            assert N.digest(cfg, s) == steps[i - 1]["digest"], (g["seed"], i - 1)
+            assert notation.digest(cfg, s) == steps[i - 1]["digest"], (g["seed"], i - 1)
             if i < len(steps):
-                mine = sorted(N.compare_key(x) for x in N.legal_moves(cfg, s, np.asarray(s.legal_action_mask)))
-                assert mine == sorted(set(N.compare_key(x) for x in steps[i]["legal"])), (g["seed"], i)
+                mine = sorted(notation.compare_key(x) for x in notation.legal_moves(cfg, s, np.asarray(s.legal_action_mask)))
+                assert mine == sorted(set(notation.compare_key(x) for x in steps[i]["legal"])), (g["seed"], i)
             checked += 1
     return checked
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import heuristic as H
+from jaxzero.games.ringrift import heuristic
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.state import MOVE, PLACE, RulesConfig, empty_state
 
@@ -29,8 +29,8 @@ def _position():
 
 def test_features_exact():
     cfg, s = _position()
-    f = np.asarray(H.seat_features(cfg, s))
-    names = list(H.DEFAULT_WEIGHTS)
+    f = np.asarray(heuristic.seat_features(cfg, s))
+    names = list(heuristic.DEFAULT_WEIGHTS)
     col = {k: f[:, names.index(k)] for k in names}
     np.testing.assert_allclose(col["eliminated"], [6 / 24, 0, 0])
     np.testing.assert_allclose(col["territory"], [0, 11 / 22, 0])
@@ -44,34 +44,34 @@ def test_features_exact():
 
 def test_evaluate_against_strongest_opponent_and_wins():
     cfg, s = _position()
-    w = H.weights_vector({"territory": 10.0})
-    sc = np.asarray(H.seat_scores(cfg, s, w))
-    assert float(H.evaluate(cfg, s, jnp.int32(0), w)) == pytest.approx(sc[0] - max(sc[1], sc[2]), rel=1e-6)
+    w = heuristic.weights_vector({"territory": 10.0})
+    sc = np.asarray(heuristic.seat_scores(cfg, s, w))
+    assert float(heuristic.evaluate(cfg, s, jnp.int32(0), w)) == pytest.approx(sc[0] - max(sc[1], sc[2]), rel=1e-6)
     won = s.replace(winner=jnp.int32(2))
-    assert float(H.evaluate(cfg, won, jnp.int32(2), w)) > 1000
+    assert float(heuristic.evaluate(cfg, won, jnp.int32(2), w)) > 1000
     with pytest.raises(ValueError, match="unknown heuristic weight"):
-        H.weights_vector({"nope": 1.0})
+        heuristic.weights_vector({"nope": 1.0})
 
 
 @pytest.mark.slow
 def test_greedy_beats_random_square8_2p():
-    import jaxzero.games.ringrift as rr
+    from jaxzero.games import ringrift
 
     cfg = RulesConfig(board="square8", num_players=2, auto_single=True)
-    w = H.weights_vector()
+    w = heuristic.weights_vector()
     batch = 24
 
     def play(st, key):
         k1, k2 = jax.random.split(key)
-        greedy = jax.vmap(lambda s, k: H.greedy_action(cfg, s, k, w))(st, jax.random.split(k1, batch))
+        greedy = jax.vmap(lambda s, k: heuristic.greedy_action(cfg, s, k, w))(st, jax.random.split(k1, batch))
         rand = jax.vmap(lambda s, k: jax.random.categorical(k, jnp.where(s.legal_action_mask, 0.0, -jnp.inf)))(
             st, jax.random.split(k2, batch))
         a = jnp.where(st.cur == jnp.arange(batch) % 2, greedy, rand).astype(jnp.int32)
-        nxt = jax.vmap(lambda s, x: rr.step(cfg, s, x))(st, a)
+        nxt = jax.vmap(lambda s, x: ringrift.step(cfg, s, x))(st, a)
         done = st.terminated | st.truncated
         return jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), st, nxt)
 
-    st = jax.jit(jax.vmap(lambda k: rr.init(cfg, k)))(jax.random.split(jax.random.PRNGKey(0), batch))
+    st = jax.jit(jax.vmap(lambda k: ringrift.init(cfg, k)))(jax.random.split(jax.random.PRNGKey(0), batch))
     play = jax.jit(play)
     key = jax.random.PRNGKey(1)
     for _ in range(300):
@@ -91,15 +91,15 @@ def test_greedy_beats_random_square8_2p():
 def _random_play_states(cfg, batch, every, snapshots, seed):
     """Snapshots of `batch` uniformly random games every `every` decisions (finished games frozen)."""
     from jaxzero.games.masks import uniform_legal
-    from jaxzero.games.ringrift.rules import turn as TN
+    from jaxzero.games.ringrift.rules import turn
 
-    init1 = TN.init(cfg)
+    init1 = turn.init(cfg)
     st = jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), init1)
 
     @jax.jit
     def go(st, key):
         def body(st, k):
-            nxt = jax.vmap(lambda s, a: TN.step(cfg, s, a))(st, uniform_legal(k, st.legal_action_mask))
+            nxt = jax.vmap(lambda s, a: turn.step(cfg, s, a))(st, uniform_legal(k, st.legal_action_mask))
             done = st.terminated | st.truncated
             return jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), st, nxt), None
 
@@ -119,25 +119,24 @@ def _exhaustive_values(cfg, states, key):
     """Per game: the packed legal ids, apply_move successor values for the mover (the definition),
     the fast paths' values for the same ids (placement delta, board-only ray apply) and the tie
     noise the players add (same key derivation as the players)."""
-    from jaxzero.games.ringrift.rules import movement as MV
-    from jaxzero.games.ringrift.rules import turn as TN
+    from jaxzero.games.ringrift.rules import movement, turn
 
-    w = H.weights_vector()
-    k = H.max_legal(cfg)
-    offs = H._offsets(cfg)
+    w = heuristic.weights_vector()
+    k = heuristic.max_legal(cfg)
+    offs = heuristic._offsets(cfg)
 
     def values(s, key):
         (cand,) = jnp.nonzero(s.legal_action_mask, size=k, fill_value=0)
-        succ = jax.vmap(lambda a: TN.apply_move(cfg, s, a))(cand)
-        exh = jax.vmap(lambda x, seat: H.evaluate(cfg, x, seat, w))(succ, H._agent_seat(cfg, s, succ.swapped))
-        tb = MV.Light(cfg, s)
-        ray = jax.vmap(lambda a: H.evaluate(cfg, H._ray_successor(cfg, s, tb, a), s.cur, w))(cand)
-        place = H._place_values(cfg, s, w)[jnp.minimum(cand, offs[1] - 1)]
-        base = H._cell_counts(jnp.arange(1, cfg.num_players + 1), s.rings, s.height)
-        mv = jax.vmap(lambda a: H._move_counts(cfg, s, tb, base, a))(cand)
-        slide = H._slide_ids(cfg, s, tb)[cand]
-        counts = jax.vmap(lambda x: H.seat_counts(cfg, x))(succ)
-        return cand, exh, ray, place, H._tie_noise(jax.random.split(key)[0], cand), mv, counts, slide
+        succ = jax.vmap(lambda a: turn.apply_move(cfg, s, a))(cand)
+        exh = jax.vmap(lambda x, seat: heuristic.evaluate(cfg, x, seat, w))(succ, heuristic._agent_seat(cfg, s, succ.swapped))
+        tb = movement.Light(cfg, s)
+        ray = jax.vmap(lambda a: heuristic.evaluate(cfg, heuristic._ray_successor(cfg, s, tb, a), s.cur, w))(cand)
+        place = heuristic._place_values(cfg, s, w)[jnp.minimum(cand, offs[1] - 1)]
+        base = heuristic._cell_counts(jnp.arange(1, cfg.num_players + 1), s.rings, s.height)
+        mv = jax.vmap(lambda a: heuristic._move_counts(cfg, s, tb, base, a))(cand)
+        slide = heuristic._slide_ids(cfg, s, tb)[cand]
+        counts = jax.vmap(lambda x: heuristic.seat_counts(cfg, x))(succ)
+        return cand, exh, ray, place, heuristic._tie_noise(jax.random.split(key)[0], cand), mv, counts, slide
 
     keys = jax.random.split(key, states.cur.shape[0])
     out = tuple(map(np.asarray, jax.jit(jax.vmap(values))(states, keys)))
@@ -149,8 +148,8 @@ def _check_fast_against_exhaustive(cfg, states, exhaustive_player=False):
     """The fast paths' values equal the evaluation of apply_move's successor for every legal id
     (up to float rounding: the same integer counts, summed in another fusion), and the fast player
     picks the argmax of (exhaustive value + tie noise), up to near-ties within rounding."""
-    w = H.weights_vector()
-    offs = H._offsets(cfg)
+    w = heuristic.weights_vector()
+    offs = heuristic._offsets(cfg)
     (cand, exh, ray, place, noise, mv, counts, slide), valid, keys = _exhaustive_values(cfg, states, jax.random.PRNGKey(7))
     is_move = valid & (cand >= offs[1]) & (cand < offs[2]) & ~slide
     np.testing.assert_array_equal(mv[is_move], counts[is_move])  # exact integer counts of apply_move's board
@@ -162,7 +161,7 @@ def _check_fast_against_exhaustive(cfg, states, exhaustive_player=False):
 
     v = np.where(valid, exh + noise, -np.inf)
     expect = cand[np.arange(len(cand)), v.argmax(1)]
-    fast = np.asarray(jax.jit(jax.vmap(lambda s, kk: H.greedy_action(cfg, s, kk, w)))(states, keys))
+    fast = np.asarray(jax.jit(jax.vmap(lambda s, kk: heuristic.greedy_action(cfg, s, kk, w)))(states, keys))
     assert np.asarray(states.legal_action_mask)[np.arange(len(keys)), fast].all()
     # the fast choice's exhaustive value is the best one (a different id only in a rounding near-tie)
     got = np.array([v[g][list(cand[g]).index(fast[g])] for g in range(len(fast))])
@@ -170,8 +169,8 @@ def _check_fast_against_exhaustive(cfg, states, exhaustive_player=False):
     assert (fast == expect).mean() > 0.97, (fast != expect).sum()
     if exhaustive_player:
         for eps in (0.0, 0.3):
-            f = jax.jit(jax.vmap(lambda s, kk, e: H.greedy_action(cfg, s, kk, w, e), in_axes=(0, 0, None)))
-            x = jax.jit(jax.vmap(lambda s, kk, e: H.greedy_action_exhaustive(cfg, s, kk, w, e), in_axes=(0, 0, None)))
+            f = jax.jit(jax.vmap(lambda s, kk, e: heuristic.greedy_action(cfg, s, kk, w, e), in_axes=(0, 0, None)))
+            x = jax.jit(jax.vmap(lambda s, kk, e: heuristic.greedy_action_exhaustive(cfg, s, kk, w, e), in_axes=(0, 0, None)))
             a, b = np.asarray(f(states, keys, eps)), np.asarray(x(states, keys, eps))
             assert (a == b).mean() > 0.97, (eps, (a != b).sum())
     phases = set(np.asarray(states.phase).tolist())
@@ -196,10 +195,10 @@ def test_more_legal_ids_than_slots_take_more_passes(monkeypatch):
     """With tiny slot counts every state needs several passes; the choice must not change."""
     cfg = RulesConfig(board="square8", num_players=2, auto_single=True)
     states = _random_play_states(cfg, batch=8, every=20, snapshots=3, seed=2)
-    w = H.weights_vector()
+    w = heuristic.weights_vector()
     keys = jax.random.split(jax.random.PRNGKey(3), states.cur.shape[0])
-    ref = np.asarray(jax.jit(jax.vmap(lambda s, k: H.greedy_action(cfg, s, k, w)))(states, keys))
-    monkeypatch.setattr(H, "RAY_SLOTS", {"square8": 3, "hex8": 3})
-    monkeypatch.setattr(H, "OTHER_SLOTS", 1)
-    small = np.asarray(jax.jit(jax.vmap(lambda s, k: H.greedy_action(cfg, s, k, w)))(states, keys))
+    ref = np.asarray(jax.jit(jax.vmap(lambda s, k: heuristic.greedy_action(cfg, s, k, w)))(states, keys))
+    monkeypatch.setattr(heuristic, "RAY_SLOTS", {"square8": 3, "hex8": 3})
+    monkeypatch.setattr(heuristic, "OTHER_SLOTS", 1)
+    small = np.asarray(jax.jit(jax.vmap(lambda s, k: heuristic.greedy_action(cfg, s, k, w)))(states, keys))
     np.testing.assert_array_equal(small, ref)

@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import interop as I
-from jaxzero.games.ringrift import notation as N
-from jaxzero.games.ringrift import traces as T
+from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.parity import interop, notation, traces
 from jaxzero.games.ringrift.state import CAPTURE, MOVE, RulesConfig
 
 
@@ -40,8 +39,8 @@ def _state_json(**over):
 
 
 def test_load_game_state_fields():
-    cfg, st = I.load_game_state(_state_json(), fill_mask=False)
-    b = N.get_board("square8")
+    cfg, st = interop.load_game_state(_state_json(), fill_mask=False)
+    b = get_board("square8")
     c = b.parse_cell("3,3")
     assert cfg.board == "square8" and cfg.num_players == 2 and not cfg.swap_rule
     # TOP-first JSON [1, 2, 2] -> bottom-first [2, 2, 1]
@@ -55,8 +54,8 @@ def test_load_game_state_fields():
 
 def test_capture_phase_attacker_and_thresholds_from_state():
     hist = [{"type": "move_stack", "player": 1, "from": {"x": 3, "y": 0}, "to": {"x": 3, "y": 3}}]
-    cfg, st = I.load_game_state(_state_json(currentPhase="capture", moveHistory=hist, victoryThreshold=28), fill_mask=False)
-    assert int(st.phase) == CAPTURE and int(st.attack) == N.get_board("square8").parse_cell("3,3")
+    cfg, st = interop.load_game_state(_state_json(currentPhase="capture", moveHistory=hist, victoryThreshold=28), fill_mask=False)
+    assert int(st.phase) == CAPTURE and int(st.attack) == get_board("square8").parse_cell("3,3")
     assert int(st.victory_threshold) == 28
 
 
@@ -78,27 +77,27 @@ def test_malformed_game_state(mutate, msg):
     st = _state_json()
     mutate(st)
     with pytest.raises(ValueError, match=msg):
-        I.load_game_state(st, fill_mask=False)
+        interop.load_game_state(st, fill_mask=False)
 
 
 def test_load_from_path_and_cfg_check(tmp_path):
     f = tmp_path / "s.json"
     f.write_text(json.dumps(_state_json()))
-    cfg, _ = I.load_game_state(f, fill_mask=False)
+    cfg, _ = interop.load_game_state(f, fill_mask=False)
     assert cfg == RulesConfig("square8", 2, swap_rule=False)
     with pytest.raises(ValueError, match="does not match"):
-        I.load_game_state(f, cfg=RulesConfig("square8", 3), fill_mask=False)
+        interop.load_game_state(f, cfg=RulesConfig("square8", 3), fill_mask=False)
 
 
 def test_move_dict_round_trip(traces_dir):
     """Every move of a trace game converts to a RingRift Move dict and back to its string."""
-    g = T.load_games(traces_dir / "square8_3p.jsonl.gz", max_games=1)[0]
-    cfg = T.game_config(g)
+    g = traces.load_games(traces_dir / "square8_3p.jsonl.gz", max_games=1)[0]
+    cfg = traces.game_config(g)
     prev = g["initial"]
     for s in g["steps"]:
-        h = N.host_state_from_digest(g["board"], cfg, prev)
-        m = I.string_to_move(cfg, s["move"], s["player"])
-        assert I.move_to_string(cfg, h, m) == s["move"]
+        h = notation.host_state_from_digest(g["board"], cfg, prev)
+        m = interop.string_to_move(cfg, s["move"], s["player"])
+        assert interop.move_to_string(cfg, h, m) == s["move"]
         prev = s["digest"]
 
 
@@ -106,27 +105,27 @@ def test_export_moves_reproduces_trace(traces_dir):
     """A trace game replayed by action ids exports exactly the trace's move strings
     (bookkeeping included; a recovery slide and its extraction target fold back into one
     `recovery ... ext K` move), and the exported dicts carry type and player."""
-    games = T.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=25)
+    games = traces.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=25)
     g = next(x for x in games if x["seed"] == 48)  # recovery with extraction at step 98
     g["steps"] = g["steps"][:100]
-    cfg = T.game_config(g)
-    from jaxzero.games import ringrift as rr
+    cfg = traces.game_config(g)
+    from jaxzero.games import ringrift
 
-    eng = N.engine_fns(cfg)
-    st0 = rr.init(cfg)
+    eng = notation.engine_fns(cfg)
+    st0 = ringrift.init(cfg)
     st = st0
     ids = []
     for s in g["steps"]:
-        for a in N.parse_move(cfg, st, s["move"]):
+        for a in notation.parse_move(cfg, st, s["move"]):
             ids.append(a)
             st = eng.apply_move(st, np.int32(a))
-        assert N.digest(cfg, st) == s["digest"]
-    exported = I.export_moves(cfg, st0, ids, as_strings=True)
+        assert notation.digest(cfg, st) == s["digest"]
+    exported = interop.export_moves(cfg, st0, ids, as_strings=True)
 
     def norm(m):  # process_line and line_option ... all are the same move (one id)
         return "process_line " + m.split()[1] if m.startswith("line_option") and m.endswith(" all") else m
 
     assert any(m.startswith("recovery ") for m in exported)
     assert exported == [norm(s["move"]) for s in g["steps"]]
-    dicts = I.export_moves(cfg, st0, ids)
+    dicts = interop.export_moves(cfg, st0, ids)
     assert all("type" in d and "player" in d for d in dicts)

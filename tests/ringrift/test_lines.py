@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from jaxzero.games.ringrift.boards import get_board
-from jaxzero.games.ringrift.rules import lines as LN
+from jaxzero.games.ringrift.rules import lines
 from jaxzero.games.ringrift.state import GAME_OVER, RulesConfig
 from tests.ringrift.test_territory import (
     FAST_GAMES,
@@ -38,26 +38,26 @@ def _fns(name: str):
     b = get_board(cfg.board)
 
     def choices(s):
-        start, length = LN.find_lines(b, cfg, s.marker, s.cur + 1)
-        ch = LN.line_choices(b, cfg, s, s.cur + 1)
+        start, length = lines.find_lines(b, cfg, s.marker, s.cur + 1)
+        ch = lines.line_choices(b, cfg, s, s.cur + 1)
         # the all-seat summary must give the same choices for the seat to move
-        ch2 = LN.line_choices(b, cfg, s, s.cur + 1, summary=LN.line_summary(b, cfg, s))
-        return start, length, jnp.where(jnp.all(ch == ch2), ch, False), LN.has_line(b, cfg, s, s.cur + 1)
+        ch2 = lines.line_choices(b, cfg, s, s.cur + 1, summary=lines.line_summary(b, cfg, s))
+        return start, length, jnp.where(jnp.all(ch == ch2), ch, False), lines.has_line(b, cfg, s, s.cur + 1)
 
     def apply(s, a, c, k):
-        o = LN.apply_line(b, cfg, s, a, c, k)
+        o = lines.apply_line(b, cfg, s, a, c, k)
         return dict(rings=o.rings, height=o.height, marker=o.marker, collapsed=o.collapsed,
                     elim=o.elim, terr=o.terr, pend_line=o.pend_line)
 
     def slides(s):
-        return LN.slide_lines(b, cfg, s.marker, s.cur + 1)
+        return lines.slide_lines(b, cfg, s.marker, s.cur + 1)
 
     return cfg, b, jax.jit(jax.vmap(choices)), jax.jit(jax.vmap(apply)), jax.jit(jax.vmap(slides))
 
 
 def line_strings(b, cfg, start, length, ch):
     """{reference move string: (axis, cell, kind)} for one state's LINE-block choices."""
-    along = LN._tables(b).along
+    along = lines._tables(b).along
     out = {}
     for a, s in zip(*np.nonzero(start)):
         cells = cell_list(b, along[a, s, : length[a, s]])
@@ -65,7 +65,7 @@ def line_strings(b, cfg, start, length, ch):
             out[f"process_line {cells}"] = (a, s, 0)
             out[f"line_option {cells} all"] = (a, s, 0)
     for a, c in zip(*np.nonzero(ch[:, :, 1])):
-        back = LN._tables(b).back[a, c]
+        back = lines._tables(b).back[a, c]
         starts = [s for o, s in enumerate(back) if s < b.num_cells and start[a, s] and o < length[a, s]]
         assert len(starts) == 1
         s = starts[0]
@@ -187,9 +187,9 @@ def test_find_lines_and_choices_match_brute_force(board_name, line_length):
     rng = np.random.default_rng(1)
     markers = _random_markers(b, rng, 30)
     st = batch_states(cfg, [dict(marker=m) for m in markers])
-    start, length, ch = jax.jit(jax.vmap(lambda s: (*LN.find_lines(b, cfg, s.marker, 1), LN.line_choices(b, cfg, s, 1))))(st)
+    start, length, ch = jax.jit(jax.vmap(lambda s: (*lines.find_lines(b, cfg, s.marker, 1), lines.line_choices(b, cfg, s, 1))))(st)
     start, length, ch = np.asarray(start), np.asarray(length), np.asarray(ch)
-    summ, ch2 = jax.jit(jax.vmap(lambda s: (LN.line_summary(b, cfg, s), LN.line_choices(b, cfg, s, 2))))(st)
+    summ, ch2 = jax.jit(jax.vmap(lambda s: (lines.line_summary(b, cfg, s), lines.line_choices(b, cfg, s, 2))))(st)
     assert np.array_equal(np.asarray(summ)[:, 0], ch) and np.array_equal(np.asarray(summ)[:, 1], np.asarray(ch2))
     for k in range(len(markers)):
         runs = {key: n for key, n in _brute_runs(b, markers[k], 1).items() if n >= line_length}
@@ -199,7 +199,7 @@ def test_find_lines_and_choices_match_brute_force(board_name, line_length):
         seg = set()
         for (a, s), n in runs.items():
             for o in range(n - line_length + 1 if n > line_length else 0):
-                seg.add((a, int(LN._tables(b).along[a, s, o])))
+                seg.add((a, int(lines._tables(b).along[a, s, o])))
         assert {(int(a), int(c)) for a, c in zip(*np.nonzero(ch[k, :, :, 1]))} == seg
 
 
@@ -209,8 +209,8 @@ def test_slide_lines_and_lines_through_match_brute_force(board_name):
     cfg = RulesConfig(board_name, 3)
     rng = np.random.default_rng(2)
     markers = _random_markers(b, rng, 12)
-    fn = jax.jit(lambda m: LN.slide_lines(b, cfg, m, 1))
-    through = jax.jit(lambda m, c: LN.lines_through(b, cfg, m, 1, c))
+    fn = jax.jit(lambda m: lines.slide_lines(b, cfg, m, 1))
+    through = jax.jit(lambda m, c: lines.lines_through(b, cfg, m, 1, c))
     for m in markers:
         length = np.asarray(fn(jnp.asarray(m)))
         for c in np.nonzero(m == 1)[0][:6]:
@@ -242,10 +242,10 @@ def test_overlength_options_and_waiver():
     d = dict(marker=np.zeros(b.num_cells, np.int8))
     d["marker"][cells] = 1
     st = jax.tree.map(lambda x: x[0], batch_states(cfg, [d]))
-    ch = np.asarray(LN.line_choices(b, cfg, st, 1))
+    ch = np.asarray(lines.line_choices(b, cfg, st, 1))
     east = list(b.line_axes).index(b.directions.index((1, 0)))
     assert {tuple(x) for x in np.argwhere(ch)} == {(east, cells[0], 0)} | {(east, c, 1) for c in cells[:3]}
-    out = LN.apply_line(b, cfg, st, east, cells[0], 0)
+    out = lines.apply_line(b, cfg, st, east, cells[0], 0)
     assert not bool(out.pend_line)  # no stack: reward waived
     assert int(out.terr[0]) == 6 and np.all(np.asarray(out.collapsed)[cells] == 1)
     h = np.zeros(b.num_cells, np.int8)
@@ -253,18 +253,18 @@ def test_overlength_options_and_waiver():
     r = np.zeros((b.num_cells, b.max_height), np.int8)
     r[0, 0] = 1
     st2 = st.replace(height=jnp.asarray(h), rings=jnp.asarray(r))
-    assert bool(LN.apply_line(b, cfg, st2, east, cells[0], 0).pend_line)
-    out2 = LN.apply_line(b, cfg, st2, east, cells[1], 1)
+    assert bool(lines.apply_line(b, cfg, st2, east, cells[0], 0).pend_line)
+    out2 = lines.apply_line(b, cfg, st2, east, cells[1], 1)
     assert not bool(out2.pend_line)
     assert np.array_equal(np.nonzero(np.asarray(out2.collapsed))[0], np.sort(cells[1:5]))
     assert int(out2.marker[cells[0]]) == 1 and int(out2.marker[cells[5]]) == 1
-    assert not np.any(np.asarray(LN.line_choices(b, cfg, st2.replace(pend_line=jnp.asarray(True)), 1)))
+    assert not np.any(np.asarray(lines.line_choices(b, cfg, st2.replace(pend_line=jnp.asarray(True)), 1)))
 
 
 def test_reference_axis_priority():
     """The reference tries E, SE, S, NE on square boards; the hex order is the board's."""
     sq = get_board("square8")
-    order = [tuple(sq.directions[int(sq.line_axes[a])]) for a in np.argsort(LN.reference_axis_priority(sq))]
+    order = [tuple(sq.directions[int(sq.line_axes[a])]) for a in np.argsort(lines.reference_axis_priority(sq))]
     assert order == [(1, 0), (1, 1), (0, 1), (1, -1)]
     hx = get_board("hex8")
-    assert list(LN.reference_axis_priority(hx)) == [0, 1, 2]
+    assert list(lines.reference_axis_priority(hx)) == [0, 1, 2]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import notation as N
-from jaxzero.games.ringrift import traces as T
+from jaxzero.games.ringrift import actions
+from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.parity import notation, traces
 from jaxzero.games.ringrift.state import CHAIN, GAME_OVER, RulesConfig
 
 FILES = [f"{b}_{p}p" for b in ("square8", "hex8") for p in (2, 3, 4)]
@@ -14,7 +15,7 @@ FILES = [f"{b}_{p}p" for b in ("square8", "hex8") for p in (2, 3, 4)]
 
 @pytest.fixture(scope="module")
 def few_games(traces_dir):
-    return {f: T.load_games(traces_dir / f"{f}.jsonl.gz", max_games=2) for f in FILES}
+    return {f: traces.load_games(traces_dir / f"{f}.jsonl.gz", max_games=2) for f in FILES}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -23,12 +24,12 @@ def test_digest_round_trip(few_games, name):
     (host path for all, the device State for every 10th)."""
     n = 0
     for g in few_games[name]:
-        cfg = T.game_config(g)
+        cfg = traces.game_config(g)
         for i, d in enumerate([g["initial"]] + [s["digest"] for s in g["steps"]]):
-            h = N.host_state_from_digest(g["board"], cfg, d)
-            assert N.digest(cfg, h) == d
+            h = notation.host_state_from_digest(g["board"], cfg, d)
+            assert notation.digest(cfg, h) == d
             if i % 10 == 0:
-                assert N.digest(cfg, N.state_from_digest(g["board"], cfg, d)) == d
+                assert notation.digest(cfg, notation.state_from_digest(g["board"], cfg, d)) == d
             n += 1
     assert n > 100
 
@@ -38,29 +39,29 @@ def test_move_strings_round_trip(few_games, name):
     """Every legal reference move of the first games encodes to an action id whose
     strings contain it, and the ids of a step's legal list print back to exactly that
     list (process_line/line_option-all pairs, recovery prefixes, territory regions)."""
-    lay = N.A.layout_for(N.get_board(name.split("_")[0]))
+    lay = actions.layout_for(get_board(name.split("_")[0]))
     for g in few_games[name]:
-        cfg = T.game_config(g)
+        cfg = traces.game_config(g)
         prev = g["initial"]
         for s in g["steps"]:
-            st = N.host_state_from_digest(g["board"], cfg, prev)
+            st = notation.host_state_from_digest(g["board"], cfg, prev)
             mask = np.zeros(lay.num_actions, bool)
             for m in s["legal"]:
-                a = N.encode_move(cfg, st, m)
-                assert N.compare_key(m) in [N.compare_key(x) for x in N.action_to_moves(cfg, st, a)], m
+                a = notation.encode_move(cfg, st, m)
+                assert notation.compare_key(m) in [notation.compare_key(x) for x in notation.action_to_moves(cfg, st, a)], m
                 mask[a] = True
-            assert N.legal_moves(cfg, st, mask) == sorted({N.compare_key(m) for m in s["legal"]})
+            assert notation.legal_moves(cfg, st, mask) == sorted({notation.compare_key(m) for m in s["legal"]})
             prev = s["digest"]
 
 
 def test_line_action_maps_to_both_reference_strings():
     cfg = RulesConfig("square8", 2)
     d = GOOD.replace("M=", "M=0,0:1;1,0:1;2,0:1;3,0:1").replace("ph=movement", "ph=line_processing")
-    st = N.host_state_from_digest("square8", cfg, d)
-    lay = N.A.layout_for(N.get_board("square8"))
-    a = lay.line(0, N.get_board("square8").parse_cell("0,0"), 0)
-    assert N.action_to_moves(cfg, st, a) == ["process_line 0,0;1,0;2,0;3,0", "line_option 0,0;1,0;2,0;3,0 all"]
-    assert N.encode_move(cfg, st, "line_option 0,0;1,0;2,0;3,0 all") == a
+    st = notation.host_state_from_digest("square8", cfg, d)
+    lay = actions.layout_for(get_board("square8"))
+    a = lay.line(0, get_board("square8").parse_cell("0,0"), 0)
+    assert notation.action_to_moves(cfg, st, a) == ["process_line 0,0;1,0;2,0;3,0", "line_option 0,0;1,0;2,0;3,0 all"]
+    assert notation.encode_move(cfg, st, "line_option 0,0;1,0;2,0;3,0 all") == a
 
 
 @pytest.mark.parametrize(
@@ -76,29 +77,29 @@ def test_line_action_maps_to_both_reference_strings():
 )
 def test_malformed_moves_rejected(bad, why):
     cfg = RulesConfig("square8", 2)
-    st = N.host_state_from_digest("square8", cfg, GOOD)
+    st = notation.host_state_from_digest("square8", cfg, GOOD)
     with pytest.raises(ValueError, match=why):
-        N.encode_move(cfg, st, bad)
+        notation.encode_move(cfg, st, bad)
 
 
 def test_illegal_move_rejected():
     cfg = RulesConfig("square8", 2)
-    st = N.host_state_from_digest("square8", cfg, GOOD)
-    lay = N.A.layout_for(N.get_board("square8"))
+    st = notation.host_state_from_digest("square8", cfg, GOOD)
+    lay = actions.layout_for(get_board("square8"))
     mask = np.zeros(lay.num_actions, bool)
-    mask[N.encode_move(cfg, st, "move 4,0>4,5")] = True
-    mm = N.legal_move_map(cfg, st, mask)
-    assert N.parse_move_first(cfg, st, "move 4,0>4,5", mm) == (N.encode_move(cfg, st, "move 4,0>4,5"), [])
+    mask[notation.encode_move(cfg, st, "move 4,0>4,5")] = True
+    mm = notation.legal_move_map(cfg, st, mask)
+    assert notation.parse_move_first(cfg, st, "move 4,0>4,5", mm) == (notation.encode_move(cfg, st, "move 4,0>4,5"), [])
     with pytest.raises(ValueError, match="not legal"):
-        N.parse_move_first(cfg, st, "move 4,0>4,6", mm)
+        notation.parse_move_first(cfg, st, "move 4,0>4,6", mm)
 
 
 def test_digest_fields_map_to_state():
     cfg = RulesConfig("square8", 3)
     d = ("cp=2|ph=chain_capture|gs=active|w=-|H=1/2/3|E=4/5/6|T=0/1/0|S=0,1:123;7,7:3|M=2,2:1|C=3,3:2|"
          "mm=7,7|ple=1|cc=0,1|ca=-|tb=1|rs=1|tp=4,4;4,5|sw=0|L=5/3/1T3F/2/1/2")
-    st = N.state_from_digest("square8", cfg, d)
-    b = N.get_board("square8")
+    st = notation.state_from_digest("square8", cfg, d)
+    b = get_board("square8")
     c01, c77 = b.parse_cell("0,1"), b.parse_cell("7,7")
     assert int(st.cur) == 1 and int(st.phase) == CHAIN
     assert list(np.asarray(st.rings[c01, :3])) == [1, 2, 3] and int(st.height[c01]) == 3
@@ -112,15 +113,15 @@ def test_digest_fields_map_to_state():
     assert np.asarray(st.lps_seen).tolist() == [True, False, True]
     assert np.asarray(st.lps_actor).tolist() == [True, False, False]
     assert int(st.lps_excl) == 1 and int(st.lps_count) == 1 and int(st.lps_cons) == 1
-    assert N.digest(cfg, st) == d
+    assert notation.digest(cfg, st) == d
 
 
 def test_game_over_digest_reports_winner_and_chain_position():
     cfg = RulesConfig("square8", 2)
     d = "cp=2|ph=game_over|gs=completed|w=2|H=0/0|E=7/18|T=0/0|S=0,0:2|M=|C=|mm=-|ple=0|cc=0,0|ca=-|tb=0|rs=0|tp=-|sw=0|L=0/-/-/-/0/-"
-    st = N.state_from_digest("square8", cfg, d)
+    st = notation.state_from_digest("square8", cfg, d)
     assert int(st.phase) == GAME_OVER and int(st.winner) == 1 and bool(st.terminated)
-    assert N.digest(cfg, st.replace(cur=st.cur * 0, acted=st.acted | True)) == d
+    assert notation.digest(cfg, st.replace(cur=st.cur * 0, acted=st.acted | True)) == d
 
 
 GOOD = "cp=1|ph=movement|gs=active|w=-|H=15/18|E=0/0|T=0/0|S=4,0:111|M=|C=|mm=4,0|ple=0|cc=-|ca=-|tb=1|rs=0|tp=-|sw=0|L=0/-/-/-/0/-"
@@ -147,9 +148,9 @@ GOOD = "cp=1|ph=movement|gs=active|w=-|H=15/18|E=0/0|T=0/0|S=4,0:111|M=|C=|mm=4,
 def test_malformed_digest_names_field(field, bad):
     cfg = RulesConfig("square8", 2)
     with pytest.raises(ValueError, match=rf"\b{field}\b"):
-        N.state_from_digest("square8", cfg, bad)
+        notation.state_from_digest("square8", cfg, bad)
 
 
 def test_board_mismatch_rejected():
     with pytest.raises(ValueError, match="board"):
-        N.state_from_digest("hex8", RulesConfig("square8", 2), GOOD)
+        notation.state_from_digest("hex8", RulesConfig("square8", 2), GOOD)

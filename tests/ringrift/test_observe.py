@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import actions as act
+from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.observe import observation_shape, observe, policy_gather_table
 from jaxzero.games.ringrift.state import RulesConfig, empty_state
@@ -76,7 +76,7 @@ def test_hex_padding_is_empty():
 @pytest.mark.parametrize("board", ["square8", "hex8"])
 def test_policy_table_covers_every_action_once(board):
     b = get_board(board)
-    lay = act.layout_for(b)
+    lay = actions.layout_for(b)
     index, cell_channels, num_global = policy_gather_table(board)
     rows, cols = b.grid_shape
     total = rows * cols * cell_channels + num_global
@@ -88,5 +88,5 @@ def test_policy_table_covers_every_action_once(board):
     assert b.grid_valid.reshape(-1)[grid_of].all()
     for a in (lay.place(5, 2), lay.ray(7, 1, 3), lay.line(1, 9, 1), lay.region(4, 11), lay.target(13)):
         block, fields = lay.decode(a)
-        cell = fields[1] if block == act.LINE else fields[0] if block != act.REGION else fields[1]
+        cell = fields[1] if block == actions.LINE else fields[0] if block != actions.REGION else fields[1]
         assert index[a] // cell_channels == b.grid_index[cell]

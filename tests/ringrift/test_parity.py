@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from jaxzero.games.ringrift import traces as T
+from jaxzero.games.ringrift.parity import traces
+from jaxzero.games.ringrift.parity.replay import replay_file
 
 SQUARE = [f"square8_{p}p" for p in (2, 3, 4)]
 HEX = [f"hex8_{p}p" for p in (2, 3, 4)]
@@ -25,7 +26,7 @@ def _check(rep):
 
 @pytest.mark.parametrize("name", ["square8_2p", "hex8_3p"])
 def test_parity_first_games(traces_dir, name):
-    _check(T.replay_file(traces_dir / f"{name}.jsonl.gz", max_games=3))
+    _check(replay_file(traces_dir / f"{name}.jsonl.gz", max_games=3))
 
 
 def test_parity_detects_a_wrong_move(traces_dir, tmp_path):
@@ -33,14 +34,14 @@ def test_parity_detects_a_wrong_move(traces_dir, tmp_path):
     import gzip
     import json
 
-    games = T.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=3)  # same batch shape as above
+    games = traces.load_games(traces_dir / "square8_2p.jsonl.gz", max_games=3)  # same batch shape as above
     g = games[0]
     d = g["steps"][5]["digest"]
     g["steps"][5]["digest"] = d.replace("|sw=0|", "|sw=1|")
     f = tmp_path / "bad.jsonl.gz"
     with gzip.open(f, "wt") as fh:
         fh.write("".join(json.dumps(x) + "\n" for x in games))
-    rep = T.replay_file(f)
+    rep = replay_file(f)
     assert rep.mismatched_steps == 1 and rep.matched == 2
     assert rep.mismatches[0].step == 5 and rep.mismatches[0].fields == ["sw"]
 
@@ -48,13 +49,13 @@ def test_parity_detects_a_wrong_move(traces_dir, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SQUARE + HEX)
 def test_parity_full(traces_dir, name):
-    _check(T.replay_file(traces_dir / f"{name}.jsonl.gz"))
+    _check(replay_file(traces_dir / f"{name}.jsonl.gz"))
 
 
 @pytest.mark.slow
 def test_canonical_differences_are_classified(traces_dir):
     """Canonical rules differ from the reference only in the measured classes (RULES.md
     preface): every difference is A1, A2, V1/V2 or F1, and there are some."""
-    rep = T.replay_file(traces_dir / "square8_2p.jsonl.gz", canonical=True, max_games=25)
+    rep = replay_file(traces_dir / "square8_2p.jsonl.gz", canonical=True, max_games=25)
     assert rep.mismatched_steps > 0
     assert set(rep.classes) <= {"A1", "A2", "A1/A2", "V1/V2", "F1"}, rep.classes

@@ -18,15 +18,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import get_board
-from jaxzero.games.ringrift.rules import turn as TN
+from jaxzero.games.ringrift.presets import MAX_MOVES
+from jaxzero.games.ringrift.rules import turn
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig
 
 
 def _runner(cfg, batch):
-    init = TN.init(cfg)
-    step = jax.jit(jax.vmap(lambda s, a: TN.step(cfg, s, a)))
+    init = turn.init(cfg)
+    step = jax.jit(jax.vmap(lambda s, a: turn.step(cfg, s, a)))
 
     @jax.jit
     def pick(key, mask):
@@ -67,14 +68,14 @@ def _check(cfg, h, prev, acts, lay):
         live = ~(prev["terminated"] | prev["truncated"])
         assert (elim_by_colour[live] >= prev["ebc"][live]).all(), "a colour regained rings"
         assert (prog[live] >= prev["prog"][live]).all(), "progress decreased"
-        ray = (acts >= lay.offsets[A.RAY]) & (acts < lay.offsets[A.LINE])
+        ray = (acts >= lay.offsets[actions.RAY]) & (acts < lay.offsets[actions.LINE])
         moved = live & ray & (prev["phase"] != 1) | live & ray & (prev["phase"] == 1) & (prev["stack_owner"] > 0)
         assert (prog[moved] > prev["prog"][moved]).all(), "a move/capture did not make progress"
     return elim_by_colour, prog
 
 
 def _play(cfg, batch, steps, seed=0):
-    lay = A.layout_for(get_board(cfg.board))
+    lay = actions.layout_for(get_board(cfg.board))
     states, step, pick, _ = _runner(cfg, batch)
     states = step(states, jnp.zeros((batch,), jnp.int32))  # place 1 ring at cell 0 (legal at start)
     key = jax.random.PRNGKey(seed)
@@ -119,7 +120,7 @@ _BATCH = {("square8", 2): 512, ("square8", 3): 448, ("square8", 4): 448,
 @pytest.mark.parametrize("board,players", list(_BATCH))
 def test_random_play_invariants_and_termination(board, players):
     """Every game of the batch is played to its end; >= 34,000 checked steps per config."""
-    cfg = RulesConfig(board=board, num_players=players, max_moves={2: 600, 3: 900, 4: 1400}[players])
+    cfg = RulesConfig(board=board, num_players=players, max_moves=MAX_MOVES[players])
     n, done, longest = _play(cfg, batch=_BATCH[board, players], steps=600, seed=players)
     print(f"{board} {players}p: {n} steps checked, longest game {longest} moves")
     assert n >= 34000

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from jaxzero.games.ringrift.boards import get_board
-from jaxzero.games.ringrift.rules import territory as TR
+from jaxzero.games.ringrift.rules import territory
 from jaxzero.games.ringrift.state import GAME_OVER, PHASE_NAMES, RulesConfig, empty_state
 
 FILES = [f"{b}_{p}p" for b in ("square8", "hex8") for p in (2, 3, 4)]
@@ -154,12 +154,12 @@ def _fns(name: str):
     b = get_board(cfg.board)
 
     def choices(s):
-        comp, cand = TR.find_regions(b, s)
-        return comp, cand, TR.region_choices(b, cfg, s, s.cur + 1), TR.has_region(b, cfg, s, s.cur + 1)
+        comp, cand = territory.find_regions(b, s)
+        return comp, cand, territory.region_choices(b, cfg, s, s.cur + 1), territory.has_region(b, cfg, s, s.cur + 1)
 
     def apply(s, p, r):
-        o = TR.apply_region(b, cfg, s, p, r)
-        o2 = TR.apply_region(b, cfg, s, p, r, summary=TR.region_summary(b, s))
+        o = territory.apply_region(b, cfg, s, p, r)
+        o2 = territory.apply_region(b, cfg, s, p, r, summary=territory.region_summary(b, s))
         same = jnp.all(jnp.stack([jnp.all(x == y) for x, y in zip(jax.tree.leaves(o), jax.tree.leaves(o2))]))
         return dict(rings=o.rings, height=o.height, marker=o.marker, collapsed=o.collapsed,
                     elim=o.elim, terr=o.terr, pend_terr=o.pend_terr, terr_region=o.terr_region, same=same)
@@ -260,8 +260,8 @@ def _state(cfg, stacks=(), markers=(), collapsed=(), cur=0, turn_recovery=False,
 def _offered(cfg, st, seat=None):
     b = get_board(cfg.board)
     seat = int(st.cur) + 1 if seat is None else seat
-    comp, _ = TR.find_regions(b, st)
-    ch = np.asarray(TR.region_choices(b, cfg, st, seat))
+    comp, _ = territory.find_regions(b, st)
+    ch = np.asarray(territory.region_choices(b, cfg, st, seat))
     comp = np.asarray(comp)
     return {(int(p), cell_list(b, np.nonzero(comp[p] == r)[0])) for p, r in zip(*np.nonzero(ch))}
 
@@ -269,7 +269,7 @@ def _offered(cfg, st, seat=None):
 def test_no_stacks_no_regions():
     cfg = RulesConfig("square8", 2)
     st = _state(cfg, markers=[("0,1", 1), ("1,0", 1)], collapsed=[("3,3", 2)])
-    _, cand = TR.find_regions(get_board("square8"), st)
+    _, cand = territory.find_regions(get_board("square8"), st)
     assert not np.any(np.asarray(cand))
 
 
@@ -289,7 +289,7 @@ def test_closed_region_offered_once_at_lowest_pass():
         markers=[("7,7", 1), ("7,0", 2)],
         collapsed=[("1,0", 1), ("0,1", 1)],
     )
-    _, cand = TR.find_regions(get_board("square8"), st)
+    _, cand = territory.find_regions(get_board("square8"), st)
     cand = np.asarray(cand)
     c00 = get_board("square8").parse_cell("0,0")
     assert cand[0, c00] and cand[1, c00] and cand[4, c00]
@@ -309,7 +309,7 @@ def test_collapsed_only_region_contains_markers():
     )
     # the 2-marker splits the pocket in pass 1 (colour 2); pass 4 keeps it whole
     assert _offered(cfg, st) == {(1, "0,0"), (1, "0,2"), (4, "0,0;0,1;0,2")}
-    out = TR.apply_region(b, cfg, st, 4, b.parse_cell("0,0"))
+    out = territory.apply_region(b, cfg, st, 4, b.parse_cell("0,0"))
     for c in ("0,0", "0,1", "0,2"):
         i = b.parse_cell(c)
         assert int(out.collapsed[i]) == 1 and int(out.marker[i]) == 0 and int(out.height[i]) == 0
@@ -336,7 +336,7 @@ def test_hex_border_fill_reaches_distance_two_offset():
     marker[b.parse_cell("1,0,-1")] = 1  # territory-adjacent seed
     marker[b.parse_cell("2,1,-3")] = 2  # seed + (1, 1): not a hex neighbour of the seed
     marker[b.parse_cell("3,-1,-2")] = 2  # seed + (2, -1): not reachable
-    out = np.asarray(TR.border_markers(b, jnp.asarray(marker), jnp.asarray(region)))
+    out = np.asarray(territory.border_markers(b, jnp.asarray(marker), jnp.asarray(region)))
     assert cell_list(b, np.nonzero(out)[0]) == "1,0,-1;2,1,-3"
 
 
@@ -347,7 +347,7 @@ def test_components_match_bfs(board_name):
     rng = np.random.default_rng(0)
     masks = rng.random((40, b.num_cells)) < rng.uniform(0.3, 0.9, (40, 1))
     bits = rng.integers(0, 64, (40, b.num_cells))
-    lab, ored = jax.jit(jax.vmap(lambda m, x: TR.components(b, m, x)))(jnp.asarray(masks), jnp.asarray(bits))
+    lab, ored = jax.jit(jax.vmap(lambda m, x: territory.components(b, m, x)))(jnp.asarray(masks), jnp.asarray(bits))
     lab, ored = np.asarray(lab), np.asarray(ored)
     for k in range(len(masks)):
         seen = {}
@@ -377,7 +377,7 @@ def test_components_match_bfs(board_name):
 def test_digest_parser_agrees_with_notation(traces_dir, name):
     """The fast numpy digest parser used here builds the same fields as the project's
     notation.state_from_digest (used for the full sweep only because it is ~100x faster)."""
-    from jaxzero.games.ringrift import notation
+    from jaxzero.games.ringrift.parity import notation
 
     cfg = cfg_of(name)
     b = get_board(cfg.board)

@@ -15,8 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxzero.games.ringrift import interop as I
-from jaxzero.games.ringrift import notation as N
+from jaxzero.games.ringrift.parity import interop, notation
 from jaxzero.games.ringrift.actions import BOOKKEEP, layout_for
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.state import CHAIN, GAME_OVER, LINE, PHASE_NAMES, REASON_NAMES, TERRITORY
@@ -66,14 +65,14 @@ def _s_invariant(st):
 
 def _only_bookkeeping(cfg, st):
     lay = layout_for(get_board(cfg.board))
-    ids = N.legal_ids(N.engine_fns(cfg).legal_mask(st))
+    ids = notation.legal_ids(notation.engine_fns(cfg).legal_mask(st))
     return ids[0] if len(ids) == 1 and lay.decode(ids[0])[0] == BOOKKEEP else None
 
 
 def run_vector(v):
     """Replays one vector; returns (cfg, state before, state after, info)."""
-    cfg, st0 = I.load_game_state(v["input"]["state"])
-    eng = N.engine_fns(cfg)
+    cfg, st0 = interop.load_game_state(v["input"]["state"])
+    eng = notation.engine_fns(cfg)
     move = v["input"].get("move") or v["input"].get("initialMove")
     st = st0
     phase = int(st.phase)
@@ -83,7 +82,7 @@ def run_vector(v):
         st = st0 = st.replace(pend_terr=jnp.asarray(True))
     if move["type"] == "choose_territory_option" and not move.get("disconnectedRegions"):
         move = {"type": "no_territory_action", "player": move.get("player")}  # TS: region-less exit
-    for a in I.move_to_actions(cfg, st, move):
+    for a in interop.move_to_actions(cfg, st, move):
         st = eng.apply_move(st, np.int32(a))
     info = {"captures": 1 if move["type"] in ("overtaking_capture", "continue_capture_segment") else 0}
     exp = v["expectedOutput"]
@@ -94,10 +93,10 @@ def run_vector(v):
             break
         m = {"type": "continue_capture_segment", "player": int(st.cur) + 1, "from": seg["from"],
              "captureTarget": seg["captureTarget"], "to": seg["landing"]}
-        for a in I.move_to_actions(cfg, st, m):
+        for a in interop.move_to_actions(cfg, st, m):
             st = eng.apply_move(st, np.int32(a))
         info["captures"] += 1
-        info["landing"] = I.pos_cell(b, seg["landing"])
+        info["landing"] = interop.pos_cell(b, seg["landing"])
     if exp.get("status") == "complete":
         for _ in range(8):
             if int(st.phase) not in (LINE, TERRITORY):
@@ -145,7 +144,7 @@ def check_assertions(v, cfg, st0, st, info):
             h = int(st.height[c])
             got[k] = h if k == "finalStackHeight" else int(st.rings[c, h - 1])
         elif k == "targetStacksRemaining":
-            got[k] = int(((np.asarray(st.height) > 0) & (N._h(st)["rings"][np.arange(len(st.height)), np.maximum(np.asarray(st.height) - 1, 0)] != int(st0.cur) + 1)).sum())
+            got[k] = int(((np.asarray(st.height) > 0) & (notation._h(st)["rings"][np.arange(len(st.height)), np.maximum(np.asarray(st.height) - 1, 0)] != int(st0.cur) + 1)).sum())
         elif k == "markersCreated":
             got[k] = int((np.asarray(st.marker) > 0).sum() - (np.asarray(st0.marker) > 0).sum())
         elif k == "extractionCount":
@@ -158,10 +157,10 @@ def check_assertions(v, cfg, st0, st, info):
         assert got[k] == want, f"{v['id']}: {k} = {got[k]!r}, expected {want!r}"
     fs = exp.get("finalState") or {}
     if "finalStackPosition" in fs:
-        assert info.get("landing") == I.pos_cell(get_board(cfg.board), fs["finalStackPosition"])
+        assert info.get("landing") == interop.pos_cell(get_board(cfg.board), fs["finalStackPosition"])
     if "markerPositions" in fs:
         b = get_board(cfg.board)
-        want = sorted(I.pos_cell(b, p) for p in fs["markerPositions"])
+        want = sorted(interop.pos_cell(b, p) for p in fs["markerPositions"])
         assert sorted(np.flatnonzero(np.asarray(st.marker)).tolist()) == want
     return got
 
@@ -201,9 +200,9 @@ def test_swap_keeps_seat_stats(all_vectors):
     """meta.swap_sides: an identity swap leaves board and per-seat counters unchanged."""
     v = all_vectors["meta.swap_sides.after_p1_first_move.square8"]
     st_json = dict(v["input"]["state"], currentPhase="ring_placement", rulesOptions={"swapRuleEnabled": True})
-    cfg, st0 = I.load_game_state(st_json)
-    ids = I.move_to_actions(cfg, st0, {"type": "swap_sides", "player": 2})
-    st = N.engine_fns(cfg).apply_move(st0, np.int32(ids[0]))
+    cfg, st0 = interop.load_game_state(st_json)
+    ids = interop.move_to_actions(cfg, st0, {"type": "swap_sides", "player": 2})
+    st = notation.engine_fns(cfg).apply_move(st0, np.int32(ids[0]))
     for k, want in v["expectedOutput"]["assertions"].items():
         if k.startswith("player"):
             field = {"RingsInHand": "hand", "EliminatedRings": "elim"}[k[7:]]

@@ -1,4 +1,5 @@
-"""RingRift as a jaxzero game (pgx-style protocol, see jaxzero/games/protocol.py).
+"""RingRift as a jaxzero game (pgx-style protocol, see jaxzero/games/protocol.py; the named
+games are in jaxzero/games/registry.py).
 
 Agents vs seats (pie rule). In 2-player games with the swap rule, seat 2 may play `swap_sides`
 once (R180): the board, the per-seat counters and the seat to move stay the same, but the two
@@ -19,9 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.games.ringrift import actions as A
+from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import get_board
-from jaxzero.games.ringrift.rules import turn as TN
+from jaxzero.games.ringrift.rules import turn
 from jaxzero.games.ringrift.rules.legal import legal_mask as _legal_mask
 from jaxzero.games.ringrift.state import PHASE_NAMES, RulesConfig, State
 
@@ -41,7 +42,7 @@ class RingRiftEnv:
     def __init__(self, cfg: RulesConfig | None = None, **kwargs):
         self.cfg = cfg if cfg is not None else RulesConfig(**kwargs)
         self.board = get_board(self.cfg.board)
-        self.layout = A.layout_for(self.board)
+        self.layout = actions.layout_for(self.board)
         self._checked_step = None
 
     # ---- protocol ----
@@ -65,12 +66,12 @@ class RingRiftEnv:
 
     def init(self, key=None) -> State:
         """Initial state at the first decision (seat 1 placing)."""
-        return _agent_view(self.cfg, TN.init(self.cfg, key))
+        return _agent_view(self.cfg, turn.init(self.cfg, key))
 
     def step(self, state: State, action, key=None) -> State:
         """One decision, then automatic bookkeeping until the next decision or the end."""
         del key
-        return _agent_view(self.cfg, TN.step(self.cfg, state, action))
+        return _agent_view(self.cfg, turn.step(self.cfg, state, action))
 
     def observe(self, state: State):
         """Observation planes relative to the seat to move (observe.py)."""
@@ -92,7 +93,7 @@ class RingRiftEnv:
     def describe(self, action: int) -> str:
         """Human-readable name of an action id (block and fields)."""
         block, fields = self.layout.decode(action)
-        return f"{A.BLOCK_NAMES[block]}{tuple(fields)}"
+        return f"{actions.BLOCK_NAMES[block]}{tuple(fields)}"
 
     def step_checked(self, state: State, action) -> State:
         """Non-jitted wrapper: ValueError naming the action and the phase if it is illegal."""
@@ -115,14 +116,3 @@ class RingRiftEnv:
             self._checked_step = jax.jit(self.step)
         return self._checked_step(state, jnp.int32(a))
 
-
-def register() -> None:
-    """Registers ringrift_{square8,hex8}_{2,3,4}p with jaxzero.games.protocol.make_game."""
-    from jaxzero.games.protocol import register_game
-
-    for board in ("square8", "hex8"):
-        for p in (2, 3, 4):
-            register_game(
-                f"ringrift_{board}_{p}p",
-                lambda board=board, p=p: RingRiftEnv(RulesConfig(board=board, num_players=p, swap_rule=(p == 2), auto_single=True, max_moves={2: 600, 3: 900, 4: 1400}[p])),
-            )

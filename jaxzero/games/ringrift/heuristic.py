@@ -29,9 +29,10 @@ import jax.numpy as jnp
 from jaxzero.games.masks import uniform_legal
 from jaxzero.games.ringrift.actions import layout_for
 from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.rules import movement, recovery
 from jaxzero.games.ringrift.rules.stacks import top_and_cap
-from jaxzero.games.ringrift.rules.turn import ray_board_effect
-from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, RulesConfig, State
+from jaxzero.games.ringrift.rules.turn import apply_move, ray_board_effect
+from jaxzero.games.ringrift.state import MOVE, RINGS_PER_PLAYER, RulesConfig, State
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "eliminated": 4.0,  # credited eliminations / threshold
@@ -161,8 +162,6 @@ def _tie_noise(key, ids):
 
 
 def _default_apply(cfg):
-    from jaxzero.games.ringrift.rules.turn import apply_move
-
     return lambda s, a: apply_move(cfg, s, a)  # noqa: E731
 
 
@@ -224,12 +223,9 @@ SLIDE_SLOTS = 8
 def _slide_ids(cfg, state, tb):
     """bool [A]: the ray ids that are recovery slides here (movement phase, the mover is eligible,
     the id starts at one of its markers); every other legal ray id is a move or capture segment."""
-    from jaxzero.games.ringrift.rules import recovery as RC
-    from jaxzero.games.ringrift.state import MOVE
-
     lay = layout_for(get_board(cfg.board))
     seat = state.cur + 1
-    rec_cell = (state.phase == MOVE) & RC.eligible(state, tb, seat) & (state.marker == seat)  # [N]
+    rec_cell = (state.phase == MOVE) & recovery.eligible(state, tb, seat) & (state.marker == seat)  # [N]
     ray = jnp.broadcast_to(rec_cell[:, None, None], (lay.num_cells, lay.num_dirs, lay.max_dist))
     a = lay.num_actions
     out = jnp.zeros((a,), bool)
@@ -380,8 +376,6 @@ def greedy_action(
     every legal decision is always evaluated. Picks the same action as `greedy_action_exhaustive`.
     With `cfg.reference_compat` (victory after every move) every id takes the `apply_fn` path.
     """
-    from jaxzero.games.ringrift.rules import movement as MV
-
     mask = state.legal_action_mask
     chex.assert_rank(mask, 1)
     offs = _offsets(cfg)
@@ -397,7 +391,7 @@ def greedy_action(
         pv = jnp.where(mask[:n_place], pv, -jnp.inf)
         pa = jnp.argmax(pv)
         best = (pv[pa], pa.astype(jnp.int32))
-        tb = MV.Light(cfg, state)
+        tb = movement.Light(cfg, state)
         seats = jnp.arange(1, cfg.num_players + 1)
         base_cells = _cell_counts(seats, state.rings, state.height)
 
@@ -425,63 +419,6 @@ def greedy_action(
 
     _, best_a = _passes(other_mask, OTHER_SLOTS if fast else max_legal(cfg), k_tie, full_eval, best)
     return _pick(state, k_rest, mask, best_a, epsilon)
-
-
-def make_heuristic_runner(cfg: RulesConfig, batch: int, chunk: int, weights=None, epsilon: float = 0.0):
-    """A jitted fn (states, key) -> (states, key, games_finished) playing `chunk` decisions of
-    heuristic-vs-heuristic games in every slot (finished games restart), and a `start()`."""
-    from jaxzero.games.ringrift.rules import turn as TN
-
-    w = weights_vector(weights)
-    init1 = jax.jit(lambda: TN.init(cfg))()
-    step_v = jax.vmap(lambda s, a: TN.step(cfg, s, a))
-    act_v = jax.vmap(lambda s, k: greedy_action(cfg, s, k, w, epsilon))
-
-    def body(carry, _):
-        states, key, done = carry
-        key, k1 = jax.random.split(key)
-        states = step_v(states, act_v(states, jax.random.split(k1, batch)))
-        fin = states.terminated | states.truncated
-        states = jax.tree.map(
-            lambda a, b: jnp.where(fin.reshape((batch,) + (1,) * (a.ndim - 1)), b, a),
-            states,
-            jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), init1),
-        )
-        return (states, key, done + jnp.sum(fin)), None
-
-    @jax.jit
-    def run(states, key):
-        (states, key, done), _ = jax.lax.scan(body, (states, key, jnp.int32(0)), None, length=chunk)
-        return states, key, done
-
-    def start():
-        return jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), init1)
-
-    return run, start
-
-
-def bench_heuristic(board: str = "square8", players: int = 2, batch: int = 256, seconds: float = 30.0,
-                    chunk: int = 8, seed: int = 0, weights=None, epsilon: float = 0.0) -> dict:
-    """Heuristic-vs-heuristic self-play for ~`seconds` after compiling: games/s and decisions/s."""
-    import time
-
-    cfg = RulesConfig(board=board, num_players=players, swap_rule=(players == 2), auto_single=True,
-                      max_moves={2: 600, 3: 900, 4: 1400}[players])
-    t0 = time.perf_counter()
-    run, start = make_heuristic_runner(cfg, batch, chunk, weights, epsilon)
-    states, key = start(), jax.random.PRNGKey(seed)
-    states, key, done = run(states, key)
-    jax.block_until_ready(done)
-    compile_s = time.perf_counter() - t0
-    games = steps = 0
-    t1 = time.perf_counter()
-    while time.perf_counter() - t1 < seconds:
-        states, key, done = run(states, key)
-        games += int(done)
-        steps += batch * chunk
-    el = time.perf_counter() - t1
-    return {"board": board, "players": players, "batch": batch, "seconds": el, "compile_s": compile_s,
-            "games": games, "games_per_s": games / el, "decisions_per_s": steps / el}
 
 
 def heuristic_player(cfg: RulesConfig, weights=None, epsilon: float = 0.0):

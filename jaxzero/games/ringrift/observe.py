@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import get_board
 from jaxzero.games.ringrift.rules.stacks import top_and_cap
 from jaxzero.games.ringrift.state import RINGS_PER_PLAYER, State, RulesConfig
@@ -128,10 +129,8 @@ def policy_gather_table(board_name: str) -> tuple[np.ndarray, int, int]:
     Per-cell channels: place count 1..3 (3), ray (d, k) (D*K), line (axis, kind) (2A),
     region pass (5), target (1); globals: the 5 specials and 4 bookkeeping ids.
     """
-    from jaxzero.games.ringrift import actions as act
-
     b = get_board(board_name)
-    lay = act.layout_for(b)
+    lay = actions.layout_for(b)
     n, nd, k, na = b.num_cells, b.num_dirs, b.max_dist, len(b.line_axes)
     ch_place, ch_ray, ch_line, ch_region, ch_target = 0, 3, 3 + nd * k, 3 + nd * k + 2 * na, 3 + nd * k + 2 * na + 5
     cell_channels = ch_target + 1
@@ -148,7 +147,7 @@ def policy_gather_table(board_name: str) -> tuple[np.ndarray, int, int]:
         for a in range(na):
             for kind in (0, 1):
                 index[lay.line(a, c, kind)] = g[c] * cell_channels + ch_line + 2 * a + kind
-        for ps in range(act.NUM_REGION_PASSES):
+        for ps in range(actions.NUM_REGION_PASSES):
             index[lay.region(ps, c)] = g[c] * cell_channels + ch_region + ps
         index[lay.target(c)] = g[c] * cell_channels + ch_target
     for w in range(5):

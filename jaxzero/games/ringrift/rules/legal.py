@@ -9,18 +9,14 @@ from __future__ import annotations
 import chex
 import jax.numpy as jnp
 
-from jaxzero.games.ringrift import actions as A
-from jaxzero.games.ringrift.rules import lines as LN
-from jaxzero.games.ringrift.rules import placement as PL
-from jaxzero.games.ringrift.rules import recovery as RC
-from jaxzero.games.ringrift.rules import stacks as S
-from jaxzero.games.ringrift.rules import territory as TR
+from jaxzero.games.ringrift import actions
+from jaxzero.games.ringrift.rules import lines, placement, recovery, stacks, territory
 from jaxzero.games.ringrift.rules.movement import Tables
 from jaxzero.games.ringrift.state import CAPTURE, CHAIN, FORCED_ELIM, GAME_OVER, LINE, MOVE, PLACE, TERRITORY
 
 
 def layout(cfg):
-    return A.layout_for(S.geometry(cfg.board)["board"])
+    return actions.layout_for(stacks.geometry(cfg.board)["board"])
 
 
 def swap_legal(cfg, state):
@@ -39,7 +35,7 @@ def swap_legal(cfg, state):
 def has_valid_actions(cfg, state, tb: Tables, seat):
     """Placement anywhere, movement/capture (must-move respected) or recovery (FE gate, F1)."""
     n = tb.g["n"]
-    pl = PL.any_placement(cfg, state, tb, seat)
+    pl = placement.any_placement(cfg, state, tb, seat)
     mm = state.must_move
     allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
     mv = jnp.any((tb.top == seat) & allowed & (tb.any_move_cell | tb.any_cap_cell))
@@ -68,9 +64,9 @@ def any_recovery(state, tb: Tables, seat):
     a line-forming slide is itself an empty-cell slide, so no line test is needed."""
     n = tb.g["n"]
     dest = tb.rays[:, :, 0]
-    occupied_p = S.pad1((state.marker > 0) | (state.collapsed > 0), True)
+    occupied_p = stacks.pad1((state.marker > 0) | (state.collapsed > 0), True)
     ok = (state.marker == seat)[:, None] & (dest < n) & ~occupied_p[dest]
-    return RC.eligible(state, tb, seat) & jnp.any(ok)
+    return recovery.eligible(state, tb, seat) & jnp.any(ok)
 
 
 def board_summary(cfg, state):
@@ -78,8 +74,8 @@ def board_summary(cfg, state):
     analysis of the board (the expensive part of `seat_preds`). It depends only on rings,
     heights, markers and collapsed cells, so one call serves every seat and phase until the
     board changes (the bookkeeping moves between two decisions never change it)."""
-    b = S.geometry(cfg.board)["board"]
-    return LN.line_summary(b, cfg, state), TR.region_summary(b, state)
+    b = stacks.geometry(cfg.board)["board"]
+    return lines.line_summary(b, cfg, state), territory.region_summary(b, state)
 
 
 def seat_preds(cfg, state, tb: Tables = None, summary=None):
@@ -87,13 +83,13 @@ def seat_preds(cfg, state, tb: Tables = None, summary=None):
     per-seat parts, computed once and shared by the transition, the loop and the mask.
     `summary`: `board_summary(cfg, state)` of this board if already computed (then only a
     few elementwise ops remain)."""
-    b = S.geometry(cfg.board)["board"]
+    b = stacks.geometry(cfg.board)["board"]
     seat = state.cur + 1
     if summary is None:
-        return LN.line_choices(b, cfg, state, seat), TR.region_choices(b, cfg, state, seat)
+        return lines.line_choices(b, cfg, state, seat), territory.region_choices(b, cfg, state, seat)
     return (
-        LN.line_choices(b, cfg, state, seat, summary[0]),
-        TR.region_choices(b, cfg, state, seat, summary[1]),
+        lines.line_choices(b, cfg, state, seat, summary[0]),
+        territory.region_choices(b, cfg, state, seat, summary[1]),
     )
 
 
@@ -105,7 +101,7 @@ def has_decision(cfg, state, tb: Tables, preds):
     own = tb.top == seat
     rec = any_recovery(state, tb, seat)
     place = (state.hand[state.cur] > 0) & (
-        PL.any_placement(cfg, state, tb, seat) | PL.any_stack_can_act(cfg, tb, seat) | RC.eligible(state, tb, seat)
+        placement.any_placement(cfg, state, tb, seat) | placement.any_stack_can_act(cfg, tb, seat) | recovery.eligible(state, tb, seat)
     )
     mm = state.must_move
     allowed = jnp.where(mm >= 0, jnp.arange(n) == mm, True)
@@ -124,7 +120,7 @@ def real_actions(cfg, state, tb: Tables):
     """bool [P]: every seat's real-action availability (placement, move, capture; R172)."""
     out = []
     for s in range(1, cfg.num_players + 1):
-        pl = PL.any_placement(cfg, state, tb, s)
+        pl = placement.any_placement(cfg, state, tb, s)
         own = tb.top == s
         mv = jnp.any(own & (tb.any_move_cell | tb.any_cap_cell))
         out.append(pl | mv)
@@ -133,7 +129,7 @@ def real_actions(cfg, state, tb: Tables):
 
 def interactive_mask(cfg, state, tb: Tables = None, preds=None):
     """bool [A]: the interactive legal decisions of the seat to move (no bookkeeping ids)."""
-    g = S.geometry(cfg.board)
+    g = stacks.geometry(cfg.board)
     lay = layout(cfg)
     n = g["n"]
     if tb is None:
@@ -146,11 +142,11 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
 
     # PLACE
     in_place = ph == PLACE
-    place = PL.placement_mask(cfg, state, tb, seat) & in_place
-    rec_mask, _, _ = RC.slides(cfg, state, tb, seat)
+    place = placement.placement_mask(cfg, state, tb, seat) & in_place
+    rec_mask, _, _ = recovery.slides(cfg, state, tb, seat)
     any_rec = jnp.any(rec_mask)
     skip_place = in_place & (state.hand[state.cur] > 0) & (
-        PL.any_stack_can_act(cfg, tb, seat) | RC.eligible(state, tb, seat)
+        placement.any_stack_can_act(cfg, tb, seat) | recovery.eligible(state, tb, seat)
     )
 
     # MOVE (no pending recovery sub-decision): moves + captures from the allowed stacks, slides
@@ -170,7 +166,7 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
     # LINE
     in_line = ph == LINE
     line = preds[0] & (in_line & ~state.pend_line)
-    rec_line = RC.rec_line_mask(cfg, state) & in_move
+    rec_line = recovery.rec_line_mask(cfg, state) & in_move
     line = line | rec_line
 
     # TERRITORY
@@ -180,7 +176,7 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
 
     # targets
     controlled = tb.top == seat
-    buried = S.buried_of(state.rings, state.height, seat)
+    buried = stacks.buried_of(state.rings, state.height, seat)
     tgt_line = in_line & state.pend_line
     tgt_terr = in_terr & state.pend_terr
     tgt_ext = in_move & state.pend_extract & ~state.pend_rec_line
@@ -215,9 +211,9 @@ def bookkeeping_id(cfg, state):
     lay = layout(cfg)
     ph = state.phase
     which = jnp.where(
-        ph == PLACE, A.NO_PLACEMENT, jnp.where(ph == MOVE, A.NO_MOVEMENT, jnp.where(ph == LINE, A.NO_LINE, A.NO_TERRITORY))
+        ph == PLACE, actions.NO_PLACEMENT, jnp.where(ph == MOVE, actions.NO_MOVEMENT, jnp.where(ph == LINE, actions.NO_LINE, actions.NO_TERRITORY))
     )
-    return lay.offsets[A.BOOKKEEP] + which
+    return lay.offsets[actions.BOOKKEEP] + which
 
 
 def legal_mask(cfg, state):

@@ -4,7 +4,7 @@ Everything here is a pure function of one game (no batch axis), jit- and vmap-sa
 board-agnostic: the board enters only through static numpy tables derived from
 `boards.Board` (`rays`, `opposite`, `line_axes`, `move_nbrs`, the grid embedding), so square8
 and hex8 run the same code. Runs are counted with constant-offset shifts on the flat grid
-embedding of territory.py (elementwise int8 work, no data-dependent gathers).
+embedding of rules/grid.py (elementwise int8 work, no data-dependent gathers).
 
 Definitions (they match the reference `BoardManager.find_all_lines`):
 - A *run* of seat s along line axis a is a maximal sequence of consecutive cells, stepping
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxzero.games.ringrift.boards import Board
-from jaxzero.games.ringrift.rules.territory import _from_grid, _grid, _shift, _to_grid
+from jaxzero.games.ringrift.rules.grid import flat_grid, from_grid, pad_sentinel, shift, to_grid
 from jaxzero.games.ringrift.state import RulesConfig, State
 
 
@@ -77,27 +77,21 @@ def reference_axis_priority(board: Board) -> np.ndarray:
     return out
 
 
-def _pad(x, value):
-    """Appends one sentinel entry (index N = off board) on the last axis."""
-    pad = jnp.full(x.shape[:-1] + (1,), value, x.dtype)
-    return jnp.concatenate([x, pad], axis=-1)
-
-
 def _grid_runs(board: Board, own):
     """Runs of `own` (bool [N]) on the flat grid embedding, per line axis.
 
     Returns int8 [A, G] arrays (fwd, bwd): the number of consecutive own cells starting at each
     grid point along +axis / -axis (0 where not own). Elementwise shifts only.
     """
-    g = _grid(board)
-    o = _to_grid(board, own, False).astype(jnp.int8)
+    g = flat_grid(board)
+    o = to_grid(board, own, False).astype(jnp.int8)
     zero = jnp.asarray(0, jnp.int8)
     fwd, bwd = [], []
     for k in g.axis_offs:
         f, b = o, o
         for _ in range(board.max_dist):
-            f = o * (1 + _shift(f, k, zero))
-            b = o * (1 + _shift(b, -k, zero))
+            f = o * (1 + shift(f, k, zero))
+            b = o * (1 + shift(b, -k, zero))
         fwd.append(f)
         bwd.append(b)
     return jnp.stack(fwd), jnp.stack(bwd)
@@ -108,8 +102,8 @@ def _lines(board: Board, cfg: RulesConfig, marker, seat):
     Option-2 segment starts (cells with >= L own cells ahead inside an overlength line)."""
     own = marker == seat
     fwd, bwd = _grid_runs(board, own)
-    fwd = _from_grid(board, fwd).astype(jnp.int32)
-    bwd = _from_grid(board, bwd).astype(jnp.int32)
+    fwd = from_grid(board, fwd).astype(jnp.int32)
+    bwd = from_grid(board, bwd).astype(jnp.int32)
     big = cfg.line_length
     total = fwd + bwd - 1  # run length through the cell (own cells only)
     start = (bwd == 1) & (fwd >= big)
@@ -232,8 +226,8 @@ def lines_through(board: Board, cfg: RulesConfig, marker, seat, cell):
     chex.assert_shape(marker, (board.num_cells,))
     t = _tables(board)
     fwd, bwd = _grid_runs(board, marker == seat)
-    fwd = _pad(_from_grid(board, fwd).astype(jnp.int32), 0)  # [A, N+1]
-    bwd = _pad(_from_grid(board, bwd).astype(jnp.int32), 0)
+    fwd = pad_sentinel(from_grid(board, fwd).astype(jnp.int32), 0)  # [A, N+1]
+    bwd = pad_sentinel(from_grid(board, bwd).astype(jnp.int32), 0)
     nxt = jnp.asarray(t.along)[:, cell, 1]  # [A]
     prv = jnp.asarray(t.back)[:, cell, 1]
     ax = jnp.arange(fwd.shape[0])
@@ -253,18 +247,18 @@ def slide_lines(board: Board, cfg: RulesConfig, marker, seat):
     line-forming iff any(length >= cfg.line_length).
     """
     chex.assert_shape(marker, (board.num_cells,))
-    g = _grid(board)
+    g = flat_grid(board)
     fwd, bwd = _grid_runs(board, marker == seat)  # int8 [A, G]
     zero = jnp.asarray(0, jnp.int8)
     on = jnp.asarray(g.cell_of_grid < board.num_cells)
     rows = []
     for m in g.move_offs:
-        dest_on = _shift(on, m, False)
+        dest_on = shift(on, m, False)
         per_axis = []
         for a, k in enumerate(g.axis_offs):
-            f = _shift(fwd[a], m + k, zero) if m != -k else jnp.zeros_like(fwd[a])
-            b = _shift(bwd[a], m - k, zero) if m != k else jnp.zeros_like(bwd[a])
+            f = shift(fwd[a], m + k, zero) if m != -k else jnp.zeros_like(fwd[a])
+            b = shift(bwd[a], m - k, zero) if m != k else jnp.zeros_like(bwd[a])
             per_axis.append(jnp.where(dest_on, 1 + f.astype(jnp.int32) + b.astype(jnp.int32), 0))
         rows.append(jnp.stack(per_axis))
-    length = _from_grid(board, jnp.stack(rows))  # [D, A, N]
+    length = from_grid(board, jnp.stack(rows))  # [D, A, N]
     return jnp.transpose(length, (2, 0, 1)).astype(jnp.int32)

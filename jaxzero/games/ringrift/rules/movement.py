@@ -16,18 +16,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.games.ringrift.rules import stacks as S
+from jaxzero.games.ringrift.rules import stacks
 
 
 class Light:
     """Stack summaries without the ray tables (what the move appliers need)."""
 
     def __init__(self, cfg, state):
-        g = S.geometry(cfg.board)
+        g = stacks.geometry(cfg.board)
         self.g = g
         self.rays = jnp.asarray(g["rays_p"])
         self.height = state.height.astype(jnp.int32)
-        self.top, self.cap = S.top_and_cap(state.rings, state.height)
+        self.top, self.cap = stacks.top_and_cap(state.rings, state.height)
         self.stack = self.height > 0
         self.coll = state.collapsed > 0
 
@@ -35,7 +35,7 @@ class Light:
 def ray_free(tb, c, d):
     """Free run F[c, d] of one ray (number of stack-free, non-collapsed cells from c along d)."""
     ray = tb.rays[c, d]
-    blocked_p = S.pad1(tb.stack | tb.coll, True)
+    blocked_p = stacks.pad1(tb.stack | tb.coll, True)
     return jnp.sum(jnp.cumprod((~blocked_p[ray]).astype(jnp.int32)))
 
 
@@ -109,13 +109,13 @@ class Tables:
     """Free-run tables of one board position (plain container of jnp arrays)."""
 
     def __init__(self, cfg, state):
-        g = S.geometry(cfg.board)
+        g = stacks.geometry(cfg.board)
         n, nd, kk = g["n"], g["d"], g["k"]
         rays = jnp.asarray(g["rays_p"])
         self.g = g
         self.rays = rays
         height = state.height.astype(jnp.int32)
-        top, cap = S.top_and_cap(state.rings, state.height)
+        top, cap = stacks.top_and_cap(state.rings, state.height)
         self.top, self.cap, self.height = top, cap, height
         stack = height > 0
         coll = state.collapsed > 0
@@ -223,18 +223,18 @@ def apply_ray(cfg, state, tb: Tables, c, d, k, seat):
     trow = state.rings[tgt].astype(jnp.int32)
     th = state.height[tgt].astype(jnp.int32)
     captured = trow[jnp.maximum(th - 1, 0)]
-    crow, ch = S.row_insert_bottom(row, h, captured)
+    crow, ch = stacks.row_insert_bottom(row, h, captured)
     row = jnp.where(is_cap, crow, row)
     h = jnp.where(is_cap, ch, h)
-    trow2, th2 = S.row_remove_top(trow, th, 1)
+    trow2, th2 = stacks.row_remove_top(trow, th, 1)
     state = state.replace(
         rings=state.rings.at[tgt].set(jnp.where(is_cap, trow2, trow).astype(state.rings.dtype)),
         height=state.height.at[tgt].set(jnp.where(is_cap, th2, th).astype(state.height.dtype)),
     )
     # lift from c, put at land
-    state = S.set_row(state, c, jnp.zeros_like(row), 0)
-    row2, h2 = S.row_remove_top(row, h, 1)
+    state = stacks.set_row(state, c, jnp.zeros_like(row), 0)
+    row2, h2 = stacks.row_remove_top(row, h, 1)
     row = jnp.where(landed_on_marker, row2, row)
-    state = S.set_row(state, land, row, jnp.where(landed_on_marker, h2, h))
-    state = S.credit(state, seat, landed_on_marker.astype(jnp.int32))
+    state = stacks.set_row(state, land, row, jnp.where(landed_on_marker, h2, h))
+    state = stacks.credit(state, seat, landed_on_marker.astype(jnp.int32))
     return state, land, is_cap

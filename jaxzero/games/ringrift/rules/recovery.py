@@ -12,10 +12,10 @@ Decisions (the reference's single `recovery A>B MODE ... ext K` move is split):
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
-from jaxzero.games.ringrift.rules import lines as LN
-from jaxzero.games.ringrift.rules import stacks as S
+from jaxzero.games.ringrift.rules import lines, stacks
 from jaxzero.games.ringrift.rules.movement import Tables
 
 
@@ -23,7 +23,7 @@ def eligible(state, tb: Tables, seat):
     """R110: controls no stack, owns a marker, has a buried ring."""
     controls = jnp.any(tb.top == seat)
     has_marker = jnp.any(state.marker == seat)
-    buried = jnp.any(S.buried_of(state.rings, state.height, seat))
+    buried = jnp.any(stacks.buried_of(state.rings, state.height, seat))
     return ~controls & has_marker & buried
 
 
@@ -37,14 +37,14 @@ def slides(cfg, state, tb: Tables, seat):
     n = g["n"]
     dest = tb.rays[:, :, 0]  # [N, D], N = off board
     own_marker = (state.marker == seat)[:, None]
-    marker_p = S.pad1(state.marker > 0, True)
-    coll_p = S.pad1(state.collapsed > 0, True)
-    stack_p = S.pad1(tb.stack, False)
+    marker_p = stacks.pad1(state.marker > 0, True)
+    coll_p = stacks.pad1(state.collapsed > 0, True)
+    stack_p = stacks.pad1(tb.stack, False)
     on = dest < n
     empty_dest = on & ~marker_p[dest] & ~coll_p[dest] & ~stack_p[dest]
     strike = on & own_marker & ~marker_p[dest] & ~coll_p[dest] & stack_p[dest]
     slide = own_marker & empty_dest
-    length = LN.slide_lines(b, cfg, state.marker, seat)  # [N, D, A]
+    length = lines.slide_lines(b, cfg, state.marker, seat)  # [N, D, A]
     forms = slide & jnp.any(length >= cfg.line_length, axis=-1)
     any_line = jnp.any(forms)
     ok = eligible(state, tb, seat)
@@ -54,7 +54,7 @@ def slides(cfg, state, tb: Tables, seat):
 
 def extraction_mask(state, seat):
     """bool [N]: stacks holding a buried ring of `seat` (extraction candidates)."""
-    return S.buried_of(state.rings, state.height, seat)
+    return stacks.buried_of(state.rings, state.height, seat)
 
 
 def apply_slide(cfg, state, tb: Tables, c, d, seat):
@@ -67,10 +67,10 @@ def apply_slide(cfg, state, tb: Tables, c, d, seat):
     m = jnp.where(is_strike, m, m.at[e].set(seat))
     state = state.replace(marker=m.astype(state.marker.dtype), acted=jnp.asarray(True),
                           turn_recovery=jnp.asarray(True))
-    struck = S.remove_top_at(state, e, seat, 1)
+    struck = stacks.remove_top_at(state, e, seat, 1)
     state = jax_tree_where(is_strike, struck, state)
     # line through the destination (only meaningful for a non-strike slide)
-    start, length = local_runs(g, S.pad1(m == seat, False), e)
+    start, length = local_runs(g, stacks.pad1(m == seat, False), e)
     forms = (length >= cfg.line_length) & ~is_strike
     axis = jnp.argmax(forms)
     any_line = jnp.any(forms)
@@ -128,14 +128,14 @@ def collapse_cells(state, cells, seat):
 
 def rec_line_mask(cfg, state):
     """bool [A, N, 2]: the Option 1 / Option 2 entries of the pending recovery line."""
-    g = S.geometry(cfg.board)
+    g = stacks.geometry(cfg.board)
     b = g["board"]
     na = len(b.line_axes)
     n = g["n"]
-    t = LN._tables(b)
+    t = lines._tables(b)
     back1 = jnp.asarray(t.back)[:, :, 1]  # [A, N]
     line = state.rec_line
-    line_p = S.pad1(line, False)
+    line_p = stacks.pad1(line, False)
     ax_ok = (jnp.arange(na) == state.rec_axis)[:, None]
     start = line[None, :] & ~line_p[back1] & ax_ok
     along = jnp.asarray(t.along)  # [A, N, K+1]
@@ -148,7 +148,7 @@ def rec_line_mask(cfg, state):
 
 def apply_rec_line(cfg, state, axis, cell, kind, seat):
     """Resolves the pending recovery line: kind 0 collapses it all (cost due), kind 1 the L cells."""
-    seg = segment(S.geometry(cfg.board), axis, cell, cfg.line_length)
+    seg = segment(stacks.geometry(cfg.board), axis, cell, cfg.line_length)
     cells = jnp.where(kind == 0, state.rec_line, seg)
     state = collapse_cells(state, cells, seat)
     can_pay = jnp.any(extraction_mask(state, seat))
@@ -162,6 +162,4 @@ def apply_rec_line(cfg, state, axis, cell, kind, seat):
 
 def jax_tree_where(pred, a, b):
     """Elementwise select between two pytrees of identical structure."""
-    import jax
-
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)

@@ -58,22 +58,6 @@ def top_and_cap(rings, height):
     return top, jnp.where(height > 0, cap, 0)
 
 
-def _top_and_cap_gather(rings, height):
-    """Reference (gather) implementation of top_and_cap, kept for tests."""
-    rings = rings.astype(jnp.int32)
-    height = height.astype(jnp.int32)
-    hmax = rings.shape[1]
-    idx = jnp.arange(hmax)
-    top = jnp.take_along_axis(rings, jnp.maximum(height - 1, 0)[:, None], axis=1)[:, 0]
-    top = jnp.where(height > 0, top, 0)
-    # level j from the top: index height-1-j
-    lv = height[:, None] - 1 - idx[None, :]
-    ring_at = jnp.take_along_axis(rings, jnp.clip(lv, 0, hmax - 1), axis=1)
-    same = (lv >= 0) & (ring_at == top[:, None])
-    cap = jnp.sum(jnp.cumprod(same.astype(jnp.int32), axis=1), axis=1)
-    return top, jnp.where(height > 0, cap, 0)
-
-
 def rings_of(rings, height, p: int):
     """Number of rings of each seat 1..p in every stack: int32 [N, p]."""
     del height

@@ -35,111 +35,29 @@ rules below follow the traces:
 Cost: everything is elementwise int8 work on a flat grid embedding (constant-offset shifts)
 plus one small scatter; components by min-label propagation in a `lax.while_loop`.
 `region_summary` is seat-independent: compute it once per board and pass `summary=` to
-`region_choices` / `has_region` / `apply_region` (`python -m
-jaxzero.games.ringrift.rules.territory` prints cpu-us/state of every function).
+`region_choices` / `has_region` / `apply_region` (jaxzero/bench/rules.py measures cpu-us/state
+of every function).
 """
 
 from __future__ import annotations
 
-import functools
-from typing import NamedTuple, Tuple
+from typing import NamedTuple
 
 import chex
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxzero.games.ringrift.boards import Board, get_board
+from jaxzero.games.ringrift.boards import Board
+from jaxzero.games.ringrift.rules.grid import flat_grid, from_grid, pad_sentinel, shift, to_grid
 from jaxzero.games.ringrift.state import RulesConfig, State
 
 NUM_PASSES = 5  # border colours of seats 1..4, then collapsed-only (actions.NUM_REGION_PASSES)
 
 
-class _Grid(NamedTuple):
-    """Static flat-grid view of a board: its convolutional embedding (`board.grid_shape`)
-    with one extra always-closed column, flattened row-major, so that every neighbour
-    relation is a constant 1-D offset (moves off a row land in the extra column, moves off
-    the top/bottom fall outside the array)."""
-
-    size: int  # G = rows * (cols + 1)
-    cell_of_grid: np.ndarray  # int32 [G]: cell id at each grid point, N for padding points
-    grid_of_cell: np.ndarray  # int32 [N]: grid point of each cell
-    terr_offs: Tuple[int, ...]  # 1-D offset of each territory neighbour slot
-    fill_offs: Tuple[int, ...]  # 1-D offset of each border-fill neighbour slot
-    move_offs: Tuple[int, ...]  # 1-D offset of each movement direction (board.directions)
-    axis_offs: Tuple[int, ...]  # 1-D offset of each line axis' positive direction
-
-
-def _offsets_of(table: np.ndarray, grid_of_cell: np.ndarray, cell_of_grid: np.ndarray, width: int, name: str):
-    """The constant flat-grid offset of each column of a neighbour table, checked to reproduce it."""
-    n = table.shape[0]
-    size = cell_of_grid.shape[0]
-    rc = np.stack([grid_of_cell // width, grid_of_cell % width], axis=1)
-    out = []
-    for j in range(table.shape[1]):
-        ds = {tuple(int(v) for v in rc[table[c, j]] - rc[c]) for c in range(n) if table[c, j] >= 0}
-        if len(ds) != 1:
-            raise ValueError(f"{name} column {j} is not a constant grid offset: {ds}")
-        ((dr, dc),) = ds
-        off = dr * width + dc
-        for c in range(n):
-            q = grid_of_cell[c] + off
-            got = int(cell_of_grid[q]) if 0 <= q < size else n
-            if got != (table[c, j] if table[c, j] >= 0 else n):
-                raise ValueError(f"{name} column {j}: grid offset ({dr}, {dc}) disagrees with the table at cell {c}")
-        out.append(off)
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=None)
-def _grid(board: Board) -> _Grid:
-    n = board.num_cells
-    rows, cols = board.grid_shape
-    width = cols + 1
-    gi = np.asarray(board.grid_index, np.int32)
-    grid_of_cell = (gi // cols) * width + gi % cols
-    cell_of_grid = np.full(rows * width, n, np.int32)
-    cell_of_grid[grid_of_cell] = np.arange(n, dtype=np.int32)
-    terr = _offsets_of(np.asarray(board.terr_nbrs), grid_of_cell, cell_of_grid, width, "terr_nbrs")
-    fill = _offsets_of(np.asarray(board.fill_nbrs), grid_of_cell, cell_of_grid, width, "fill_nbrs")
-    move = _offsets_of(np.asarray(board.move_nbrs), grid_of_cell, cell_of_grid, width, "move_nbrs")
-    axis = tuple(move[int(d)] for d in board.line_axes)
-    for a in (cell_of_grid, grid_of_cell):
-        a.setflags(write=False)
-    return _Grid(rows * width, cell_of_grid, grid_of_cell, terr, fill, move, axis)
-
-
-def _pad(x, value):
-    pad = jnp.full(x.shape[:-1] + (1,), value, x.dtype)
-    return jnp.concatenate([x, pad], axis=-1)
-
-
-def _to_grid(board: Board, x, fill):
-    """[..., N] -> [..., G] (padding grid points get `fill`)."""
-    g = _grid(board)
-    xp = jnp.concatenate([x, jnp.full(x.shape[:-1] + (1,), fill, x.dtype)], axis=-1)
-    return jnp.take(xp, jnp.asarray(g.cell_of_grid), axis=-1)
-
-
-def _from_grid(board: Board, x):
-    """[..., G] -> [..., N]."""
-    return jnp.take(x, jnp.asarray(_grid(board).grid_of_cell), axis=-1)
-
-
-def _shift(x, k, fill):
-    """y[..., i] = x[..., i + k] along the last axis, `fill` beyond the ends."""
-    if k == 0:
-        return x
-    pad = jnp.full(x.shape[:-1] + (abs(k),), fill, x.dtype)
-    if k > 0:
-        return jnp.concatenate([x[..., k:], pad], axis=-1)
-    return jnp.concatenate([pad, x[..., :k]], axis=-1)
-
-
 def _nbr_any(x, offs):
     out = None
     for k in offs:
-        y = _shift(x, k, False)
+        y = shift(x, k, False)
         out = y if out is None else out | y
     return out
 
@@ -167,10 +85,10 @@ def _labels(board: Board, open_):
     changes). Much cheaper on CPU than gathers, pointer jumping or N x N reachability.
     """
     n = board.num_cells
-    g = _grid(board)
+    g = flat_grid(board)
     dt = jnp.int8 if n < 127 else jnp.int32
     big = jnp.asarray(n, dt)
-    og = _to_grid(board, open_, False)
+    og = to_grid(board, open_, False)
     lab0 = jnp.where(og, jnp.asarray(g.cell_of_grid).astype(dt), big)
 
     def cond(c):
@@ -180,12 +98,12 @@ def _labels(board: Board, open_):
         lab, _ = c
         m = lab
         for k in g.terr_offs:
-            m = jnp.minimum(m, _shift(lab, k, big))
+            m = jnp.minimum(m, shift(lab, k, big))
         m = jnp.where(og, m, big)
         return m, jnp.any(m != lab)
 
     lab, _ = jax.lax.while_loop(cond, body, (lab0, jnp.asarray(True)))
-    return _from_grid(board, lab).astype(jnp.int32)
+    return from_grid(board, lab).astype(jnp.int32)
 
 
 _NBITS = 9
@@ -218,7 +136,7 @@ def components(board: Board, open_, bits=None):
     if bits is None:
         return lab, jnp.zeros(open_.shape, jnp.int32)
     at_rep = _segment_or(board, lab, jnp.where(open_, bits, 0).astype(jnp.int32))
-    ored = jnp.take_along_axis(_pad(at_rep, 0), lab, axis=-1)
+    ored = jnp.take_along_axis(pad_sentinel(at_rep, 0), lab, axis=-1)
     return lab, ored
 
 
@@ -268,7 +186,7 @@ def region_summary(board: Board, state: State) -> RegionSummary:
     border = (m[None, :] == colour) & (colour > 0)  # [P+1, N]
     open_ = notcol[None, :] & ~border
     present = jnp.any(border, axis=-1).at[p].set(True)
-    touch = _from_grid(board, _nbr_any(_to_grid(board, border, False), _grid(board).terr_offs))
+    touch = from_grid(board, _nbr_any(to_grid(board, border, False), flat_grid(board).terr_offs))
     flags = jnp.where(h > 0, jnp.left_shift(1, jnp.clip(top - 1, 0)), 0)
     for q in range(1, p + 1):
         flags = flags | jnp.where(_buried(state, q), 1 << (_BURIED_BIT + q - 1), 0)
@@ -351,13 +269,13 @@ def has_region(board: Board, cfg: RulesConfig, state: State, seat, summary: Regi
 
 def region_mask(board: Board, state: State, pass_, rep):
     """bool [N]: the cells of region (pass_, rep) (flood fill of the pass' open set from rep)."""
-    g = _grid(board)
+    g = flat_grid(board)
     m = state.marker.astype(jnp.int32)
     pass_ = jnp.asarray(pass_, jnp.int32)
     open_ = (state.collapsed == 0) & ~((m == pass_ + 1) & (pass_ < 4))
-    og = _to_grid(board, open_, False)
+    og = to_grid(board, open_, False)
     seed = og & (jnp.asarray(g.cell_of_grid) == rep)
-    return _from_grid(board, _grow(seed, og, g.terr_offs))
+    return from_grid(board, _grow(seed, og, g.terr_offs))
 
 
 def border_markers(board: Board, marker, region):
@@ -366,11 +284,11 @@ def border_markers(board: Board, marker, region):
     Seeds: markers of any colour territory-adjacent to the region; then grown through
     markers of any colour along `board.fill_nbrs`, never entering region cells.
     """
-    g = _grid(board)
-    rg = _to_grid(board, region, False)
-    eligible = _to_grid(board, (marker > 0) & ~region, False)
+    g = flat_grid(board)
+    rg = to_grid(board, region, False)
+    eligible = to_grid(board, (marker > 0) & ~region, False)
     seeds = eligible & _nbr_any(rg, g.terr_offs)
-    return _from_grid(board, _grow(seeds, eligible, g.fill_offs))
+    return from_grid(board, _grow(seeds, eligible, g.fill_offs))
 
 
 def apply_region(board: Board, cfg: RulesConfig, state: State, pass_, rep, summary: RegionSummary = None) -> State:
@@ -407,71 +325,3 @@ def apply_region(board: Board, cfg: RulesConfig, state: State, pass_, rep, summa
     due = jnp.where(state.turn_recovery, has_buried, has_ctrl)
     return new.replace(pend_terr=due, terr_region=region)
 
-
-def random_states(cfg: RulesConfig, batch: int, seed: int = 0) -> State:
-    """`batch` random-ish mid-game boards (markers, collapsed cells and stacks of random
-    colours and heights at random densities) for benchmarks; not reachable positions."""
-    from jaxzero.games.ringrift.state import empty_state
-
-    b = get_board(cfg.board)
-    n, h, p = b.num_cells, b.max_height, cfg.num_players
-    rng = np.random.default_rng(seed)
-    dens = rng.uniform(0.1, 0.35, (batch, 3, 1))
-    u = rng.random((batch, n))
-    kind = np.where(u < dens[:, 0], 1, np.where(u < dens[:, 0] + dens[:, 1], 2, np.where(u < dens[:, :3].sum(1), 3, 0)))
-    owner = rng.integers(1, p + 1, (batch, n)).astype(np.int8)
-    height = np.where(kind == 3, rng.integers(1, 5, (batch, n)), 0).astype(np.int8)
-    rings = np.where(np.arange(h)[None, None, :] < height[:, :, None], rng.integers(1, p + 1, (batch, n, h)), 0)
-    base = empty_state(cfg)
-    fields = {k: np.broadcast_to(np.asarray(v), (batch,) + np.shape(v)) for k, v in base.items()}
-    fields.update(
-        marker=np.where(kind == 1, owner, 0).astype(np.int8),
-        collapsed=np.where(kind == 2, owner, 0).astype(np.int8),
-        height=height,
-        rings=rings.astype(np.int8),
-        cur=rng.integers(0, p, batch).astype(np.int32),
-    )
-    return base.replace(**{k: jnp.asarray(v) for k, v in fields.items()})
-
-
-def benchmark(board: str = "square8", players: int = 2, batch: int = 1024, reps: int = 20) -> dict:
-    """CPU microseconds per state of the line/territory functions, vmapped over `batch`
-    random-ish states (`random_states`); process time, so it is robust to a shared machine."""
-    import time
-
-    from jaxzero.games.ringrift.rules import lines as LN
-
-    cfg = RulesConfig(board, players)
-    b = get_board(board)
-    st = random_states(cfg, batch)
-    fns = {
-        "find_regions": lambda s: find_regions(b, s),
-        "region_choices": lambda s: region_choices(b, cfg, s, s.cur + 1),
-        "apply_region": lambda s: apply_region(b, cfg, s, 4, jnp.argmax(s.collapsed == 0)),
-        "find_lines": lambda s: LN.find_lines(b, cfg, s.marker, s.cur + 1),
-        "line_choices": lambda s: LN.line_choices(b, cfg, s, s.cur + 1),
-        "apply_line": lambda s: LN.apply_line(b, cfg, s, 0, 0, 0),
-        "slide_lines": lambda s: LN.slide_lines(b, cfg, s.marker, s.cur + 1),
-    }
-    out = {}
-    for name, f in fns.items():
-        jf = jax.jit(jax.vmap(f))
-        jax.block_until_ready(jf(st))
-        t = time.process_time()
-        for _ in range(reps):
-            r = jf(st)
-        jax.block_until_ready(r)
-        out[name] = (time.process_time() - t) / reps / batch * 1e6
-    return out
-
-
-if __name__ == "__main__":
-    import argparse
-
-    ap = argparse.ArgumentParser(description="cpu-us/state of the line/territory functions (vmapped)")
-    ap.add_argument("--board", default="square8")
-    ap.add_argument("--players", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=1024)
-    a = ap.parse_args()
-    for k, v in benchmark(a.board, a.players, a.batch).items():
-        print(f"{a.board} {a.players}p {k:15s} {v:7.2f} cpu-us/state (batch {a.batch})")

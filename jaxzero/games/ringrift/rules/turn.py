@@ -27,13 +27,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from jaxzero.games.ringrift import actions as A
-from jaxzero.games.ringrift.rules import legal as LG
-from jaxzero.games.ringrift.rules import movement as MV
-from jaxzero.games.ringrift.rules import recovery as RC
-from jaxzero.games.ringrift.rules import stacks as S
-from jaxzero.games.ringrift.rules import territory as TR
-from jaxzero.games.ringrift.rules import victory as VC
+from jaxzero.games.ringrift import actions
+from jaxzero.games.ringrift.rules import legal, movement, recovery, stacks, territory, victory
 from jaxzero.games.ringrift.state import (
     CAPTURE,
     CHAIN,
@@ -44,6 +39,7 @@ from jaxzero.games.ringrift.state import (
     PLACE,
     TERRITORY,
     State,
+    empty_state,
 )
 
 # transition events produced by the appliers
@@ -60,8 +56,8 @@ def _i32(v):
 
 def _decode(cfg, action):
     """(block, fields...) of a traced action id."""
-    lay = LG.layout(cfg)
-    g = S.geometry(cfg.board)
+    lay = legal.layout(cfg)
+    g = stacks.geometry(cfg.board)
     n, nd, kk = g["n"], g["d"], g["k"]
     offs = jnp.asarray(lay.offsets, jnp.int32)
     block = jnp.sum(action >= offs).astype(jnp.int32) - 1
@@ -78,8 +74,8 @@ def _apply_place(cfg, state, r, tb):
     c = r // 3
     cnt = r % 3 + 1
     seat = state.cur + 1
-    row, h = S.row_add_top(state.rings[c], state.height[c].astype(jnp.int32), seat, cnt)
-    state = S.set_row(state, c, row, h)
+    row, h = stacks.row_add_top(state.rings[c], state.height[c].astype(jnp.int32), seat, cnt)
+    state = stacks.set_row(state, c, row, h)
     state = state.replace(
         hand=state.hand.at[state.cur].add(-cnt), must_move=_i32(c), acted=jnp.asarray(True)
     )
@@ -98,9 +94,9 @@ def ray_board_effect(cfg, state, r, tb):
     c = cd // nd
     d = cd % nd
     seat = state.cur + 1
-    is_rec = (state.phase == MOVE) & (state.marker[c] == seat) & RC.eligible(state, tb, seat)
-    rec_state = RC.apply_slide(cfg, state, tb, c, d, seat)
-    mv_state, land, is_cap = MV.apply_ray(cfg, state, tb, c, d, k, seat)
+    is_rec = (state.phase == MOVE) & (state.marker[c] == seat) & recovery.eligible(state, tb, seat)
+    rec_state = recovery.apply_slide(cfg, state, tb, c, d, seat)
+    mv_state, land, is_cap = movement.apply_ray(cfg, state, tb, c, d, k, seat)
     return is_rec, rec_state, mv_state, c, land, is_cap
 
 
@@ -121,7 +117,7 @@ def _apply_line(cfg, state, r, tb):
     axis = ac // n
     cell = ac % n
     seat = state.cur + 1
-    rec = RC.apply_rec_line(cfg, state, axis, cell, kind, seat)
+    rec = recovery.apply_rec_line(cfg, state, axis, cell, kind, seat)
     rec_ev = jnp.where(rec.pend_extract, EV_STAY, EV_TO_LINE)
     ln = _apply_line_local(cfg, g, state, tb, axis, cell, kind, seat).replace(acted=jnp.asarray(True))
     is_rec = state.pend_rec_line
@@ -132,19 +128,19 @@ def _apply_line_local(cfg, g, state, tb, axis, cell, kind, seat):
     """lines.apply_line computed from the K cells along the chosen axis only (same semantics:
     kind 0 collapses the whole line starting at `cell`, kind 1 the line_length cells from it;
     the reward becomes pending iff kind 0 and the seat controls a stack)."""
-    own_p = S.pad1(state.marker == seat, False)
-    cells = RC._along(g, cell, axis, g["k"])
+    own_p = stacks.pad1(state.marker == seat, False)
+    cells = recovery._along(g, cell, axis, g["k"])
     run = jnp.sum(jnp.cumprod(own_p[cells].astype(jnp.int32)))
     n = jnp.where(kind == 0, run, cfg.line_length)
-    mask = RC.segment(g, axis, cell, n)
-    st = RC.collapse_cells(state, mask, seat)
+    mask = recovery.segment(g, axis, cell, n)
+    st = recovery.collapse_cells(state, mask, seat)
     return st.replace(pend_line=(kind == 0) & jnp.any(tb.top == seat))
 
 
 def _apply_region(cfg, state, r, tb):
     g = tb.g
     n = g["n"]
-    st = TR.apply_region(g["board"], cfg, state, r // n, r % n).replace(acted=jnp.asarray(True))
+    st = territory.apply_region(g["board"], cfg, state, r // n, r % n).replace(acted=jnp.asarray(True))
     return st, jnp.where(st.pend_terr, EV_STAY, EV_TERR_CHECK).astype(jnp.int32)
 
 
@@ -152,9 +148,9 @@ def _apply_target(cfg, state, r, tb):
     c = r
     seat = state.cur + 1
     ph = state.phase
-    ext = S.extract_at(state, c, seat)
-    top1 = S.remove_top_at(state, c, seat, 1)
-    cap = S.remove_cap_at(state, c, seat)
+    ext = stacks.extract_at(state, c, seat)
+    top1 = stacks.remove_top_at(state, c, seat, 1)
+    cap = stacks.remove_cap_at(state, c, seat)
     is_ext_rec = (ph == MOVE) & state.pend_extract
     is_line = (ph == LINE) & state.pend_line
     is_terr = (ph == TERRITORY) & state.pend_terr
@@ -174,7 +170,7 @@ def _apply_target(cfg, state, r, tb):
 def _apply_special(cfg, state, r, tb):
     swap = state.replace(swapped=jnp.asarray(True), swap_window=jnp.asarray(False), acted=jnp.asarray(True))
     ev = jnp.asarray([EV_TO_MOVE, EV_TO_LINE, EV_TERR_DONE, EV_TO_LINE, EV_STAY], jnp.int32)[r]
-    return _sel(r == A.SWAP, swap, state), ev
+    return _sel(r == actions.SWAP, swap, state), ev
 
 
 def _apply_bookkeep(cfg, state, r, tb):
@@ -190,7 +186,7 @@ def _apply_bookkeep(cfg, state, r, tb):
 def _rotate(cfg, state, tb):
     """End of turn: next seat owning any ring; per-turn reset; LPS tracking and LPS win test."""
     p = cfg.num_players
-    anyr = S.rings_anywhere(state, p)
+    anyr = stacks.rings_anywhere(state, p)
     order = (state.cur + 1 + jnp.arange(p)) % p
     ok = anyr[order]
     found = jnp.any(ok)
@@ -211,8 +207,8 @@ def _rotate(cfg, state, tb):
         rec_axis=_i32(-1),
         turn_count=state.turn_count + 1,
     )
-    real = LG.real_actions(cfg, state, tb)
-    st2 = VC.lps_turn_start(cfg, state, real)
+    real = legal.real_actions(cfg, state, tb)
+    st2 = victory.lps_turn_start(cfg, state, real)
     return _sel(found, st2, state)
 
 
@@ -258,12 +254,12 @@ def _transition(cfg, state, ev, tb, preds):
 
 
 def _victory(cfg, state, tb):
-    return VC.check_victory(cfg, state, tb)
+    return victory.check_victory(cfg, state, tb)
 
 
 def _mark_out(cfg, state):
     """Records the turn at which a seat lost its last ring (ranking tie-break)."""
-    anyr = S.rings_anywhere(state, cfg.num_players)
+    anyr = stacks.rings_anywhere(state, cfg.num_players)
     return state.replace(out_turn=jnp.where((~anyr) & (state.out_turn < 0), state.turn_count, state.out_turn))
 
 
@@ -271,17 +267,17 @@ def _mutate(cfg, state, action):
     """The board effects of one move: (state, event, is_forced_elimination)."""
     action = jnp.asarray(action, jnp.int32)
     block, r, _ = _decode(cfg, action)
-    tb = MV.Light(cfg, state)
+    tb = movement.Light(cfg, state)
     actor = state.cur
     # seat 2's swap window closes with its first non-swap move
-    lay = LG.layout(cfg)
-    is_swap = action == lay.special(A.SWAP)
+    lay = legal.layout(cfg)
+    is_swap = action == lay.special(actions.SWAP)
     state = state.replace(swap_window=state.swap_window & ~((state.cur == 1) & ~is_swap))
     branches = [_apply_place, _apply_ray, _apply_line, _apply_region, _apply_target, _apply_special, _apply_bookkeep]
     st, ev = jax.lax.switch(block, [lambda s, rr, f=f: f(cfg, s, rr, tb) for f in branches], state, r)
     st = st.replace(move_count=st.move_count + 1, last_actor=actor.astype(jnp.int32))
     st = _mark_out(cfg, st)
-    is_fe = (block == A.TARGET) & (state.phase == FORCED_ELIM)
+    is_fe = (block == actions.TARGET) & (state.phase == FORCED_ELIM)
     return st, ev, is_fe
 
 
@@ -304,13 +300,13 @@ def _settle(cfg, st, ev, is_fe, tb, preds):
 
 def apply_move_tb(cfg, state: State, action):
     """apply_move, also returning the free-run tables of the resulting board and
-    `pseat` = (line/region choices of the mover, its seat, the board's `LG.board_summary`);
+    `pseat` = (line/region choices of the mover, its seat, the board's `legal.board_summary`);
     the choices are valid for the result while its seat is unchanged, the tables and the
     summary until the board changes."""
     st, ev, is_fe = _mutate(cfg, state, action)
-    tb = MV.Tables(cfg, st)
-    summ = LG.board_summary(cfg, st)
-    preds = LG.seat_preds(cfg, st, tb, summ)
+    tb = movement.Tables(cfg, st)
+    summ = legal.board_summary(cfg, st)
+    preds = legal.seat_preds(cfg, st, tb, summ)
     return _settle(cfg, st, ev, is_fe, tb, preds), tb, (preds, st.cur, summ)
 
 
@@ -367,8 +363,8 @@ def _bookkeeping_loop(cfg, state, tb, pseat=None):
     seat-independent board summary is computed once and reused by every iteration.
     Returns (state, fresh preds)."""
     if pseat is None:
-        summ = LG.board_summary(cfg, state)
-        pseat = (LG.seat_preds(cfg, state, tb, summ), state.cur, summ)
+        summ = legal.board_summary(cfg, state)
+        pseat = (legal.seat_preds(cfg, state, tb, summ), state.cur, summ)
     summ = pseat[2]
 
     def stale_lt(st, seat):
@@ -376,19 +372,19 @@ def _bookkeeping_loop(cfg, state, tb, pseat=None):
 
     def cond(carry):
         st, preds, seat, i = carry
-        need = ~LG.has_decision(cfg, st, tb, preds) | stale_lt(st, seat)
+        need = ~legal.has_decision(cfg, st, tb, preds) | stale_lt(st, seat)
         return _running(cfg, st) & need & (i < MAX_AUTO)
 
     def body(carry):
         st, preds, seat, i = carry
         ended_any = jnp.asarray(False)
         for _ in range(_UNROLL):
-            go = _running(cfg, st) & ~LG.has_decision(cfg, st, tb, preds) & ~ended_any & ~stale_lt(st, seat)
+            go = _running(cfg, st) & ~legal.has_decision(cfg, st, tb, preds) & ~ended_any & ~stale_lt(st, seat)
             nt, ended = _book_transition(cfg, st, tb, preds)
             st = _sel(go, nt, st)
             ended_any = ended_any | (go & ended)
         st = _sel(ended_any, _end_turn(cfg, st, tb), st)
-        return st, LG.seat_preds(cfg, st, tb, summ), st.cur, i + 1
+        return st, legal.seat_preds(cfg, st, tb, summ), st.cur, i + 1
 
     st, preds, seat, _ = jax.lax.while_loop(cond, body, (state, pseat[0], pseat[1], jnp.asarray(0, jnp.int32)))
     return st, preds
@@ -398,9 +394,9 @@ def advance(cfg, state: State, tb=None, pseat=None) -> State:
     """Applies bookkeeping moves (and, with cfg.auto_single, forced single options) until a real
     decision or the game end; fills the protocol fields. `tb`: tables of state's board."""
     if tb is None:
-        tb = MV.Tables(cfg, state)
+        tb = movement.Tables(cfg, state)
     state, preds = _bookkeeping_loop(cfg, state, tb, pseat)
-    mask = LG.interactive_mask(cfg, state, tb, preds)
+    mask = legal.interactive_mask(cfg, state, tb, preds)
     if cfg.auto_single:
 
         def cond(carry):
@@ -411,7 +407,7 @@ def advance(cfg, state: State, tb=None, pseat=None) -> State:
             st, m, i = carry
             st, tb2, ps2 = apply_move_tb(cfg, st, jnp.argmax(m).astype(jnp.int32))
             st, preds2 = _bookkeeping_loop(cfg, st, tb2, ps2)
-            return st, LG.interactive_mask(cfg, st, tb2, preds2), i + 1
+            return st, legal.interactive_mask(cfg, st, tb2, preds2), i + 1
 
         state, mask, _ = jax.lax.while_loop(cond, body, (state, mask, jnp.asarray(0, jnp.int32)))
     return finish(cfg, state, mask)
@@ -449,8 +445,6 @@ def step(cfg, state: State, action) -> State:
 def init(cfg, key=None) -> State:
     """The initial position at the first decision: seat 1 placing (it always has placements, so
     no bookkeeping is needed and only the legal mask is computed)."""
-    from jaxzero.games.ringrift.state import empty_state
-
     del key
     s = empty_state(cfg)
-    return finish(cfg, s, LG.interactive_mask(cfg, s))
+    return finish(cfg, s, legal.interactive_mask(cfg, s))

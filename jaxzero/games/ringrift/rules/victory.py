@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
-from jaxzero.games.ringrift.rules import stacks as S
+from jaxzero.games.ringrift.rules import stacks
+from jaxzero.games.ringrift.rules.placement import bare_board_placement
 from jaxzero.games.ringrift.state import (
     GAME_OVER,
     LPS,
@@ -88,14 +90,12 @@ def check_victory(cfg, state, tb):
     terr_w = _first_true((terr >= state.territory_minimum) & (terr > opp))
     # 3 early LPS
     ctrl = jnp.stack([jnp.any(tb.top == s) for s in range(1, p + 1)])
-    anyr = S.rings_anywhere(state, p)
+    anyr = stacks.rings_anywhere(state, p)
     one = jnp.sum(ctrl) == 1
     owner = jnp.argmax(ctrl)
     others_empty = ~jnp.any(anyr & (jnp.arange(p) != owner))
     early_w = jnp.where(one & others_empty, owner, -1).astype(jnp.int32)
     # 4 structural stalemate
-    from jaxzero.games.ringrift.rules.placement import bare_board_placement
-
     no_stacks = ~jnp.any(tb.stack)
     any_hand = jnp.any(state.hand > 0)
     can_place = any_hand & bare_board_placement(tb, state)
@@ -126,8 +126,6 @@ def check_victory(cfg, state, tb):
 
 
 def _select(pred, a, b):
-    import jax
-
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
@@ -135,7 +133,7 @@ def lps_turn_start(cfg, state, real):
     """LPS round tracking for the seat now to move (`real`: bool [P] real-action availability of
     every seat at this point), then the round-based LPS win test (R172, reference semantics)."""
     p = cfg.num_players
-    active = S.rings_anywhere(state, p)
+    active = stacks.rings_anywhere(state, p)
     cur = state.cur
     cur_active = active[cur]
     first = state.lps_first

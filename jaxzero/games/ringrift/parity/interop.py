@@ -23,9 +23,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from jaxzero.games.ringrift import actions as A
-from jaxzero.games.ringrift import notation as N
+from jaxzero.games.ringrift import actions as action_space
 from jaxzero.games.ringrift.boards import BOARD_NAMES, Board, get_board
+from jaxzero.games.ringrift.parity import notation
 from jaxzero.games.ringrift.state import (
     CAPTURE,
     CHAIN,
@@ -85,15 +85,8 @@ def _board_name(st: dict) -> str:
     return name
 
 
-def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool = True, **cfg_kwargs):
-    """Imports a RingRift JSON GameState. Returns (cfg, State).
-
-    obj: a dict (GameState, or a contract vector whose input.state is used), a JSON string,
-    or a path to a JSON file. cfg: the RulesConfig to use (checked against the state's
-    board and player count); by default built from the state (swap rule from
-    `rulesOptions.swapRuleEnabled`, default off) plus cfg_kwargs. fill_mask: compute the
-    legal action mask with the engine. ValueError with a clear message for malformed input.
-    """
+def _json_state(obj) -> dict:
+    """The GameState dict of a dict, a JSON string or a JSON file (a contract vector's input.state)."""
     if isinstance(obj, (str, Path)) and not (isinstance(obj, str) and obj.lstrip().startswith("{")):
         obj = json.loads(Path(obj).read_text())
     elif isinstance(obj, str):
@@ -102,9 +95,12 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         raise ValueError("GameState must be a JSON object")
     if "input" in obj and isinstance(obj["input"], dict) and "state" in obj["input"]:
         obj = obj["input"]["state"]
-    st = obj
+    return obj
+
+
+def _state_config(st: dict, cfg: Optional[RulesConfig], cfg_kwargs) -> RulesConfig:
+    """The given cfg checked against the state's board and player count, or one built from the state."""
     name = _board_name(st)
-    b = get_board(name)
     players = st.get("players")
     if not isinstance(players, list) or not players:
         raise ValueError("GameState has no 'players' list")
@@ -113,12 +109,16 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         raise ValueError(f"{p}-player states are not supported (2..4)")
     if cfg is None:
         swap = bool((st.get("rulesOptions") or {}).get("swapRuleEnabled", False))
-        cfg = RulesConfig(board=name, num_players=p, swap_rule=swap, **cfg_kwargs)
-    elif cfg.board != name or cfg.num_players != p:
+        return RulesConfig(board=name, num_players=p, swap_rule=swap, **cfg_kwargs)
+    if cfg.board != name or cfg.num_players != p:
         raise ValueError(f"cfg ({cfg.board}, {cfg.num_players}p) does not match the state ({name}, {p}p)")
-    n, hmax = b.num_cells, b.max_height
-    board = st["board"]
+    return cfg
 
+
+def _board_arrays(board: dict, b: Board, p: int):
+    """(rings bottom -> top, height, marker, collapsed) of the JSON board's stacks, markers and
+    collapsed spaces."""
+    n, hmax = b.num_cells, b.max_height
     rings = np.zeros((n, hmax), np.int8)
     height = np.zeros((n,), np.int8)
     for key, stack in (board.get("stacks") or {}).items():
@@ -151,7 +151,11 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         if height[c] or marker[c]:
             raise ValueError(f"collapsed space {key} also holds a stack or marker")
         collapsed[c] = owner
+    return rings, height, marker, collapsed
 
+
+def _seat_counts(players: list, p: int):
+    """(hand, elim, terr) int32 [p] from the players list."""
     hand = np.zeros(p, np.int32)
     elim = np.zeros(p, np.int32)
     terr = np.zeros(p, np.int32)
@@ -164,22 +168,25 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         hand[k - 1] = int(pl.get("ringsInHand", 0))
         elim[k - 1] = int(pl.get("eliminatedRings", 0))
         terr[k - 1] = int(pl.get("territorySpaces", 0))
+    return hand, elim, terr
 
+
+def _seat_and_phase(st: dict, p: int):
+    """(current seat 1..p, phase id); a completed game is in phase game_over."""
     cur = st.get("currentPlayer")
     if not isinstance(cur, int) or not 1 <= cur <= p:
         raise ValueError(f"currentPlayer must be a seat 1..{p}, got {cur!r}")
     phase_name = st.get("currentPhase", "ring_placement")
     status = st.get("gameStatus", "active")
     if status == "completed" or phase_name == "game_over":
-        phase = GAME_OVER
-    elif phase_name in PHASE_NAMES:
-        phase = PHASE_NAMES.index(phase_name)
-    else:
-        raise ValueError(f"unknown currentPhase {phase_name!r}")
+        return cur, GAME_OVER
+    if phase_name in PHASE_NAMES:
+        return cur, PHASE_NAMES.index(phase_name)
+    raise ValueError(f"unknown currentPhase {phase_name!r}")
 
-    history = st.get("moveHistory") or []
-    if not isinstance(history, list):
-        raise ValueError("moveHistory must be a list")
+
+def _history_facts(history: list, cur: int):
+    """(swapped, seat 2 has moved, the mover acted this turn, this turn had a recovery slide)."""
     swapped = any(m.get("type") == "swap_sides" for m in history)
     seat2_moved = any(m.get("player") == 2 and m.get("type") != "swap_sides" for m in history)
     # the current player's run of moves at the end of the history = this turn so far
@@ -190,33 +197,62 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         run.append(m)
     acted = any(not str(m.get("type", "")).startswith(_NON_ACTING) for m in run)
     turn_recovery = any(m.get("type") == "recovery_slide" for m in run)
+    return swapped, seat2_moved, acted, turn_recovery
 
-    attack = -1
+
+def _attacker(st: dict, b: Board, phase: int, history: list) -> int:
+    """The capturing stack's cell in the chain_capture and capture phases, else -1."""
     if phase == CHAIN:
         pos = st.get("chainCapturePosition") or (st.get("chainCaptureState") or {}).get("currentPosition")
         if pos is None and history and history[-1].get("to"):
             pos = history[-1]["to"]
         if pos is None:
             raise ValueError("chain_capture phase without chainCapturePosition or a last move")
-        attack = pos_cell(b, pos)
-    elif phase == CAPTURE:
+        return pos_cell(b, pos)
+    if phase == CAPTURE:
         if not history or not history[-1].get("to"):
             raise ValueError("capture phase needs the last move (its 'to' is the attacker) in moveHistory")
-        attack = pos_cell(b, history[-1]["to"])
-    mm = st.get("mustMoveFromStackKey")
-    must_move = pos_cell(b, mm) if mm else -1
-    pend_line = bool(st.get("pendingLineRewardElimination", False))
+        return pos_cell(b, history[-1]["to"])
+    return -1
 
-    pend_terr = False
-    region = np.zeros((n,), bool)
+
+def _pending_region(st: dict, b: Board):
+    """(pend_terr, terr_region bool [N]) of a pending territory decision."""
+    region = np.zeros((b.num_cells,), bool)
     ptd = st.get("pendingTerritoryDecision") or st.get("pendingTerritoryElimination")
     if isinstance(ptd, dict):
         cells = ptd.get("region", {}).get("spaces") if isinstance(ptd.get("region"), dict) else ptd.get("spaces")
         if cells:
-            pend_terr = True
             for pos in cells:
                 region[pos_cell(b, pos)] = True
+            return True, region
+    return False, region
 
+
+def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool = True, **cfg_kwargs):
+    """Imports a RingRift JSON GameState. Returns (cfg, State).
+
+    obj: a dict (GameState, or a contract vector whose input.state is used), a JSON string,
+    or a path to a JSON file. cfg: the RulesConfig to use (checked against the state's
+    board and player count); by default built from the state (swap rule from
+    `rulesOptions.swapRuleEnabled`, default off) plus cfg_kwargs. fill_mask: compute the
+    legal action mask with the engine. ValueError with a clear message for malformed input.
+    """
+    st = _json_state(obj)
+    cfg = _state_config(st, cfg, cfg_kwargs)
+    b, p = get_board(cfg.board), cfg.num_players
+    rings, height, marker, collapsed = _board_arrays(st["board"], b, p)
+    hand, elim, terr = _seat_counts(st["players"], p)
+    cur, phase = _seat_and_phase(st, p)
+    history = st.get("moveHistory") or []
+    if not isinstance(history, list):
+        raise ValueError("moveHistory must be a list")
+    swapped, seat2_moved, acted, turn_recovery = _history_facts(history, cur)
+    attack = _attacker(st, b, phase, history)
+    mm = st.get("mustMoveFromStackKey")
+    must_move = pos_cell(b, mm) if mm else -1
+    pend_line = bool(st.get("pendingLineRewardElimination", False))
+    pend_terr, region = _pending_region(st, b)
     winner = st.get("winner")
     vt = st.get("victoryThreshold")
     tm = st.get("territoryVictoryMinimum", st.get("territoryVictoryThreshold"))
@@ -246,12 +282,11 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         last_actor=np.int32(history[-1]["player"] - 1 if history and isinstance(history[-1].get("player"), int) else -1),
         current_player=np.int32(cur - 1),
         terminated=np.bool_(phase == GAME_OVER),
+        out_turn=notation.out_turn_of(hand, rings, p),
     )
-    has_ring = (hand > 0) | np.array([(rings == s + 1).any() for s in range(p)])
-    h["out_turn"] = np.where(has_ring, -1, 0).astype(np.int32)
-    state = N.from_host(cfg, h)
+    state = notation.from_host(cfg, h)
     if fill_mask:
-        state = state.replace(legal_action_mask=N.engine_fns(cfg).legal_mask(state))
+        state = state.replace(legal_action_mask=notation.engine_fns(cfg).legal_mask(state))
     return cfg, state
 
 
@@ -275,7 +310,7 @@ def move_to_string(cfg: RulesConfig, state, move: dict) -> str:
     ValueError for unknown or incomplete moves.
     """
     b = get_board(cfg.board)
-    s = N._h(state)
+    s = notation._h(state)
     t = move.get("type")
     k = lambda f: pos_key(b, move[f]) if move.get(f) is not None else _missing(t, f)  # noqa: E731
     if t == "place_ring":
@@ -315,7 +350,7 @@ def move_to_string(cfg: RulesConfig, state, move: dict) -> str:
         mode = move.get("recoveryMode")
         opt = move.get("recoveryOption", move.get("option"))
         if mode is None:
-            modes = N.recovery_modes(cfg, s, b.parse_cell(src), b.parse_cell(dst))
+            modes = notation.recovery_modes(cfg, s, b.parse_cell(src), b.parse_cell(dst))
             mode = "line" if modes[0].startswith("line") else modes[0]
         if mode == "line" or mode in ("exact", "overlength"):
             if int(opt or 1) == 2:
@@ -349,13 +384,13 @@ def _missing(t, f):
 
 def move_to_actions(cfg: RulesConfig, state: State, move: dict) -> List[int]:
     """The action-id sequence realising a RingRift Move dict in `state` (see parse_move)."""
-    return N.parse_move(cfg, state, move_to_string(cfg, state, move))
+    return notation.parse_move(cfg, state, move_to_string(cfg, state, move))
 
 
 def string_to_move(cfg: RulesConfig, move_str: str, player: int) -> dict:
     """A RingRift Move dict (TS field names) for a reference move string of seat `player`."""
     b = get_board(cfg.board)
-    kind, g = N.check_move_syntax(cfg, move_str)
+    kind, g = notation.check_move_syntax(cfg, move_str)
     pos = lambda key: cell_pos(b, b.parse_cell(key))  # noqa: E731
     cells = lambda txt: [pos(x) for x in txt.split(";")]  # noqa: E731
     m: Dict = {"player": int(player)}
@@ -421,9 +456,9 @@ def export_moves(cfg: RulesConfig, state: State, actions: Sequence[int], *, as_s
     their `recovery_slide` move, whose string then carries `ext K` / `collapse CELLS`.
     ValueError if an action is not legal where it is played.
     """
-    eng = N.engine_fns(cfg)
+    eng = notation.engine_fns(cfg)
     b = get_board(cfg.board)
-    lay = A.layout_for(b)
+    lay = action_space.layout_for(b)
     out: List = []
     pending = None  # [string parts, player] of a recovery slide awaiting sub-decisions
     acts = [int(a) for a in actions]
@@ -434,24 +469,24 @@ def export_moves(cfg: RulesConfig, state: State, actions: Sequence[int], *, as_s
         if guard > 100 * (len(acts) + 10):
             raise ValueError("export_moves: bookkeeping loop does not terminate")
         mask = np.asarray(eng.legal_mask(state))
-        hs = N.to_host(state)
+        hs = notation.to_host(state)
         a = acts[i]
         if not mask[a]:
-            ids = N.legal_ids(mask)
-            if auto_bookkeeping and len(ids) == 1 and lay.decode(ids[0])[0] == A.BOOKKEEP:
+            ids = notation.legal_ids(mask)
+            if auto_bookkeeping and len(ids) == 1 and lay.decode(ids[0])[0] == action_space.BOOKKEEP:
                 a = ids[0]
             else:
-                raise ValueError(f"export_moves: action {acts[i]} ({N.action_to_moves(cfg, hs, acts[i])}) is not legal at move {i}")
+                raise ValueError(f"export_moves: action {acts[i]} ({notation.action_to_moves(cfg, hs, acts[i])}) is not legal at move {i}")
         else:
             i += 1
         player = int(hs["cur"]) + 1
-        strs = N.action_to_moves(cfg, hs, a)
+        strs = notation.action_to_moves(cfg, hs, a)
         block = lay.decode(a)[0]
         if pending is not None and (bool(hs["pend_extract"]) or bool(hs.get("pend_rec_line", False))):
-            if block == A.TARGET:
+            if block == action_space.TARGET:
                 pending[0] = pending[0].rsplit(" ext ", 1)[0] + f" ext {b.cell_str(lay.decode(a)[1][0])}"
                 pending[2] = None
-            elif block == A.LINE:
+            elif block == action_space.LINE:
                 if strs[0].startswith("rec_option opt2"):
                     pending[0] = pending[0].split(" line ")[0] + " line opt2 collapse " + strs[0].split("collapse ", 1)[1]
         else:
@@ -464,10 +499,10 @@ def export_moves(cfg: RulesConfig, state: State, actions: Sequence[int], *, as_s
                 out.append([strs[0], player])
         state = eng.apply_move(state, np.int32(a))
         if pending is not None and not (bool(state.pend_extract) or bool(getattr(state, "pend_rec_line", False))):
-            out.append(_close_recovery(b, pending, N.to_host(state)))
+            out.append(_close_recovery(b, pending, notation.to_host(state)))
             pending = None
     if pending is not None:
-        out.append(_close_recovery(b, pending, N.to_host(state)))
+        out.append(_close_recovery(b, pending, notation.to_host(state)))
     if as_strings:
         return [s for s, _ in out]
     return [string_to_move(cfg, s, p) for s, p in out]

@@ -38,7 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero.games.ringrift import actions as A
+from jaxzero.games import ringrift
+from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import Board, get_board
 from jaxzero.games.ringrift.state import (
     CAPTURE,
@@ -48,7 +49,6 @@ from jaxzero.games.ringrift.state import (
     LINE,
     MOVE,
     PHASE_NAMES,
-    PLACE,
     RINGS_PER_PLAYER,
     TERRITORY,
     RulesConfig,
@@ -218,23 +218,14 @@ def _cell_map(field: str, b: Board, v: str) -> Dict[int, str]:
     return out
 
 
-def host_state_from_digest(
-    board_name: str,
-    cfg: RulesConfig,
-    digest_str: str,
-    *,
-    move_count: int = 0,
-    victory_threshold: int | None = None,
-    territory_minimum: int | None = None,
-) -> Dict[str, np.ndarray]:
-    """`state_from_digest` as a host dict of numpy arrays (no device work)."""
-    if board_name != cfg.board:
-        raise ValueError(f"board {board_name!r} does not match cfg.board {cfg.board!r}")
-    b = get_board(board_name)
-    p = cfg.num_players
-    n, hmax = b.num_cells, b.max_height
-    d = split_digest(digest_str)
+def out_turn_of(hand, rings, p: int) -> np.ndarray:
+    """int32 [p] `out_turn`: -1 (still in the game) for seats with a ring in hand or on the board, else 0."""
+    has_ring = (np.asarray(hand) > 0) | np.array([(rings == s + 1).any() for s in range(p)])
+    return np.where(has_ring, -1, 0).astype(np.int32)
 
+
+def _digest_status(d: Dict[str, str], p: int):
+    """(phase, over, cp, winner) of the `ph`, `gs`, `cp` and `w` fields, checked to agree."""
     if d["ph"] not in PHASE_NAMES:
         raise ValueError(f"digest field ph: unknown phase {d['ph']!r}")
     phase = PHASE_NAMES.index(d["ph"])
@@ -247,10 +238,12 @@ def host_state_from_digest(
     winner = _seat_or_none("w", d["w"], p)
     if over and winner >= 0 and cp != winner:
         raise ValueError(f"digest field cp: at game over cp ({cp + 1}) must be the winner ({winner + 1})")
-    hand = _per_seat("H", d["H"], p)
-    elim = _per_seat("E", d["E"], p)
-    terr = _per_seat("T", d["T"], p)
+    return phase, over, cp, winner
 
+
+def _digest_board(d: Dict[str, str], b: Board, p: int):
+    """(rings, height, marker, collapsed) numpy arrays of the `S`, `M` and `C` fields."""
+    n, hmax = b.num_cells, b.max_height
     rings = np.zeros((n, hmax), np.int8)
     height = np.zeros((n,), np.int8)
     for c, val in _cell_map("S", b, d["S"]).items():
@@ -273,7 +266,11 @@ def host_state_from_digest(
         collapsed[c] = _int("C", val, 1, p)
         if height[c] or marker[c]:
             raise ValueError(f"digest field C: collapsed cell {b.cell_str(c)} also holds a stack or marker")
+    return rings, height, marker, collapsed
 
+
+def _digest_turn(d: Dict[str, str], b: Board, phase: int) -> Dict[str, np.ndarray]:
+    """The turn-state fields of `mm`, `ple`, `cc`/`ca`, `tb`, `rs`, `tp` and `sw`."""
     mm = _cell_or_none("mm", b, d["mm"])
     ple = _bool("ple", d["ple"])
     cc = _cell_or_none("cc", b, d["cc"])
@@ -282,10 +279,9 @@ def host_state_from_digest(
         raise ValueError(f"digest field cc: set in phase {d['ph']}")
     if ca >= 0 and phase != CAPTURE:
         raise ValueError(f"digest field ca: set in phase {d['ph']}")
-    attack = cc if cc >= 0 else ca
     tb = _bool("tb", d["tb"])
     rs = _bool("rs", d["rs"])
-    region = np.zeros((n,), bool)
+    region = np.zeros((b.num_cells,), bool)
     pend_terr = d["tp"] != "-"
     if pend_terr:
         if d["tp"] == "":
@@ -293,8 +289,22 @@ def host_state_from_digest(
         for cs in d["tp"].split(";"):
             region[_cell("tp", b, cs)] = True
     sw = _bool("sw", d["sw"])
+    i32 = np.int32
+    return dict(
+        must_move=i32(mm),
+        attack=i32(cc if cc >= 0 else ca),
+        acted=np.bool_(tb),
+        turn_recovery=np.bool_(rs),
+        pend_line=np.bool_(ple),
+        pend_terr=np.bool_(pend_terr),
+        terr_region=region,
+        swapped=np.bool_(sw),
+    )
 
-    lp = d["L"].split("/")
+
+def _digest_lps(v: str, p: int) -> Dict[str, np.ndarray]:
+    """The last-player-standing fields of the `L` field (`round/first/seen+actor/excl/count/cons`)."""
+    lp = v.split("/")
     if len(lp) != 6:
         raise ValueError(f"digest field L: expected 6 '/'-separated values, got {len(lp)}")
     lps_round = _int("L", lp[0], 0)
@@ -309,13 +319,41 @@ def host_state_from_digest(
             i = _int("L", s_, 1, p) - 1
             seen[i] = True
             actor[i] = t == "T"
-    lps_excl = _seat_or_none("L", lp[3], p)
-    lps_count = _int("L", lp[4], 0)
-    lps_cons = _seat_or_none("L", lp[5], p)
+    i32 = np.int32
+    return dict(
+        lps_round=i32(lps_round),
+        lps_first=i32(lps_first),
+        lps_seen=seen,
+        lps_actor=actor,
+        lps_excl=i32(_seat_or_none("L", lp[3], p)),
+        lps_count=i32(_int("L", lp[4], 0)),
+        lps_cons=i32(_seat_or_none("L", lp[5], p)),
+    )
 
-    has_ring = np.array(hand) > 0
-    for s_ in range(p):
-        has_ring[s_] |= bool((rings == s_ + 1).any())
+
+def host_state_from_digest(
+    board_name: str,
+    cfg: RulesConfig,
+    digest_str: str,
+    *,
+    move_count: int = 0,
+    victory_threshold: int | None = None,
+    territory_minimum: int | None = None,
+) -> Dict[str, np.ndarray]:
+    """`state_from_digest` as a host dict of numpy arrays (no device work)."""
+    if board_name != cfg.board:
+        raise ValueError(f"board {board_name!r} does not match cfg.board {cfg.board!r}")
+    b = get_board(board_name)
+    p = cfg.num_players
+    d = split_digest(digest_str)
+    phase, over, cp, winner = _digest_status(d, p)
+    hand = _per_seat("H", d["H"], p)
+    elim = _per_seat("E", d["E"], p)
+    terr = _per_seat("T", d["T"], p)
+    rings, height, marker, collapsed = _digest_board(d, b, p)
+    turn = _digest_turn(d, b, phase)
+    lps = _digest_lps(d["L"], p)
+    sw = bool(turn["swapped"])
     i32 = np.int32
     return dict(
         rings=rings,
@@ -325,29 +363,23 @@ def host_state_from_digest(
         hand=np.asarray(hand, i32),
         elim=np.asarray(elim, i32),
         terr=np.asarray(terr, i32),
-        out_turn=np.where(has_ring, -1, 0).astype(i32),
+        out_turn=out_turn_of(hand, rings, p),
         cur=i32(cp),
         phase=i32(phase),
-        must_move=i32(mm),
-        attack=i32(attack),
-        acted=np.bool_(tb),
-        turn_recovery=np.bool_(rs),
-        pend_line=np.bool_(ple),
-        pend_terr=np.bool_(pend_terr),
-        terr_region=region,
+        must_move=turn["must_move"],
+        attack=turn["attack"],
+        acted=turn["acted"],
+        turn_recovery=turn["turn_recovery"],
+        pend_line=turn["pend_line"],
+        pend_terr=turn["pend_terr"],
+        terr_region=turn["terr_region"],
         pend_extract=np.bool_(False),
         pend_rec_line=np.bool_(False),
-        rec_line=np.zeros((n,), bool),
+        rec_line=np.zeros((b.num_cells,), bool),
         rec_axis=i32(-1),
-        swapped=np.bool_(sw),
+        swapped=turn["swapped"],
         swap_window=np.bool_(cfg.swap_rule and p == 2 and not sw and hand[1] == RINGS_PER_PLAYER),
-        lps_round=i32(lps_round),
-        lps_first=i32(lps_first),
-        lps_seen=seen,
-        lps_actor=actor,
-        lps_excl=i32(lps_excl),
-        lps_count=i32(lps_count),
-        lps_cons=i32(lps_cons),
+        **lps,
         move_count=i32(move_count),
         turn_count=i32(0),
         last_actor=i32(cp),
@@ -408,12 +440,7 @@ def from_host(cfg: RulesConfig, h: Dict[str, np.ndarray]) -> State:
 # ----------------------------------------------------------------------------------------
 
 SPECIAL_STRINGS = ("skip_placement", "skip_capture", "skip_territory", "skip_recovery", "swap")
-BOOKKEEPING_STRINGS = A.BOOKKEEPING_NAMES
-
-
-def _top(s, c: int) -> int:
-    h = int(s["height"][c])
-    return int(s["rings"][c, h - 1]) if h > 0 else 0
+BOOKKEEPING_STRINGS = actions.BOOKKEEPING_NAMES
 
 
 def _controls_stack(s, seat: int) -> bool:
@@ -507,15 +534,15 @@ def action_to_moves(cfg: RulesConfig, state, action: int) -> List[str]:
     """
     s = _h(state)
     b = get_board(cfg.board)
-    lay = A.layout_for(b)
+    lay = actions.layout_for(b)
     block, f = lay.decode(action)
     phase = int(s["phase"])
     p = int(s["cur"]) + 1
     cs = b.cell_str
-    if block == A.PLACE:
+    if block == actions.PLACE:
         c, count = f
         return [f"place {cs(c)} x{count}"]
-    if block == A.RAY:
+    if block == actions.RAY:
         c, d, k = f
         ray = b.rays[c, d]
         if phase == MOVE and not _controls_stack(s, p):
@@ -531,7 +558,7 @@ def action_to_moves(cfg: RulesConfig, state, action: int) -> List[str]:
             return [f"move {cs(c)}>{cs(dst)}"]
         word = "chain" if phase == CHAIN else "capture"
         return [f"{word} {cs(c)}x{cs(tgt)}>{cs(dst)}"]
-    if block == A.LINE:
+    if block == actions.LINE:
         axis, c, kind = f
         if phase == MOVE:  # recovery Option 1/2 sub-decision (pend_rec_line)
             if kind == 0:
@@ -545,10 +572,10 @@ def action_to_moves(cfg: RulesConfig, state, action: int) -> List[str]:
         whole = line_cells(cfg, s, axis, start, p)
         seg = whole[whole.index(c) : whole.index(c) + cfg.line_length] if c in whole else []
         return [f"line_option {_cells(b, whole)} seg {_cells(b, seg)}"]
-    if block == A.REGION:
+    if block == actions.REGION:
         pass_, rep = f
         return [f"territory {_cells(b, region_cells(cfg, s, pass_, rep))}"]
-    if block == A.TARGET:
+    if block == actions.TARGET:
         (c,) = f
         if phase == LINE:
             return [f"elim {cs(c)} line"]
@@ -557,7 +584,7 @@ def action_to_moves(cfg: RulesConfig, state, action: int) -> List[str]:
         if phase == FORCED_ELIM:
             return [f"forced_elim {cs(c)}"]
         return [f"ext {cs(c)}"]
-    if block == A.SPECIAL:
+    if block == actions.SPECIAL:
         return [SPECIAL_STRINGS[f[0]]]
     return [BOOKKEEPING_STRINGS[f[0]]]
 
@@ -665,7 +692,7 @@ def encode_move(cfg: RulesConfig, state, move: str) -> int:
     region. ValueError for malformed strings."""
     kind, g = check_move_syntax(cfg, move)
     b = get_board(cfg.board)
-    lay = A.layout_for(b)
+    lay = actions.layout_for(b)
     pc = b.parse_cell
     if kind == "place":
         return lay.place(pc(g[0]), int(g[1]))
@@ -697,7 +724,7 @@ def encode_move(cfg: RulesConfig, state, move: str) -> int:
         return lay.target(pc(g[0]))
     if kind == "territory":
         cells = sorted(pc(x) for x in g[0].split(";"))
-        for pass_ in range(A.NUM_REGION_PASSES):
+        for pass_ in range(actions.NUM_REGION_PASSES):
             if region_cells(cfg, state, pass_, cells[0]) == cells:
                 return lay.region(pass_, cells[0])
         raise ValueError(f"move {move!r}: no territory component equals this region")
@@ -737,7 +764,7 @@ def resolve_followup(cfg: RulesConfig, state, fu) -> int | None:
     sub-decision now, else None."""
     s = _h(state)
     b = get_board(cfg.board)
-    lay = A.layout_for(b)
+    lay = actions.layout_for(b)
     if fu[0] == "extract":
         return lay.target(fu[1]) if bool(s["pend_extract"]) else None
     if fu[0] == "rec_opt":
@@ -787,14 +814,12 @@ class _EngineFns:
     """The engine's legal_mask / apply_move jitted for one static config."""
 
     def __init__(self, cfg: RulesConfig):
-        from jaxzero.games import ringrift as rr
-
         self.cfg = cfg
-        self.legal_mask = jax.jit(lambda s: rr.legal_mask(cfg, s))
-        self.apply_move = jax.jit(lambda s, a: rr.apply_move(cfg, s, a))
-        self.batch_legal_mask = jax.jit(jax.vmap(lambda s: rr.legal_mask(cfg, s)))
+        self.legal_mask = jax.jit(lambda s: ringrift.legal_mask(cfg, s))
+        self.apply_move = jax.jit(lambda s, a: ringrift.apply_move(cfg, s, a))
+        self.batch_legal_mask = jax.jit(jax.vmap(lambda s: ringrift.legal_mask(cfg, s)))
         self.batch_apply = jax.jit(
-            jax.vmap(lambda s, a, on: jax.tree.map(lambda x, y: jnp.where(on, x, y), rr.apply_move(cfg, s, a), s))
+            jax.vmap(lambda s, a, on: jax.tree.map(lambda x, y: jnp.where(on, x, y), ringrift.apply_move(cfg, s, a), s))
         )
 
 
@@ -802,7 +827,7 @@ _ENGINE: Dict[RulesConfig, _EngineFns] = {}
 
 
 def engine_fns(cfg: RulesConfig) -> _EngineFns:
-    """Cached jitted engine entry points for cfg (imports the engine lazily)."""
+    """Cached jitted engine entry points for cfg (the engine's modules load on first use)."""
     if cfg not in _ENGINE:
         _ENGINE[cfg] = _EngineFns(cfg)
     return _ENGINE[cfg]

@@ -1,4 +1,4 @@
-"""Engine throughput: batched uniformly random RingRift games (scripts/bench.py `engine`).
+"""RingRift engine throughput: batched uniformly random games (scripts/bench.py `engine`).
 
 bench_engine(board, players, batch, seconds) plays `batch` random games in parallel under vmap
 (the jitted step + legal mask, auto-reset of finished games inside a lax.scan chunk) for about
@@ -14,14 +14,15 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero.games.masks import uniform_legal
-from jaxzero.games.ringrift.rules import turn as TN
+from jaxzero.games.ringrift.presets import rules_config
+from jaxzero.games.ringrift.rules import turn
 from jaxzero.games.ringrift.state import RulesConfig
 
 
 def make_runner(cfg: RulesConfig, batch: int, chunk: int):
     """A jitted fn (states, key) -> (states, key, games_finished, decisions, longest) over `chunk` steps."""
-    init1 = jax.jit(lambda: TN.init(cfg))()
-    step_v = jax.vmap(lambda s, a: TN.step(cfg, s, a))
+    init1 = jax.jit(lambda: turn.init(cfg))()
+    step_v = jax.vmap(lambda s, a: turn.step(cfg, s, a))
 
     def pick(key, mask):
         # uniform over the legal ids: one uniform per game, the k-th legal id found in two
@@ -56,8 +57,7 @@ def make_runner(cfg: RulesConfig, batch: int, chunk: int):
 def bench_engine(board: str = "square8", players: int = 2, batch: int = 256, seconds: float = 20.0,
                  chunk: int = 32, auto_single: bool = False, seed: int = 0) -> dict:
     """Plays random games for ~`seconds`; returns games/s, decisions/s, compile_s and counts."""
-    cfg = RulesConfig(board=board, num_players=players, swap_rule=(players == 2), auto_single=auto_single,
-                      max_moves={2: 600, 3: 900, 4: 1400}[players])
+    cfg = rules_config(board, players, auto_single=auto_single)
     t0 = time.perf_counter()
     run, start = make_runner(cfg, batch, chunk)
     states = start()
@@ -87,14 +87,3 @@ def bench_engine(board: str = "square8", players: int = 2, batch: int = 256, sec
         "longest_game_moves": longest_all,
     }
 
-
-if __name__ == "__main__":
-    import argparse
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--board", default="square8")
-    ap.add_argument("--players", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--seconds", type=float, default=20.0)
-    a = ap.parse_args()
-    print(bench_engine(a.board, a.players, a.batch, a.seconds))
