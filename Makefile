@@ -4,8 +4,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-CONFIG ?= configs/sq8.py:cpu
-WORKDIR ?= runs/sq8_cpu
+CONFIG ?= sq8.py:cpu
+WORKDIR ?=
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
 .PHONY: setup train test test-fast test-slow clean
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 train: setup
-	$(PY) scripts/train.py --config $(CONFIG) --workdir $(WORKDIR)
+	$(PY) scripts/train.py --config $(CONFIG) $(if $(WORKDIR),--workdir $(WORKDIR))
 
 # Full suite: fast tests first, then the slow checks as their own steps, bounded at 40 + 30
 # minutes (per test: pytest-timeout; measured on the 2-core CI machine: BENCHMARKS.md). The RingRift
