@@ -226,6 +226,19 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     return Best(saved, game, model.apply, state["best"], it)
 
 
+def prepare_workdir(workdir: Path) -> None:
+    """Creates ``workdir`` (and its parents); a UserError when it is a file or cannot be written."""
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError(f"workdir {workdir} is a file, not a directory: pass another --workdir")
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        probe = workdir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"workdir {workdir} cannot be written ({e.strerror}): pass another --workdir") from e
+
+
 def default_workdir(spec: ConfigSpec) -> Path:
     """``runs/<config>[_<variant>]`` under the current directory."""
     return Path("runs") / spec.name

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jaxzero import paths  # noqa: E402
+from jaxzero import cli, paths  # noqa: E402
 
 
 def status_markdown(reports, canonical: bool, per_file: int = 12) -> str:
@@ -50,15 +50,26 @@ def main(argv=None) -> int:
     ap.add_argument("--resync", action="store_true", help="after a mismatch, reload the recorded digest and go on")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every mismatch")
     ap.add_argument("--status-file", default=None, help="also write a markdown summary to this file")
+    cli.add_debug(ap)
     args = ap.parse_args(argv)
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise cli.UserError(f"trace file not found: {', '.join(missing)}")
+    if args.max_games is not None and args.max_games <= 0:
+        raise cli.UserError(f"--max-games must be positive, got {args.max_games}")
 
     paths.enable_compilation_cache()
     from jaxzero.games.ringrift.parity.replay import replay_file
 
     reports = []
     for f in args.files:
-        rep = replay_file(f, canonical=args.canonical, max_games=args.max_games, resync=args.resync,
-                          verbose=args.verbose)
+        try:
+            rep = replay_file(f, canonical=args.canonical, max_games=args.max_games, resync=args.resync,
+                              verbose=args.verbose)
+        except (OSError, EOFError, ValueError, KeyError) as e:  # not gzip, truncated, torn or foreign JSON
+            raise cli.UserError(f"{f} is not a readable trace file ({type(e).__name__}: {e})") from e
+        if rep.games == 0:
+            raise cli.UserError(f"{f} holds no games: nothing was checked")
         reports.append(rep)
         print(rep.line(), flush=True)
         if not args.verbose:
@@ -82,4 +93,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

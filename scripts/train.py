@@ -31,12 +31,14 @@ def main(argv=None) -> int:
 
     absl.logging.set_verbosity(absl.logging.WARNING)  # orbax logs every save step at INFO
     paths.enable_compilation_cache()
+    cli.prepare_workdir(workdir)
     from jaxzero import loop
     from jaxzero.checkpoint import ConfigMismatchError
+    from jaxzero.loop.workdir import WorkdirBusyError
 
     try:
         loop.run(cfg, workdir, progress=not args.no_progress)
-    except ConfigMismatchError as e:
+    except (ConfigMismatchError, WorkdirBusyError) as e:
         raise cli.UserError(str(e)) from e
     return 0
 

@@ -147,6 +147,19 @@ class MetricsLog:
         tmp.write_text("".join(json.dumps(rows[k]) + "\n" for k in sorted(rows)))
         os.replace(tmp, self.path)
 
+    def recover(self, row: dict) -> bool:
+        """Appends a checkpoint's own ``row`` when metrics.jsonl lacks it (a kill between the checkpoint's
+        commit and the metrics line); returns whether it did. Call after `trim` to the same iteration."""
+        iteration = row.get("iteration") if row else None
+        if not isinstance(iteration, int):
+            return False
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        if any(json.loads(line).get("iteration") == iteration for line in lines):
+            return False
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        return True
+
     def write(self, row: dict, table) -> None:
         """Appends ``row`` (after its checkpoint is committed), saves the Elo table, redraws elo.png and
         writes the numeric values to TensorBoard."""

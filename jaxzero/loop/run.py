@@ -29,6 +29,7 @@ from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line
 from jaxzero.loop.parts import build_parts
 from jaxzero.loop.state import Run, checkpoint_state, initial_state, train_state_of
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
+from jaxzero.loop.workdir import WorkdirLock
 from jaxzero.selfplay import assign_heuristic_seats, batch_mesh, init_slots, shard_batch, sharded_play
 
 
@@ -62,6 +63,10 @@ class Loop:
         """Runs (or resumes) the loop up to ``loop.num_iterations``; returns this call's metrics rows."""
         t_start = time.time()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        with WorkdirLock(self.workdir):
+            return self._run(t_start)
+
+    def _run(self, t_start: float) -> list[dict]:
         ckpt = Checkpointer(self.workdir / "checkpoints", self.cfg.loop.max_to_keep)
         log = MetricsLog(self.workdir, self.cfg)
         try:
@@ -99,6 +104,8 @@ class Loop:
             if cfg.elo.enabled and cfg.elo.recent_bests:
                 recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
         log.trim(latest if latest is not None else -1)
+        if log.recover(last_metrics):
+            self.log(f"metrics.jsonl lacked iteration {latest}'s row: written from its checkpoint")
         start = int(state["iteration"]) + 1
         if (save_pause := _debug_pause("save")) is not None:
             install_debug_pause_in_save(save_pause)

@@ -1,0 +1,84 @@
+"""Faults a user meets: two runs on one workdir, a kill between a checkpoint and its metrics line,
+unusable workdirs and trace files. Each ends in a clear refusal or a repaired workdir, never a
+traceback or a silent pass."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jaxzero import cli, loop
+from jaxzero.loop.workdir import WorkdirBusyError, WorkdirLock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cfg(iterations: int):
+    cfg = cli.load_config("tictactoe", [f"--config.loop.num_iterations={iterations}",
+                                        "--config.train.steps_per_iteration=2", "--config.arena.num_games=2",
+                                        "--config.arena.vs_random_games=2", "--config.elo.plot=false"])
+    return cfg
+
+
+def test_a_second_run_on_a_busy_workdir_is_refused_with_the_holders_pid(tmp_path):
+    with WorkdirLock(tmp_path):
+        with pytest.raises(WorkdirBusyError, match=f"in use by process {os.getpid()}"):
+            loop.Loop(_cfg(1), tmp_path, progress=False, log=lambda s: None).run()
+    assert not (tmp_path / "metrics.jsonl").exists()  # nothing was written
+    with WorkdirLock(tmp_path):  # released: the next run may take it
+        pass
+
+
+@pytest.mark.slow
+def test_a_checkpoints_metrics_row_lost_to_a_kill_is_written_on_resume(tmp_path):
+    logs = []
+    rows = loop.Loop(_cfg(1), tmp_path, progress=False, log=logs.append).run()
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text("")  # as if killed after the checkpoint committed, before the metrics line
+    rows2 = loop.Loop(_cfg(2), tmp_path, progress=False, log=logs.append).run()
+    lines = [json.loads(x) for x in metrics.read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [0, 1]
+    assert lines[0] == json.loads(json.dumps(rows[0]))  # the checkpoint's own row, as first written
+    assert [r["iteration"] for r in rows2] == [1]
+    assert any("lacked iteration 0's row" in x for x in logs)
+
+
+def _run(script, *args, cwd=None):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)], cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_workdir_that_is_a_file_is_refused_in_one_line(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("not a directory")
+    out = _run("train.py", "--config", "tictactoe", "--workdir", target)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [f"error: workdir {target} is a file, not a directory: pass another --workdir"]
+    assert target.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"plain text", "is not a readable trace file (BadGzipFile"),
+    (gzip.compress(b""), "holds no games: nothing was checked"),
+    (gzip.compress(b'{"seed": 1, "board": "square8"'), "is not a readable trace file (ValueError"),
+    (gzip.compress(b"x" * 5000)[:40], "is not a readable trace file ("),  # truncated
+])
+def test_parity_refuses_unreadable_or_empty_trace_files(tmp_path, content, message):
+    f = tmp_path / "t.jsonl.gz"
+    f.write_bytes(content)
+    out = _run("parity.py", f)
+    assert out.returncode == 2, out.stdout
+    assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
+
+
+def test_parity_and_arena_refuse_missing_files_and_empty_matches(tmp_path):
+    out = _run("parity.py", tmp_path / "missing.jsonl.gz")
+    assert out.returncode == 2 and "trace file not found" in out.stderr
+    out = _run("arena.py", "--config", "tictactoe", "--a", "random", "--b", "random", "--games", "0")
+    assert out.returncode == 2 and out.stderr.strip() == "error: --games must be positive, got 0"
+    out = _run("arena.py", "--config", "missing.py", "--a", "random", "--b", "random")
+    assert out.returncode == 2 and "config file not found: 'missing.py'" in out.stderr
