@@ -8,11 +8,21 @@ process killed mid-save leaves the previous steps intact and the half-written on
 Restores use an abstract target (shapes/dtypes/tree structure of freshly initialised state), so the
 optimizer state comes back with its optax types. A checkpoint whose identity keys (game, network
 shape) differ from the current config is refused before anything is written.
+
+Each step also holds ``integrity``: a SHA-256 digest of the saved state's arrays (paths, dtypes,
+shapes, bytes). A restore recomputes it, so a data file that was overwritten, truncated or
+zero-filled is found even where orbax would read it without complaint; `restore_latest_verified`
+then falls back to the newest step that verifies and moves the bad ones aside (into
+``<workdir>/checkpoints_rejected/``: nothing is deleted, and rotation never removes a good step in
+favour of a bad one).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 from pathlib import Path
 
 import jax
@@ -27,13 +37,51 @@ class ConfigMismatchError(ValueError):
     """The checkpoint directory was written under an incompatible config."""
 
 
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint step cannot be read, or its state does not match the digest saved with it."""
+
+
+def state_digest(state) -> str:
+    """SHA-256 over a pytree's leaves: key paths, dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
+        x = np.asarray(leaf)
+        h.update(f"{jax.tree_util.keystr(path)}|{x.dtype}|{x.shape}|".encode())
+        h.update(np.ascontiguousarray(x).tobytes())
+    return h.hexdigest()
+
+
+def _json_reads(step_dir: Path) -> bool:
+    """Whether a step directory's metrics item (if it has one) is valid JSON."""
+    f = step_dir / "metrics" / "metrics"
+    if not f.is_file():
+        return True
+    try:
+        json.loads(f.read_text())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
 class Checkpointer:
     """Saves and restores loop state under ``<workdir>/checkpoints``."""
 
-    def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3):
+    def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3, warn=print, reject: bool = True):
         self.directory = Path(directory).absolute()
+        if self.directory.is_dir():
+            # orbax's manager reads every step's "metrics" item when it opens the directory, and a torn
+            # one stops it there: such steps are found first (and set aside when ``reject``)
+            torn = [int(p.name) for p in self.directory.iterdir() if p.name.isdigit() and not _json_reads(p)]
+            for it in sorted(torn):
+                warn(f"WARNING: checkpoint of iteration {it} has an unreadable metrics item; falling back to an "
+                     "older checkpoint")
+            if torn and not reject:
+                raise CorruptCheckpointError(f"checkpoints {sorted(torn)} in {self.directory} have unreadable "
+                                             "metrics items")
+            self._move_aside(torn)
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True)
-        self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "config", "metrics"))
+        self.manager = ocp.CheckpointManager(self.directory, options=options,
+                                             item_names=("state", "config", "metrics", "integrity"))
 
     def latest_iteration(self) -> int | None:
         """The last completely saved iteration, or None."""
@@ -47,11 +95,22 @@ class Checkpointer:
         out = self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
         return out.config
 
+    def newest_readable_config(self) -> dict | None:
+        """The config saved with the newest step whose config item reads (a damaged step is skipped:
+        the restore finds and sets it aside), or None without steps."""
+        for it in sorted(self.all_iterations(), reverse=True):
+            try:
+                return self.saved_config(it)
+            except Exception:  # noqa: BLE001 (orbax raises many kinds for damaged files)
+                continue
+        return None
+
     def check_config(self, current_config: dict) -> None:
         """Raises `ConfigMismatchError` naming every mismatched key if the saved config is incompatible."""
-        if self.latest_iteration() is None:
+        saved = self.newest_readable_config()
+        if saved is None:
             return
-        bad = identity_mismatches(self.saved_config(), current_config)
+        bad = identity_mismatches(saved, current_config)
         if bad:
             raise ConfigMismatchError(
                 f"checkpoint in {self.directory} was written with a different config; mismatched keys "
@@ -66,6 +125,7 @@ class Checkpointer:
                 state=ocp.args.StandardSave(state),
                 config=ocp.args.JsonSave(config),
                 metrics=ocp.args.JsonSave(metrics),
+                integrity=ocp.args.JsonSave({"state_sha256": state_digest(state)}),
             ),
         )
         self.manager.wait_until_finished()
@@ -73,21 +133,70 @@ class Checkpointer:
     def restore(self, iteration: int, abstract_state: dict) -> tuple[dict, dict, dict]:
         """(state, config, metrics) of ``iteration``; ``abstract_state`` gives the target tree (e.g. via jax.eval_shape).
 
+        Raises `CorruptCheckpointError` when the step cannot be read or its state does not match
+        its saved digest (steps saved before digests existed are read unchecked).
+
         The state's arrays come back like freshly created ones (default device, not committed to
         it): orbax returns arrays committed to a device, and jit caches key on that, so a resumed
         loop would otherwise retrace and recompile every function it had already compiled.
         """
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-        out = self.manager.restore(
-            iteration,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract),
-                config=ocp.args.JsonRestore(),
-                metrics=ocp.args.JsonRestore(),
-            ),
-        )
-        state = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), out.state)
+        items = dict(state=ocp.args.StandardRestore(abstract), config=ocp.args.JsonRestore(),
+                     metrics=ocp.args.JsonRestore())
+        checked = (self.directory / str(iteration) / "integrity").is_dir()
+        if checked:
+            items["integrity"] = ocp.args.JsonRestore()
+        try:
+            out = self.manager.restore(iteration, args=ocp.args.Composite(**items))
+            state = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), out.state)
+        except Exception as e:  # orbax/tensorstore raise many kinds for damaged files
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+            raise CorruptCheckpointError(f"checkpoint of iteration {iteration} cannot be read "
+                                         f"({type(e).__name__}: {first})") from e
+        if checked and out.integrity.get("state_sha256") != state_digest(state):
+            raise CorruptCheckpointError(f"checkpoint of iteration {iteration} does not match its saved digest "
+                                         "(a data file was changed after it was written)")
         return state, out.config, out.metrics
+
+    def restore_latest_verified(self, abstract_state: dict, warn=print, reject: bool = True):
+        """``(iteration, state, config, metrics)`` of the newest step that reads and verifies, or None
+        when there is no step. Each bad newer step gets one ``warn`` line and is moved aside into
+        ``checkpoints_rejected/`` (``reject=False``: left in place, for readers such as the arena);
+        with no good step left, `CorruptCheckpointError` is raised."""
+        bad = []
+        for it in sorted(self.all_iterations(), reverse=True):
+            try:
+                state, config, metrics = self.restore(it, abstract_state)
+            except CorruptCheckpointError as e:
+                warn(f"WARNING: {e}; falling back to an older checkpoint")
+                bad.append(it)
+                continue
+            if reject:
+                self._reject(bad)
+            return it, state, config, metrics
+        if bad:
+            raise CorruptCheckpointError(f"no checkpoint in {self.directory} can be read; the bad steps "
+                                         f"{sorted(bad)} are left in place")
+        return None
+
+    def _reject(self, iterations) -> None:
+        """Moves steps aside (not deleted) so the run continues from an older one."""
+        if iterations:
+            self._move_aside(iterations)
+            self.manager.reload()
+
+    def _move_aside(self, iterations) -> None:
+        if not iterations:
+            return
+        aside = self.directory.parent / "checkpoints_rejected"
+        aside.mkdir(exist_ok=True)
+        for it in iterations:
+            target = aside / str(it)
+            n = 0
+            while target.exists():
+                n += 1
+                target = aside / f"{it}.{n}"
+            shutil.move(str(self.directory / str(it)), str(target))
 
     def close(self) -> None:
         self.manager.wait_until_finished()

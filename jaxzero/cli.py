@@ -199,7 +199,7 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     own saved config (nothing else is built or compiled). ``game_name``: refuse another game's run."""
     import jax
 
-    from jaxzero.checkpoint import Checkpointer
+    from jaxzero.checkpoint import Checkpointer, CorruptCheckpointError
     from jaxzero.config import fill_defaults
     from jaxzero.games.registry import make_game
     from jaxzero.loop.state import initial_state
@@ -209,18 +209,24 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     workdir = Path(workdir)
     if not (workdir / "checkpoints").is_dir():
         raise UserError(f"{workdir} is not a training workdir (it has no checkpoints/)")
-    ckpt = Checkpointer(workdir / "checkpoints")
     try:
-        it = ckpt.latest_iteration()
-        if it is None:
+        ckpt = Checkpointer(workdir / "checkpoints", warn=lambda s: print(s, file=sys.stderr), reject=False)
+    except CorruptCheckpointError as e:
+        raise UserError(str(e)) from e
+    try:
+        raw = ckpt.newest_readable_config()
+        if raw is None:
             raise UserError(f"no complete checkpoint in {workdir / 'checkpoints'}")
-        saved = fill_defaults(ml_collections.ConfigDict(ckpt.saved_config(it)))
+        saved = fill_defaults(ml_collections.ConfigDict(raw))
         if game_name is not None and saved.game.name != game_name:
             raise UserError(f"{workdir} trained {saved.game.name}, not {game_name}")
         game = make_game(saved.game.name)
         model, params0 = make_model(saved.net, game, saved.seed)
         abstract = jax.eval_shape(lambda: initial_state(params0, make_optimizer(saved.train), saved.seed))
-        state, _, _ = ckpt.restore(it, abstract)
+        it, state, _, _ = ckpt.restore_latest_verified(abstract, warn=lambda s: print(s, file=sys.stderr),
+                                                       reject=False)
+    except CorruptCheckpointError as e:
+        raise UserError(str(e)) from e
     finally:
         ckpt.close()
     return Best(saved, game, model.apply, state["best"], it)

@@ -113,6 +113,9 @@ def default_config() -> ml_collections.ConfigDict:
     # back (negative: off; needs elo.heuristic_games > 0 and a heuristic). Mind the noise: over 64
     # games a score difference has a standard error of ~0.08.
     c.rollback.heuristic_margin = 0.15
+    # stop the run (the checkpoints keep the last good state) after this many consecutive iterations
+    # rolled back for a non-finite loss, instead of looping on them; 0 = never stop
+    c.rollback.max_nonfinite = 3
 
     # Elo ladder: every iteration the best plays uniform random, the heuristic and recent bests.
     c.elo = ml_collections.ConfigDict()
@@ -270,6 +273,8 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     for key in ("heuristic_games", "recent_bests", "num_games", "anchor_games"):
         if cfg.elo[key] < 0:
             raise ValueError(f"config.elo.{key} must be >= 0, got {cfg.elo[key]}")
+    if cfg.rollback.max_nonfinite < 0:
+        raise ValueError(f"config.rollback.max_nonfinite must be >= 0 (0: never stop), got {cfg.rollback.max_nonfinite}")
     if cfg.elo.prior < 0:
         raise ValueError(f"config.elo.prior must be >= 0, got {cfg.elo.prior}")
     if game is not None:

@@ -33,13 +33,16 @@ def main(argv=None) -> int:
     paths.enable_compilation_cache()
     cli.prepare_workdir(workdir)
     from jaxzero import loop
-    from jaxzero.checkpoint import ConfigMismatchError
+    from jaxzero.checkpoint import ConfigMismatchError, CorruptCheckpointError
     from jaxzero.loop.workdir import WorkdirBusyError
 
     try:
         loop.run(cfg, workdir, progress=not args.no_progress)
     except (ConfigMismatchError, WorkdirBusyError) as e:
         raise cli.UserError(str(e)) from e
+    except (FloatingPointError, CorruptCheckpointError) as e:  # the run failed; what was saved stays
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

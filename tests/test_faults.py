@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jaxzero import cli, loop
@@ -82,3 +83,66 @@ def test_parity_and_arena_refuse_missing_files_and_empty_matches(tmp_path):
     assert out.returncode == 2 and out.stderr.strip() == "error: --games must be positive, got 0"
     out = _run("arena.py", "--config", "missing.py", "--a", "random", "--b", "random")
     assert out.returncode == 2 and "config file not found: 'missing.py'" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def two_iterations(tmp_path_factory):
+    """A finished 2-iteration tic-tac-toe run (checkpoints 0 and 1) to damage in copies."""
+    workdir = tmp_path_factory.mktemp("intact")
+    loop.Loop(_cfg(2), workdir, progress=False, log=lambda s: None).run()
+    return workdir
+
+
+def _largest_state_file(step_dir: Path) -> Path:
+    return max((p for p in (step_dir / "state").rglob("*") if p.is_file() and p.name != "_METADATA"),
+               key=lambda p: p.stat().st_size)
+
+
+def _overwrite_inside(p: Path):
+    data = bytearray(p.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 256] = bytes(range(256))[: len(data[mid:mid + 256])]
+    p.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "overwritten": lambda step: _overwrite_inside(_largest_state_file(step)),
+    "zero_filled": lambda step: _largest_state_file(step).write_bytes(bytes(_largest_state_file(step).stat().st_size)),
+    "truncated": lambda step: _largest_state_file(step).write_bytes(_largest_state_file(step).read_bytes()[:100]),
+    "no_metadata": lambda step: (step / "state" / "_METADATA").unlink(),
+    "torn_metrics": lambda step: (step / "metrics" / "metrics").write_text('{"iteration": 1, "ga'),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # orbax's abandoned reads
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_latest_checkpoint_is_set_aside_and_the_run_resumes_from_the_intact_one(tmp_path, two_iterations,
+                                                                                           damage):
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(two_iterations, workdir)
+    DAMAGE[damage](workdir / "checkpoints" / "1")
+    logs = []
+    rows = loop.Loop(_cfg(3), workdir, progress=False, log=logs.append).run()
+    warnings = [x for x in logs if x.startswith("WARNING")]
+    assert len(warnings) == 1 and "iteration 1" in warnings[0], logs
+    assert "resuming from checkpoint of iteration 0" in "\n".join(logs)
+    assert [r["iteration"] for r in rows] == [1, 2]
+    assert all(np.isfinite(r["loss/policy"]) and not r["rollback"] for r in rows)
+    assert (workdir / "checkpoints_rejected" / "1").is_dir()  # set aside, not deleted
+    lines = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_consecutive_non_finite_rollbacks_stop_the_run_with_the_good_state_kept(tmp_path):
+    cfg = _cfg(3)
+    cfg.debug.poison_iteration = 1
+    cfg.rollback.max_nonfinite = 1
+    with pytest.raises(FloatingPointError, match="1 consecutive iterations trained to a non-finite loss"):
+        loop.Loop(cfg, tmp_path, progress=False, log=lambda s: None).run()
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [0]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == ["0"]

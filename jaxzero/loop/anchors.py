@@ -55,9 +55,15 @@ class Anchors:
 
 def recent_bests_from_checkpoints(ckpt, abstract, current_name: str) -> list:
     """[(name, params)] of earlier distinct bests still held by the kept checkpoints (oldest first)."""
+    from jaxzero.checkpoint import CorruptCheckpointError
+
     out = []
     for i in ckpt.all_iterations()[:-1]:
-        state, _, metrics = ckpt.restore(i, abstract)
+        try:
+            state, _, metrics = ckpt.restore(i, abstract)
+        except CorruptCheckpointError:
+            continue  # an unreadable older best only leaves the ladder
+
         name = metrics.get("best_from")
         if name and name != current_name and all(n != name for n, _ in out):
             out.append((name, state["best"]))

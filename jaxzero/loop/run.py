@@ -67,7 +67,7 @@ class Loop:
             return self._run(t_start)
 
     def _run(self, t_start: float) -> list[dict]:
-        ckpt = Checkpointer(self.workdir / "checkpoints", self.cfg.loop.max_to_keep)
+        ckpt = Checkpointer(self.workdir / "checkpoints", self.cfg.loop.max_to_keep, warn=self.log)
         log = MetricsLog(self.workdir, self.cfg)
         try:
             ckpt.check_config(self.config_json)  # refuse before anything is written
@@ -95,11 +95,12 @@ class Loop:
         """``(run, first iteration, metrics for the first row)``: a fresh run (bootstrapped if
         configured) or the state of the last checkpoint."""
         cfg, parts, game = self.cfg, self.parts, self.game
-        state, last_metrics, latest = self.initial_state(), {}, ckpt.latest_iteration()
+        state, last_metrics, latest = self.initial_state(), {}, None
         abstract = jax.eval_shape(lambda: state)
         recent = []
-        if latest is not None:
-            state, _, last_metrics = ckpt.restore(latest, abstract)
+        restored = ckpt.restore_latest_verified(abstract, warn=self.log)
+        if restored is not None:
+            latest, state, _, last_metrics = restored
             self.log(f"resuming from checkpoint of iteration {latest} in {ckpt.directory}")
             if cfg.elo.enabled and cfg.elo.recent_bests:
                 recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
@@ -164,6 +165,11 @@ class Loop:
         timing = {"selfplay_seconds": window.seconds, "train_seconds": time.time() - t0}
         nonfinite = not trained_finite(run.ts, step_metrics)
         broken = nonfinite and cfg.rollback.on_nonfinite
+        run.nonfinite_streak = run.nonfinite_streak + 1 if broken else 0
+        if 0 < cfg.rollback.max_nonfinite <= run.nonfinite_streak:
+            raise FloatingPointError(
+                f"{run.nonfinite_streak} consecutive iterations trained to a non-finite loss and were rolled back "
+                f"(config.rollback.max_nonfinite); stopped at iteration {it}, the checkpoints hold the last good state")
         heldout = {}
         if sp.holdout_slots and not broken:  # positions of game slots never added to the buffer
             heldout = jax.device_get(parts.evaluate(run.ts.params, window.batch(slice(train_slots.stop, None))))

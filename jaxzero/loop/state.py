@@ -54,6 +54,7 @@ class Run:
     buffer: Any  # replay.ReplayBuffer
     slots: Any  # selfplay.Slots: the running games
     key: Any
+    nonfinite_streak: int = 0  # consecutive iterations rolled back for a non-finite loss
 
     def rollback(self) -> None:
         """Back to the last good state: its best params and optimizer state (the candidate restarts from the best)."""
