@@ -8,17 +8,16 @@ replay buffer); the last ``holdout_slots`` never do and give the held-out evalua
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm import tqdm
 
 from jaxzero import replay
 from jaxzero.data_quality import window_stats, zobrist_hash
+from jaxzero.loop.progress import steps
 from jaxzero.selfplay import SOURCE_HEURISTIC, concat_trajectories, finished_games, value_targets
 
 
@@ -51,8 +50,8 @@ def play_window(play, slots, key, num_steps: int, chunk: int, desc: str, progres
     """``num_steps`` moves of every slot, ``chunk`` per compiled call of ``play(slots, key) -> (slots,
     Trajectory)``: ``(slots, Trajectory[num_steps, B])``."""
     chunks = []
-    for k in tqdm(range(num_steps // chunk), desc=desc, unit="chunk", disable=not progress, leave=False,
-                  file=sys.stderr):
+    batch = jax.tree.leaves(slots)[0].shape[0]
+    for k in steps(num_steps // chunk, desc, "chunk", progress, per_step=chunk * batch, what="positions"):
         slots, traj = play(slots, jax.random.fold_in(key, k))
         chunks.append(traj)
     return slots, concat_trajectories(chunks)

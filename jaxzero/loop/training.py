@@ -6,19 +6,18 @@ the loop calls the jitted step ``num_steps`` times.
 
 from __future__ import annotations
 
-import sys
-
 import jax
 import numpy as np
-from tqdm import tqdm
+
+from jaxzero.loop.progress import steps
 
 
 def train_steps(train_step, ts, buffer, key, num_steps: int, batch_size: int, desc: str | None = None,
                 progress: bool = False):
     """``num_steps`` calls of ``train_step(ts, buffer, key, batch_size)``: ``(ts, [per-step metrics])``."""
     step_metrics = []
-    for s in tqdm(range(num_steps), desc=desc, unit="step", disable=desc is None or not progress, leave=False,
-                  file=sys.stderr):
+    # a redirected log gets one line per 100 steps
+    for s in steps(num_steps, desc or "", "steps", desc is not None and progress, every=100):
         ts, m = train_step(ts, buffer, jax.random.fold_in(key, s), batch_size)
         step_metrics.append(m)
     return ts, jax.device_get(step_metrics)
