@@ -223,3 +223,32 @@ def install_debug_pause_in_save(iteration: int) -> None:
             time.sleep(3600)
 
     handler._save_fn = paused_save_fn
+
+
+BOOTSTRAP_NET = "bootstrap_net"  # <workdir>/bootstrap_net: the net the heuristic bootstrap trained
+
+
+def save_params(directory: str | os.PathLike, params) -> None:
+    """Saves one params tree on its own (e.g. the bootstrap net, a fixed anchor) and waits until it is
+    committed; an existing save at ``directory`` is kept (these nets never change)."""
+    directory = Path(directory).absolute()
+    if directory.exists():
+        return
+    ckptr = ocp.StandardCheckpointer()
+    ckptr.save(directory, params)
+    ckptr.wait_until_finished()
+    ckptr.close()
+
+
+def restore_params(directory: str | os.PathLike, abstract_params):
+    """The params tree saved by `save_params`, restored against ``abstract_params`` (same structure)."""
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_params)
+    ckptr = ocp.StandardCheckpointer()
+    try:
+        out = ckptr.restore(Path(directory).absolute(), abstract)
+    except Exception as e:  # noqa: BLE001 (orbax raises many kinds for damaged files)
+        raise CorruptCheckpointError(f"{directory} cannot be read ({type(e).__name__})") from e
+    finally:
+        ckptr.close()
+    return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), out)
+

@@ -196,7 +196,9 @@ class Best:
 
 def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     """The best net of ``workdir``'s latest checkpoint, restored against the abstract state of its
-    own saved config (nothing else is built or compiled). ``game_name``: refuse another game's run."""
+    own saved config (nothing else is built or compiled). ``game_name``: refuse another game's run.
+
+    ``DIR@bootstrap`` names the net the run's heuristic bootstrap trained (kept as a fixed anchor)."""
     import jax
 
     from jaxzero.checkpoint import Checkpointer, CorruptCheckpointError
@@ -206,7 +208,10 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     from jaxzero.nn import make_model
     from jaxzero.train import make_optimizer
 
+    workdir, _, which = str(workdir).partition("@")
     workdir = Path(workdir)
+    if which not in ("", "best", "bootstrap"):
+        raise UserError(f"unknown net @{which} of {workdir}: use DIR (its best) or DIR@bootstrap")
     if not (workdir / "checkpoints").is_dir():
         raise UserError(f"{workdir} is not a training workdir (it has no checkpoints/)")
     try:
@@ -229,6 +234,15 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
         raise UserError(str(e)) from e
     finally:
         ckpt.close()
+    if which == "bootstrap":
+        from jaxzero.checkpoint import BOOTSTRAP_NET, restore_params
+
+        if not (workdir / BOOTSTRAP_NET).is_dir():
+            raise UserError(f"{workdir} has no bootstrap net (the run did not bootstrap, config.bootstrap)")
+        try:
+            return Best(saved, game, model.apply, restore_params(workdir / BOOTSTRAP_NET, params0), -1)
+        except CorruptCheckpointError as e:
+            raise UserError(str(e)) from e
     return Best(saved, game, model.apply, state["best"], it)
 
 

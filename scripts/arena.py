@@ -6,7 +6,7 @@
 
 A player is `random` (uniform legal), `heuristic` (the game's heuristic: RingRift's one-ply greedy
 evaluation, else the generic one-ply greedy player; `config.heuristic`), a training workdir (its
-latest checkpoint's best net, with the deterministic search its run measured the best with:
+latest checkpoint's best net, or `DIR@bootstrap`: the net its heuristic bootstrap trained, with the deterministic search its run measured the best with:
 `selfplay.search` at the budget `arena.eval_simulations` / `eval_considered`, which default to the
 self-play budget; `--simulations 0` / `--b-simulations 0`: its raw policy, the argmax of the net's
 legal logits without search), or a search kind `maxn`,
@@ -86,7 +86,7 @@ def make_player(name: str, game, cfg, args, network=None, side="a"):
     if name in SEARCH_KINDS:
         apply_fn, params, _ = network or shared_network(game, cfg, args)
         kind, budget = name, budget_of(args, cfg, side)
-    elif (Path(name) / "checkpoints").is_dir():
+    elif (Path(name.partition("@")[0]) / "checkpoints").is_dir():
         best = cli.load_best(name, cfg.game.name)
         apply_fn, params, kind = best.apply_fn, best.params, best.config.selfplay.search
         asked = (args.b_simulations if side == "b" else None)

@@ -102,3 +102,18 @@ def test_the_bootstrapped_net_is_the_first_best_and_resume_does_not_bootstrap_ag
     differ = [not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(s0["best"]), jax.tree.leaves(lp.parts.params0))]
     assert any(differ)
     assert rows[0]["iteration"] == 0 and [r["iteration"] for r in rows2] == [1]
+
+
+@pytest.mark.slow
+def test_the_bootstrap_net_is_kept_as_a_fixed_loadable_anchor(boot_run):
+    from jaxzero import cli
+
+    cfg, workdir, lp, rows, rows2, _ = boot_run
+    boot = cli.load_best(f"{workdir}@bootstrap", cfg.game.name)
+    best = cli.load_best(workdir, cfg.game.name)
+    leaves = lambda p: jax.tree.leaves(p)  # noqa: E731
+    assert any(not np.array_equal(a, b) for a, b in zip(leaves(boot.params), leaves(lp.parts.params0)))
+    same = all(np.array_equal(a, b) for a, b in zip(leaves(boot.params), leaves(best.params)))
+    assert same == (not any(r["promoted"] for r in rows + rows2))  # the best is the bootstrap net until a promotion
+    with pytest.raises(cli.UserError, match="unknown net @latest"):
+        cli.load_best(f"{workdir}@latest")

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from jaxzero import config as config_lib
 from jaxzero import replay
-from jaxzero.checkpoint import Checkpointer, install_debug_pause_in_save
+from jaxzero.checkpoint import BOOTSTRAP_NET, Checkpointer, install_debug_pause_in_save, save_params
 from jaxzero.data_quality import zobrist_keys
 from jaxzero.elo import EloTable
 from jaxzero.games.registry import make_game
@@ -128,6 +128,7 @@ class Loop:
             run.ts, run.buffer, first_metrics = bootstrap(parts, cfg, run.ts, run.buffer, k_boot,
                                                           progress=self.progress, log=self.log)
             run.best, run.best_name = run.ts.params, "bootstrap"
+            save_params(self.workdir / BOOTSTRAP_NET, run.best)  # a fixed anchor (`scripts/arena.py DIR@bootstrap`)
             run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
                                  best=run.best)
         self._play = parts.selfplay.play
