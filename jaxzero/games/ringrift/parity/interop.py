@@ -510,7 +510,7 @@ _SENTINEL_TO = ("skip_placement", "skip_capture", "skip_territory_processing")
 def _sentinel_to(cfg: RulesConfig, game_state: dict, move: dict):
     """The position RingRift's engine writes into a skip move's `to` (it carries no meaning):
     a skip_placement names the mover's first controlled stack in the state's stack order,
-    the other skips the origin."""
+    the other skips (0, 0) on both boards (no z, also on hex8)."""
     b = get_board(cfg.board)
     if move["type"] == "skip_placement":
         stacks = (game_state.get("board") or {}).get("stacks") or {}
@@ -518,7 +518,7 @@ def _sentinel_to(cfg: RulesConfig, game_state: dict, move: dict):
             if isinstance(stack, dict) and stack.get("controllingPlayer") == move["player"]:
                 return cell_pos(b, pos_cell(b, key))
         return None
-    return {"x": 0, "y": 0, **({"z": 0} if len(b.coords[0]) == 3 else {})}
+    return {"x": 0, "y": 0}
 
 
 def export_moves(cfg: RulesConfig, state: State, actions: Sequence[int], *, as_strings: bool = False,
