@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "positions per device call (default 1,8,64)")
     p.add_argument("--window-ms", type=float, default=10.0, help="how long requests are collected into a batch")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds before a request is answered 503")
-    p.add_argument("--max-body-bytes", type=int, default=2_000_000, help="larger bodies are answered 413")
+    p.add_argument("--max-body-bytes", type=int, default=8_000_000, help="larger bodies are answered 413")
     p.add_argument("--ring-order", default="bottom_first", choices=["bottom_first", "top_first"],
                    help="how stacks list rings: bottom_first (RingRift's ai-service models, default) or "
                         "top_first (the TypeScript engine's JSON)")

@@ -40,7 +40,7 @@ from jaxzero.serve.models import (
 
 log = logging.getLogger("jaxzero.serve")
 
-DEFAULT_MAX_BODY = 2_000_000
+DEFAULT_MAX_BODY = 8_000_000  # 64 states with long move histories fit
 
 
 class BodyLimit:

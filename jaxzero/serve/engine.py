@@ -120,7 +120,7 @@ class Mover:
         return f"jaxzero:{self.best.game.id}@{self.best.iteration}"
 
     def describe(self) -> dict:
-        d = {"player": self.player, "ai_type": self.ai_type, "ring_order": self.ring_order,
+        d = {"player": self.player, "ai_type": self.ai_type, "backend": jax.default_backend(), "ring_order": self.ring_order,
              "batch_sizes": list(self.batch_sizes), "compiled": sorted(f"{k[0].board}_{k[0].num_players}p/b{k[1]}/s{k[2]}"
                                                                        for k in self._fns if len(k) == 3)}
         if self.best is not None:
