@@ -32,6 +32,7 @@ from jaxzero.games.ringrift.state import (
     GAME_OVER,
     LINE,
     PHASE_NAMES,
+    TERRITORY,
     RulesConfig,
     State,
 )
@@ -115,7 +116,13 @@ def _state_config(st: dict, cfg: Optional[RulesConfig], cfg_kwargs) -> RulesConf
     return cfg
 
 
-def _board_arrays(board: dict, b: Board, p: int):
+RING_ORDERS = ("top_first", "bottom_first")
+"""How a JSON stack lists its rings: `top_first` (the TypeScript engine and the contract
+vectors, `rings[0]` is the top) or `bottom_first` (RingRift's Python ai-service models,
+`RingStack.rings` "from bottom to top", so the bodies its `/ai/move` receives)."""
+
+
+def _board_arrays(board: dict, b: Board, p: int, ring_order: str = "top_first"):
     """(rings bottom -> top, height, marker, collapsed) of the JSON board's stacks, markers and
     collapsed spaces."""
     n, hmax = b.num_cells, b.max_height
@@ -130,9 +137,11 @@ def _board_arrays(board: dict, b: Board, p: int):
             raise ValueError(f"stack {key}: height {len(rs)} exceeds the bound {hmax}")
         if any(not isinstance(r, int) or r < 1 or r > p for r in rs):
             raise ValueError(f"stack {key}: ring owners must be seats 1..{p}, got {rs}")
-        if "controllingPlayer" in stack and stack["controllingPlayer"] != rs[0]:
-            raise ValueError(f"stack {key}: controllingPlayer {stack['controllingPlayer']} is not the top ring {rs[0]} (rings are top-first)")
-        rings[c, : len(rs)] = rs[::-1]  # JSON top-first -> bottom-first
+        top = rs[0] if ring_order == "top_first" else rs[-1]
+        if "controllingPlayer" in stack and stack["controllingPlayer"] != top:
+            raise ValueError(f"stack {key}: controllingPlayer {stack['controllingPlayer']} is not the top ring {top} "
+                             f"(rings are read {ring_order.replace('_', '-')})")
+        rings[c, : len(rs)] = rs[::-1] if ring_order == "top_first" else rs  # stored bottom-first
         height[c] = len(rs)
     marker = np.zeros((n,), np.int8)
     for key, m in (board.get("markers") or {}).items():
@@ -216,32 +225,48 @@ def _attacker(st: dict, b: Board, phase: int, history: list) -> int:
     return -1
 
 
-def _pending_region(st: dict, b: Board):
-    """(pend_terr, terr_region bool [N]) of a pending territory decision."""
+_REGION_MOVES = ("choose_territory_option", "process_territory_region")
+
+
+def _pending_region(st: dict, b: Board, phase: int, cur: int, history: list):
+    """(pend_terr, terr_region bool [N]) of a pending territory decision: the state's
+    `pendingTerritoryDecision` / `pendingTerritoryElimination`, else (RingRift's Python engine
+    keeps no such field) the region of the last move when it is the mover's region choice in
+    the territory phase: its self-elimination is then still owed."""
     region = np.zeros((b.num_cells,), bool)
     ptd = st.get("pendingTerritoryDecision") or st.get("pendingTerritoryElimination")
+    cells = None
     if isinstance(ptd, dict):
         cells = ptd.get("region", {}).get("spaces") if isinstance(ptd.get("region"), dict) else ptd.get("spaces")
-        if cells:
-            for pos in cells:
-                region[pos_cell(b, pos)] = True
-            return True, region
+    elif ptd is None and phase == TERRITORY and history:
+        last = history[-1]
+        regions = last.get("disconnectedRegions") if isinstance(last, dict) else None
+        if last.get("type") in _REGION_MOVES and last.get("player") == cur and regions:
+            cells = regions[0].get("spaces") if isinstance(regions[0], dict) else None
+    if cells:
+        for pos in cells:
+            region[pos_cell(b, pos)] = True
+        return True, region
     return False, region
 
 
-def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool = True, **cfg_kwargs):
+def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool = True,
+                    ring_order: str = "top_first", **cfg_kwargs):
     """Imports a RingRift JSON GameState. Returns (cfg, State).
 
     obj: a dict (GameState, or a contract vector whose input.state is used), a JSON string,
     or a path to a JSON file. cfg: the RulesConfig to use (checked against the state's
     board and player count); by default built from the state (swap rule from
     `rulesOptions.swapRuleEnabled`, default off) plus cfg_kwargs. fill_mask: compute the
-    legal action mask with the engine. ValueError with a clear message for malformed input.
+    legal action mask with the engine. ring_order: how stacks list their rings (RING_ORDERS).
+    ValueError with a clear message for malformed input.
     """
+    if ring_order not in RING_ORDERS:
+        raise ValueError(f"ring_order must be one of {RING_ORDERS}, got {ring_order!r}")
     st = _json_state(obj)
     cfg = _state_config(st, cfg, cfg_kwargs)
     b, p = get_board(cfg.board), cfg.num_players
-    rings, height, marker, collapsed = _board_arrays(st["board"], b, p)
+    rings, height, marker, collapsed = _board_arrays(st["board"], b, p, ring_order)
     hand, elim, terr = _seat_counts(st["players"], p)
     cur, phase = _seat_and_phase(st, p)
     history = st.get("moveHistory") or []
@@ -252,7 +277,9 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
     mm = st.get("mustMoveFromStackKey")
     must_move = pos_cell(b, mm) if mm else -1
     pend_line = bool(st.get("pendingLineRewardElimination", False))
-    pend_terr, region = _pending_region(st, b)
+    if any(not isinstance(m, dict) for m in history):
+        raise ValueError("moveHistory entries must be Move objects")
+    pend_terr, region = _pending_region(st, b, phase, cur, history)
     winner = st.get("winner")
     vt = st.get("victoryThreshold")
     tm = st.get("territoryVictoryMinimum", st.get("territoryVictoryThreshold"))
@@ -442,6 +469,56 @@ def string_to_move(cfg: RulesConfig, move_str: str, player: int) -> dict:
 # ----------------------------------------------------------------------------------------
 # export
 # ----------------------------------------------------------------------------------------
+
+
+def action_to_move(cfg: RulesConfig, state, action: int, game_state: Optional[dict] = None) -> dict:
+    """The RingRift Move dict (TS field names) that action id `action` stands for in `state`
+    (a State or a `notation.to_host` dict), built from the action layout via the reference
+    string (`notation.action_to_moves`, first form): a line id of kind 0 is `process_line`,
+    a recovery slide is the whole move with its mode (Option 1 for a line slide) and no
+    extraction stack (RingRift's engine then applies its single offered extraction). Line
+    and territory decisions name their first cell (lowest cell id) in `to`, as RingRift's
+    legal moves do. ValueError if the id names no move in this state (e.g. a recovery
+    sub-decision, which RingRift folds into the slide). game_state: the JSON GameState the
+    state was read from; with it, skip moves carry the `to` RingRift's engine gives them.
+    """
+    s = notation._h(state)
+    strs = notation.action_to_moves(cfg, s, int(action))
+    if not strs:
+        raise ValueError(f"action {int(action)} names no move in phase {PHASE_NAMES[int(s['phase'])]}")
+    mv = strs[0]
+    if mv.startswith("ext ") or mv.startswith("rec_option "):
+        raise ValueError(f"action {int(action)} is a recovery sub-decision ({mv!r}), not a RingRift move")
+    if mv.startswith("recovery ") and " opt2 " not in mv:
+        mv += " ext -"
+    move = string_to_move(cfg, mv, int(s["cur"]) + 1)
+    cells = None
+    if move.get("formedLines"):
+        cells = move["formedLines"][0]["positions"]
+    elif move.get("disconnectedRegions"):
+        cells = move["disconnectedRegions"][0]["spaces"]
+    if cells and "to" not in move:
+        move["to"] = dict(cells[0])
+    if game_state is not None and move["type"] in _SENTINEL_TO:
+        move["to"] = _sentinel_to(cfg, game_state, move)
+    return move
+
+
+_SENTINEL_TO = ("skip_placement", "skip_capture", "skip_territory_processing")
+
+
+def _sentinel_to(cfg: RulesConfig, game_state: dict, move: dict):
+    """The position RingRift's engine writes into a skip move's `to` (it carries no meaning):
+    a skip_placement names the mover's first controlled stack in the state's stack order,
+    the other skips (0, 0) on both boards (no z, also on hex8)."""
+    b = get_board(cfg.board)
+    if move["type"] == "skip_placement":
+        stacks = (game_state.get("board") or {}).get("stacks") or {}
+        for key, stack in stacks.items():
+            if isinstance(stack, dict) and stack.get("controllingPlayer") == move["player"]:
+                return cell_pos(b, pos_cell(b, key))
+        return None
+    return {"x": 0, "y": 0}
 
 
 def export_moves(cfg: RulesConfig, state: State, actions: Sequence[int], *, as_strings: bool = False,
