@@ -395,3 +395,69 @@ def legal_move_strings(cfg, state, mask=None) -> Sequence[str]:
 
     s = host_state(state)
     return legal_moves(cfg, s, s["legal_action_mask"] if mask is None else mask)
+
+
+# ----------------------------------------------------------------------------------------------
+# the terminal drawing
+# ----------------------------------------------------------------------------------------------
+
+SEAT_LETTERS = "RBGO"  # red, blue, green, orange: seats 1..4, as in the SVG
+
+
+def _cell_text(s, c: int) -> str:
+    h = int(s["height"][c])
+    if h:
+        return f"{SEAT_LETTERS[int(s['rings'][c, h - 1]) - 1]}{h} "
+    if int(s["collapsed"][c]):
+        return f"▒{int(s['collapsed'][c])}▒"
+    if int(s["marker"][c]):
+        return f" {SEAT_LETTERS[int(s['marker'][c]) - 1].lower()} "
+    return " · "
+
+
+def render_text(state, *, board: str | None = None, last_move: str | None = None) -> str:
+    """The position as unicode text for a terminal, coordinates as in RingRift's notation.
+
+    A stack shows its top ring's seat letter and its height (``B3``: a stack of 3 controlled by
+    blue), a marker a lower-case letter (``r``), collapsed territory ``▒1▒`` (seat 1's); the cells of
+    ``last_move`` are bracketed. square8: columns x, rows y (cell ``x,y``); hex8: one line per y,
+    each starting at its lowest x (cell ``x,y,z`` with z = -x-y). Below the board: every stack's
+    rings bottom to top, and each seat's rings in hand, eliminated rings and territory.
+    """
+    s = host_state(state)
+    b = board_of(s, board)
+    hot = set(move_cells(b, last_move)) if last_move else set()
+
+    def cell(c: int) -> str:
+        t = _cell_text(s, c)
+        return f"[{t[:2]}]" if c in hot else f" {t}"
+
+    lines = []
+    if b.name.startswith("square"):
+        size = max(x for x, _ in b.coords) + 1
+        lines.append("  x " + "".join(f"  {x} " for x in range(size)))
+        lines.append("y")
+        for y in range(size):
+            lines.append(f"{y:>2}  " + "".join(cell(b.index((x, y))) for x in range(size)))
+    else:
+        r = max(abs(v) for c in b.coords for v in c)
+        for y in range(-r, r + 1):
+            xs = [x for x in range(-r, r + 1) if abs(-x - y) <= r]
+            row = "".join(cell(b.index((x, y, -x - y))) for x in xs)
+            lines.append(f"y={y:>2} " + "  " * abs(y) + row + "  " * abs(y) + f"   x {xs[0]}..{xs[-1]}")
+    stacks = [f"{b.cell_str(c)}:{''.join(str(int(v)) for v in s['rings'][c, :int(s['height'][c])])}"
+              for c in np.flatnonzero(s["height"])]
+    lines.append("")
+    lines.append("stacks (rings bottom to top): " + (" ".join(stacks) if stacks else "none"))
+    hand, elim, terr = (np.asarray(s[k]).astype(int) for k in ("hand", "elim", "terr"))
+    seats = "  ".join(f"{i + 1} {SEAT_NAMES[i]} ({SEAT_LETTERS[i]}): hand {hand[i]} elim {elim[i]} terr {terr[i]}"
+                      for i in range(len(hand)))
+    lines.append("seats: " + seats)
+    phase = int(s["phase"])
+    if phase == GAME_OVER:
+        w = int(s["winner"])
+        lines.append(f"game over: {'seat ' + str(w + 1) + ' (' + SEAT_NAMES[w] + ') wins' if w >= 0 else 'no winner'}")
+    else:
+        cur = int(s["cur"])
+        lines.append(f"{PHASE_NAMES[phase]}, seat {cur + 1} ({SEAT_NAMES[cur]}) to move, move {int(s['move_count'])}")
+    return "\n".join(lines)
