@@ -197,3 +197,21 @@ def test_replay_checks_its_input():
         replay_html([s, s], ["move 2,3>2,5"], values=[None])
     with pytest.raises(ValueError, match="at least one position"):
         replay_html([], [])
+
+
+def test_text_board_for_the_terminal():
+    """The unicode board: stacks by top ring and height, markers, territory, the last move bracketed,
+    stacks bottom to top and the seats' counters below; hex rows labelled by y with their x range."""
+    from jaxzero.games.ringrift.render import render_text
+
+    text = render_text(sq8_state(), last_move="move 2,2>4,4")
+    rows = text.splitlines()
+    assert rows[0].split() == ["x", "0", "1", "2", "3", "4", "5", "6", "7"]
+    assert rows[2 + 1].split()[0] == "1" and "B7" in rows[2 + 1] and rows[2].count("▒1▒") == 1
+    assert "[R4]" in rows[2 + 4] and "[ ·]" in rows[2 + 2]
+    assert rows[2 + 4].split()[1:5] == ["·", "·", "r", "b"]
+    assert "stacks (rings bottom to top): 2,3:1 3,3:12 4,4:2221 5,1:1122112" in text
+    assert "1 red (R): hand 12 elim 1 terr 2" in text and "movement, seat 2 (blue) to move, move 23" in text
+    hexrows = render_text(hex8_state()).splitlines()
+    assert hexrows[0].startswith("y=-4") and hexrows[0].endswith("x 0..4") and hexrows[4].endswith("x -4..4")
+    assert hexrows[4].split()[2] == "▒3▒" and "G3" in hexrows[4]
