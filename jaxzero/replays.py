@@ -56,11 +56,12 @@ def move_name(game, state, action: int) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _step_fn(game):
+def step_fn(game):
+    """The jitted ``game.step`` (one compile per game object)."""
     return jax.jit(game.step)
 
 
-def _host(state) -> dict:
+def host_state(state) -> dict:
     """All fields of one state as numpy arrays (chex dataclasses and pgx states alike)."""
     items = dict(state.items()) if hasattr(state, "items") else {
         f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
@@ -99,14 +100,14 @@ def play_game(game, players: Sequence[Callable] | Callable, key, *, apply_fn: Ca
         raise ValueError(f"{len(players)} players for a {game.num_players}-player game")
     if (apply_fn is None) != (params is None):
         raise ValueError("give both apply_fn and params to record the net's values and policies, or neither")
-    step = _step_fn(game)
+    step = step_fn(game)
     evaluate = evaluator(game, apply_fn, params) if apply_fn is not None else None
     key, k0 = jax.random.split(key)
     state = init_state if init_state is not None else game.init(k0)
     rec = GameRecord(game, [], [], [], [] if evaluate else None, [] if evaluate else None,
                      np.zeros(game.num_players, np.float32), False, False)
     while True:
-        host = _host(state)
+        host = host_state(state)
         rec.states.append(host)
         if evaluate:
             v, pol = evaluate(state)

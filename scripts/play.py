@@ -171,10 +171,10 @@ def play(args, game, opponent, inp) -> int:
 
     from jaxzero.games.ringrift.parity.notation import legal_move_map, resolve_followup
     from jaxzero.games.ringrift.render import SEAT_NAMES, render_svg, render_text
-    from jaxzero.replays import _host, move_name
+    from jaxzero.replays import host_state, move_name, step_fn
 
     desc, player, evaluate = opponent
-    step = jax.jit(game.step)
+    step = step_fn(game)
     key = jax.random.PRNGKey(args.seed)
     state = game.init(key)
     me = args.seat - 1
@@ -184,7 +184,7 @@ def play(args, game, opponent, inp) -> int:
         svg_dir.mkdir(parents=True, exist_ok=True)
     last, followups, t = None, [], 0
     while True:
-        host = _host(state)
+        host = host_state(state)
         text = render_text(host, last_move=last)
         print()
         print(text)
