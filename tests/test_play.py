@@ -82,8 +82,8 @@ def test_a_whole_game_against_random_from_stdin(tmp_path):
     assert "    1. place 0,0 x1" in out and "  192. place 7,7 x3" in out
     assert "player 2 (random) plays: " in out
     # the first typed move was played and drawn (bracketed as the last move)
-    first = out.split("place 3,3 x2", 1)[1]
-    assert "[R2]" in first.split("stacks", 1)[0]
+    before_reply = out.split("player 2 (random) plays: ", 1)[0]
+    assert "[R2]" in before_reply and "3,3:11" in before_reply
     # the end of the input stops a game cleanly
     proc = _run(["--player", "random"], "place 0,0 x1\n")
     assert proc.returncode == 0 and "stopped: no more input" in proc.stdout
