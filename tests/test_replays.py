@@ -1,0 +1,46 @@
+"""jaxzero.replays.play_game: one game with the library's players, recorded position by position (on
+tic-tac-toe: it compiles in seconds; RingRift records go through the same code in scripts/play.py)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from jaxzero.games.registry import make_game
+from jaxzero.nn import make_model
+from jaxzero.players import random_player
+from jaxzero.replays import play_game, write_game_html
+
+
+def test_play_game_records_every_position():
+    game = make_game("tic_tac_toe")
+    seen = []
+    rec = play_game(game, random_player, jax.random.PRNGKey(3), on_move=lambda t, s, a: seen.append((t, a)))
+    assert len(rec.states) == len(rec.actions) + 1 == len(rec.moves) + 1
+    assert 5 <= len(rec.actions) <= 9 and rec.terminated and not rec.truncated
+    assert [a for _, a in seen] == rec.actions and rec.moves[0] == f"action {rec.actions[0]}"
+    for s, a in zip(rec.states, rec.actions):
+        assert s["legal_action_mask"][a]
+    assert rec.values is None and rec.policies is None
+    assert float(np.abs(rec.rewards).sum()) in (0.0, 2.0)
+    with pytest.raises(ValueError, match="not one"):
+        write_game_html(rec, "/tmp/never.html")
+
+
+def test_play_game_with_a_net_and_cap():
+    game = make_game("tic_tac_toe")
+    from jaxzero.config import default_config
+
+    cfg = default_config()
+    cfg.net.num_blocks, cfg.net.channels, cfg.net.value_hidden = 1, 8, 8
+    model, params = make_model(cfg.net, game, 0)
+    rec = play_game(game, [random_player, random_player], jax.random.PRNGKey(0), apply_fn=model.apply,
+                    params=params, max_moves=3)
+    assert len(rec.actions) == 3 and len(rec.values) == len(rec.policies) == 4
+    assert not rec.terminated
+    for s, v, p in zip(rec.states, rec.values, rec.policies):
+        assert v.shape == (2,) and np.all(np.abs(v) <= 1)
+        assert p.sum() == pytest.approx(1.0, abs=1e-5) and np.all(p[~s["legal_action_mask"]] == 0)
+    with pytest.raises(ValueError, match="3 players for a 2-player game"):
+        play_game(game, [random_player] * 3, jax.random.PRNGKey(0))
