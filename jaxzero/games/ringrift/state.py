@@ -118,8 +118,13 @@ class State:
     pend_rec_line: chex.Array  # bool recovery slide formed an overlength line: Option 1/2 choice pending
     rec_line: chex.Array  # bool [N] the cells of that line
     rec_axis: chex.Array  # int32 its line axis (index into board.line_axes), -1 none
+    rec_strike: chex.Array  # int32 cell struck by the pending stack-strike slide (its extraction
+    #   candidates were fixed before the strike, R113/R115), -1 none
     swapped: chex.Array  # bool pie rule used                                              [sw]
     swap_window: chex.Array  # bool swap may still be offered
+    born: chex.Array  # int32 [N] reference_compat only: move_count + 1 when the stack on the cell came
+    #   into being (placed on an empty cell or landed by a move/capture); the reference's stack
+    #   dictionary order (F1). 0 = present in the loaded position (ties: lowest cell first)
     # last-player-standing tracking                                                         [L]
     lps_round: chex.Array  # int32 roundIndex
     lps_first: chex.Array  # int32 currentRoundFirstPlayer (0-based, -1 none)
@@ -177,8 +182,10 @@ def empty_state(cfg: RulesConfig) -> State:
         pend_rec_line=false,
         rec_line=jnp.zeros((n,), bool),
         rec_axis=i32(-1),
+        rec_strike=i32(-1),
         swapped=false,
         swap_window=jnp.asarray(cfg.swap_rule and p == 2),
+        born=jnp.zeros((n,), jnp.int32),
         lps_round=i32(0),
         lps_first=i32(-1),
         lps_seen=jnp.zeros((p,), bool),

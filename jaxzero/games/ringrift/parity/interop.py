@@ -122,6 +122,16 @@ vectors, `rings[0]` is the top) or `bottom_first` (RingRift's Python ai-service 
 `RingStack.rings` "from bottom to top", so the bodies its `/ai/move` receives)."""
 
 
+def _stack_order(board: dict, b: Board) -> np.ndarray:
+    """State.born of a JSON board: the engine's stack dictionary / Map is in insertion order,
+    which the JSON object keeps; negative ranks, so every stack created later is younger."""
+    keys = list((board.get("stacks") or {}).keys())
+    born = np.zeros((b.num_cells,), np.int32)
+    for i, key in enumerate(keys):
+        born[pos_cell(b, key)] = i - len(keys)
+    return born
+
+
 def _board_arrays(board: dict, b: Board, p: int, ring_order: str = "top_first"):
     """(rings bottom -> top, height, marker, collapsed) of the JSON board's stacks, markers and
     collapsed spaces."""
@@ -310,6 +320,7 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         current_player=np.int32(cur - 1),
         terminated=np.bool_(phase == GAME_OVER),
         out_turn=notation.out_turn_of(hand, rings, p),
+        born=_stack_order(st["board"], b),
     )
     state = notation.from_host(cfg, h)
     if fill_mask:

@@ -16,7 +16,7 @@ Digest (FORMAT.md "Digest") <-> State:
 | M/C  | marker / collapsed owners |
 | mm   | must_move |
 | ple  | pend_line |
-| cc   | attack in phase chain_capture, and at game over (the reference keeps the chain position) |
+| cc   | attack in phase chain_capture, and at game over (set only when a capture chain was continuing) |
 | ca   | attack in phase capture |
 | tb   | acted (always 0 at game over: the reference derives it from the history of an active turn) |
 | rs   | turn_recovery |

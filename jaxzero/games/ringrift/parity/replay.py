@@ -27,11 +27,8 @@ from jaxzero.games.ringrift.state import PHASE_NAMES, REASON_NAMES
 # in docs/rules-decisions.md. A difference at such a step counts as divergent, and the
 # replay re-synchronises to the recorded digest there.
 DIVERGENT: Dict[tuple, str] = {
-    # F1 (R206) in compat mode: after a permissive skip_placement the reference synthesizes
-    # ONE forced_elim on the first eligible stack of its stack dictionary, whose order is
-    # the insertion history (0,1,-1 created at step 116 before -1,1,0 was re-created at
-    # step 181); a board position does not determine it. We offer the lowest cell.
-    ("hex8_4p", 48, 240): "F1-order",
+    # (none: F1's single forced elimination, hex8_4p seed 48 step 240, follows the stacks'
+    # creation order (State.born) since issue 20 and replays exactly)
 }
 
 # digest-carried State fields (replaced on re-synchronisation; the rest is kept)
@@ -149,6 +146,8 @@ def _merge_resync(cfg, host: dict, digest_str: str, thr: dict) -> dict:
     for k in ("pend_extract", "pend_rec_line"):
         if k in out:
             out[k] = np.zeros_like(out[k])
+    if "rec_strike" in out:
+        out["rec_strike"] = np.full_like(out["rec_strike"], -1)
     return out
 
 

@@ -184,12 +184,15 @@ def interactive_mask(cfg, state, tb: Tables = None, preds=None):
     fe = controlled
     if cfg.reference_compat:
         first_only = has_valid_actions(cfg, state.replace(must_move=jnp.asarray(-1, jnp.int32)), tb, seat)
-        first = jnp.arange(n) == jnp.argmax(controlled)
+        # the host names the first eligible stack of the reference's stack dictionary, whose
+        # order is the stacks' creation order (State.born; ties = loaded position: lowest cell)
+        big = jnp.iinfo(jnp.int32).max
+        first = jnp.arange(n) == jnp.argmin(jnp.where(controlled, state.born, big))
         fe = jnp.where(first_only, controlled & first, controlled)
     target = (
         (controlled & tgt_line)
         | (jnp.where(state.turn_recovery, buried, controlled) & tgt_terr)
-        | (buried & tgt_ext)
+        | (recovery.extraction_mask(state, seat) & tgt_ext)
         | (fe & in_fe)
     )
 

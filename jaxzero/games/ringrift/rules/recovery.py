@@ -8,6 +8,9 @@ Decisions (the reference's single `recovery A>B MODE ... ext K` move is split):
      (kind 0 at its start = Option 1, kind 1 at a segment start = Option 2, free);
   3. if a cost is due (Option 1, fallback, stack-strike) and some stack holds a buried ring of
      the seat: `pend_extract`, TARGET block over those stacks (bottom-most own ring removed).
+     A stack-strike's candidates are those of the board before the strike (`rec_strike`,
+     see extraction_mask): the struck stack stays a candidate when the strike exposed the
+     seat's ring, which the extraction then removes.
 """
 
 from __future__ import annotations
@@ -53,8 +56,14 @@ def slides(cfg, state, tb: Tables, seat):
 
 
 def extraction_mask(state, seat):
-    """bool [N]: stacks holding a buried ring of `seat` (extraction candidates)."""
-    return stacks.buried_of(state.rings, state.height, seat)
+    """bool [N]: the extraction candidates: stacks holding a buried ring of `seat`, as chosen
+    with the slide (R113, the `extractionStacks` of the R115 move), i.e. before a stack-strike
+    takes the struck stack's top ring. The struck stack (`rec_strike`) therefore still counts
+    when a ring of `seat` is left in it, even if that ring is now its top ring (the reference
+    and TS validate the stack before the strike and extract after it)."""
+    buried = stacks.buried_of(state.rings, state.height, seat)
+    struck = jnp.arange(state.height.shape[0]) == state.rec_strike
+    return buried | (struck & jnp.any(state.rings == seat, axis=1))
 
 
 def apply_slide(cfg, state, tb: Tables, c, d, seat):
@@ -67,7 +76,7 @@ def apply_slide(cfg, state, tb: Tables, c, d, seat):
     m = jnp.where(is_strike, m, m.at[e].set(seat))
     state = state.replace(marker=m.astype(state.marker.dtype), acted=jnp.asarray(True),
                           turn_recovery=jnp.asarray(True))
-    struck = stacks.remove_top_at(state, e, seat, 1)
+    struck = stacks.remove_top_at(state, e, seat, 1).replace(rec_strike=e.astype(jnp.int32))
     state = jax_tree_where(is_strike, struck, state)
     # line through the destination (only meaningful for a non-strike slide)
     start, length = local_runs(g, stacks.pad1(m == seat, False), e)

@@ -97,10 +97,12 @@ def row_remove_top(row, h, k=1):
 
 
 def row_extract_bottom_own(row, h, seat):
-    """Removes the bottom-most ring of `seat` that is not the top ring; returns (row, h, removed?)."""
+    """Removes the bottom-most ring of `seat`; returns (row, h, removed?). That ring is buried
+    whenever the stack holds a buried ring of `seat`; it is the top ring only for the struck
+    stack of a stack-strike (recovery.extraction_mask)."""
     row = row.astype(jnp.int32)
     idx = jnp.arange(row.shape[0])
-    cand = (row == seat) & (idx < h - 1)
+    cand = (row == seat) & (idx < h)
     ok = jnp.any(cand)
     i = jnp.argmax(cand)
     shifted = jnp.concatenate([row[1:], jnp.zeros((1,), jnp.int32)])
@@ -150,7 +152,7 @@ def remove_cap_at(state, c, seat):
 
 
 def extract_at(state, c, seat):
-    """Eliminates the bottom-most buried ring of `seat` in the stack at c, credited to `seat`."""
+    """Eliminates the bottom-most ring of `seat` in the stack at c (R113), credited to `seat`."""
     row, nh, ok = row_extract_bottom_own(state.rings[c], state.height[c].astype(jnp.int32), seat)
     return credit(set_row(state, c, row, nh), seat, ok.astype(jnp.int32))
 

@@ -79,6 +79,8 @@ def _apply_place(cfg, state, r, tb):
     state = state.replace(
         hand=state.hand.at[state.cur].add(-cnt), must_move=_i32(c), acted=jnp.asarray(True)
     )
+    if cfg.reference_compat:  # a new stack (not rings added to one) joins the dictionary's end
+        state = state.replace(born=state.born.at[c].set(jnp.where(h == cnt, state.move_count + 1, state.born[c])))
     return state, _i32(EV_TO_MOVE)
 
 
@@ -105,6 +107,8 @@ def _apply_ray(cfg, state, r, tb):
     rec_ev = jnp.where(rec_state.pend_rec_line | rec_state.pend_extract, EV_STAY, EV_TO_LINE)
     mm = jnp.where(state.must_move == c, land, state.must_move)
     mv_state = mv_state.replace(must_move=mm.astype(jnp.int32), attack=land.astype(jnp.int32), acted=jnp.asarray(True))
+    if cfg.reference_compat:  # the reference deletes the moving stack and re-inserts it at the landing
+        mv_state = mv_state.replace(born=mv_state.born.at[land].set(state.move_count + 1))
     mv_ev = jnp.where(is_cap, EV_CAPTURED, EV_MOVED)
     return _sel(is_rec, rec_state, mv_state), jnp.where(is_rec, rec_ev, mv_ev).astype(jnp.int32)
 
@@ -158,7 +162,7 @@ def _apply_target(cfg, state, r, tb):
     terr_state = _sel(state.turn_recovery, ext, cap).replace(
         pend_terr=jnp.asarray(False), terr_region=jnp.zeros_like(state.terr_region)
     )
-    out = _sel(is_ext_rec, ext.replace(pend_extract=jnp.asarray(False)), state)
+    out = _sel(is_ext_rec, ext.replace(pend_extract=jnp.asarray(False), rec_strike=_i32(-1)), state)
     out = _sel(is_line, top1.replace(pend_line=jnp.asarray(False)), out)
     out = _sel(is_terr, terr_state, out)
     out = _sel(is_fe, cap, out)
@@ -205,6 +209,7 @@ def _rotate(cfg, state, tb):
         pend_rec_line=jnp.asarray(False),
         rec_line=jnp.zeros_like(state.rec_line),
         rec_axis=_i32(-1),
+        rec_strike=_i32(-1),
         turn_count=state.turn_count + 1,
     )
     real = legal.real_actions(cfg, state, tb)
@@ -292,6 +297,9 @@ def _settle(cfg, st, ev, is_fe, tb, preds):
         vs = _victory(cfg, _sel(is_fe, rot, nt), tb)
         # a recovery slide and its extraction / line option are one reference move
         over = (vs.phase == GAME_OVER) & ~(nt.pend_extract | nt.pend_rec_line)
+        # the reference's chain-capture position (digest cc) exists only while a capture chain
+        # continues; a move_stack whose landing could capture ends the game with none
+        vs = vs.replace(attack=jnp.where(nt.phase == CHAIN, vs.attack, -1).astype(jnp.int32))
     else:
         vs = _victory(cfg, nt, tb)
         over = ended & (vs.phase == GAME_OVER)
