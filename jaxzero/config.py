@@ -134,6 +134,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.loop = ml_collections.ConfigDict()
     c.loop.num_iterations = 20
     c.loop.max_to_keep = 3  # checkpoints kept
+    c.loop.plots = True  # plots.png in the workdir (losses, accuracy, scores, Elo, throughput), every iteration
     return c
 
 

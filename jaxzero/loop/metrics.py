@@ -124,7 +124,8 @@ def log_line(row: dict) -> str:
 
 
 class MetricsLog:
-    """``metrics.jsonl`` (one row per saved iteration), TensorBoard events and ``elo.png`` in a workdir."""
+    """``metrics.jsonl`` (one row per saved iteration), TensorBoard events, ``elo.png`` and ``plots.png``
+    in a workdir."""
 
     def __init__(self, workdir: Path, cfg):
         self.workdir, self.cfg = Path(workdir), cfg
@@ -162,7 +163,7 @@ class MetricsLog:
 
     def write(self, row: dict, table) -> None:
         """Appends ``row`` (after its checkpoint is committed), saves the Elo table, redraws elo.png and
-        writes the numeric values to TensorBoard."""
+        plots.png and writes the numeric values to TensorBoard."""
         with open(self.path, "a") as f:
             f.write(json.dumps(row) + "\n")
         if self.cfg.elo.enabled:
@@ -170,6 +171,10 @@ class MetricsLog:
             if self.cfg.elo.plot:
                 plot_elo({self.workdir.name: read_metrics(self.workdir)}, self.workdir / "elo.png",
                          title=f"{self.cfg.game.name}: Elo of the best (uniform random = 0)")
+        if self.cfg.loop.plots:
+            from jaxzero.plots import plot_run
+
+            plot_run(self.workdir)
         if self._writer is None:
             from tensorboardX import SummaryWriter
 
