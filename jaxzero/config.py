@@ -46,6 +46,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.selfplay.temperature = 1.0
     c.selfplay.temperature_moves = 4  # first N moves of a game sampled from the improved policy
     c.selfplay.search = "auto"  # "auto" (mctx for 2 players, max^n for 3-4), "mctx", "maxn", "paranoid"
+    # search over the compact legal list (the game's max_legal_actions slots, not all action ids):
+    # the same search, cheaper; False = over all ids (jaxzero.search.common.SearchBudget.compact)
+    c.selfplay.compact = True
     c.selfplay.holdout_slots = 4  # game slots whose positions are held out for policy_accuracy
 
     c.replay = ml_collections.ConfigDict()

@@ -72,3 +72,16 @@ def test_bench_search_runs():
     states = random_positions(game, jax.random.PRNGKey(3), 4, 5)
     r = bench_search(game, apply_fn, params, states, num_simulations=4, max_num_considered_actions=4, repeats=1)
     assert r["ratio"] > 0 and r["action_agreement"] == 1.0
+
+
+def test_profile_splits_a_search_decision():
+    from jaxzero.bench.profile import profile_search
+
+    cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"),
+                            ["--config.selfplay.batch_size=4", "--config.selfplay.num_simulations=4"])
+    r = profile_search(cfg, repeats=1, max_moves=3)
+    split = r["full_ids"]  # tic-tac-toe: K = A, nothing to compact
+    parts = split["net_s"] + split["rules_s"] + split["pack_s"] + split["bookkeeping_s"]
+    assert abs(parts - split["search_s"]) < 1e-3 and split["pack_s"] == 0.0
+    assert split["net_s"] == pytest.approx(5 * r["piece_s"]["net"], abs=1e-3)  # S + 1 evaluations
+    assert r["net_flops_per_call"] > 0 and r["net_flop_floor_s"] > 0 and "compact" not in r
