@@ -230,6 +230,12 @@ class SelfPlay:
     max_moves: int = 512
     search: str = "auto"  # jaxzero.search.kinds.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
     compact: bool = True  # search over the compact legal list (SearchBudget.compact)
+    # playout-cap randomisation (KataGo): a move is a full search with this probability (drawn once per
+    # move for the batch), else a fast search of fast_simulations / fast_considered whose positions
+    # give no policy target (policy_mask False; value targets still). 1.0 = every move full (off).
+    full_search_prob: float = 1.0
+    fast_simulations: int = 16
+    fast_considered: int = 8
     # Mixed data: a batched player `(states, key) -> actions` (jaxzero.players) that plays the seats
     # drawn by `draw_heuristic_seats` (share passed to `play` per call); None = search only.
     heuristic: Any = None
@@ -252,6 +258,9 @@ class SelfPlay:
             max_moves=cfg.game.max_moves,
             search=sp.search,
             compact=sp.compact,
+            full_search_prob=sp.full_search_prob,
+            fast_simulations=sp.fast_simulations,
+            fast_considered=sp.fast_considered,
             heuristic=heuristic,
             heuristic_seats=cfg.mix.heuristic_seats,
             heuristic_policy_target=cfg.mix.heuristic_policy_target,
@@ -262,6 +271,11 @@ class SelfPlay:
         budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale, self.compact)
         search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)
+        fast = None
+        if self.full_search_prob < 1.0:
+            fast_budget = SearchBudget(self.fast_simulations, self.fast_considered, self.gumbel_scale, self.compact)
+            fast = make_search(self.search, self.game, self.apply_fn, fast_budget)
+        object.__setattr__(self, "_fast_search", fast)
         object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
 
     def _move(self, params, slots: Slots, key, heuristic_share):
@@ -270,13 +284,27 @@ class SelfPlay:
         k_search, k_sample, k_step, k_reset = jax.random.split(key, 4)
         k_heur, k_seats = jax.random.split(jax.random.fold_in(key, 1))  # unused (no change) without a heuristic
         gs = slots.state
-        out = self._search(params, gs, k_search)
-        weights = out.action_weights
+        full = jnp.ones((), bool)
+        if self._fast_search is None:
+            out = self._search(params, gs, k_search)
+            chosen, weights, overflow = out.action, out.action_weights, out.legal_overflow
+        else:
+            # one draw per move for the whole batch: a batch-level cond runs only the search it needs
+            full = jax.random.uniform(jax.random.fold_in(key, 2)) < self.full_search_prob
+
+            def run(search):
+                def go():
+                    o = search(params, gs, k_search)
+                    return o.action, o.action_weights, o.legal_overflow
+
+                return go
+
+            chosen, weights, overflow = jax.lax.cond(full, run(self._search), run(self._fast_search))
         sampled = sample_with_temperature(k_sample, weights, gs.legal_action_mask, self.temperature)
-        action = jnp.where(slots.moves < self.temperature_moves, sampled, out.action)
+        action = jnp.where(slots.moves < self.temperature_moves, sampled, chosen)
         mover = gs.current_player.astype(jnp.int32)
         policy = weights
-        policy_mask = jnp.ones((batch,), bool)
+        policy_mask = jnp.broadcast_to(full, (batch,))
         if self.heuristic is not None:
             by_heuristic = jnp.take_along_axis(slots.heuristic, mover[:, None], axis=1)[:, 0]
             # batch-level cond (not under vmap): no heuristic work in a move where no slot needs it
@@ -289,15 +317,16 @@ class SelfPlay:
             if self.heuristic_policy_target:
                 one_hot = jax.nn.one_hot(h_action, game.num_actions, dtype=weights.dtype)
                 policy = jnp.where(by_heuristic[:, None], one_hot, weights)
+                policy_mask = policy_mask | by_heuristic
             else:
-                policy_mask = ~by_heuristic
+                policy_mask = policy_mask & ~by_heuristic
             new_seats = draw_heuristic_seats(k_seats, batch, game.num_players, heuristic_share, self.heuristic_seats)
         else:
             by_heuristic = jnp.zeros((batch,), bool)
             new_seats = slots.heuristic
         source = jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8)
         return advance(
-            game, slots, action, policy, policy_mask, source, out.legal_overflow, k_step, k_reset, self.max_moves,
+            game, slots, action, policy, policy_mask, source, overflow, k_step, k_reset, self.max_moves,
             new_seats,
         )
 
