@@ -2,6 +2,7 @@
 
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
     python scripts/bench.py profile --config configs/sq8.py [--batch 16] [--repeats 5] [--json]
+    python scripts/bench.py gpu [--small] [--out result.json] [--json]
     python scripts/bench.py engine --board square8 --players 2 [--batch 256] [--seconds 20] [--json]
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
@@ -11,6 +12,9 @@
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
 ``profile`` splits one search decision into network, rules (step + observe), legal-list packing and search
 bookkeeping, with the network's FLOP and bandwidth floors (jaxzero.bench.profile).
+``gpu`` is the one-command accelerator check (jaxzero.bench.gpu, <= 6 minutes on a GPU): square8 2p search
+self-play decisions/s at batch 1024 with the compact search on and off, engine steps/s at batch 4096 and
+heuristic games/s at batch 1024; ``--small`` runs it with tiny batches on a CPU.
 ``engine`` plays uniformly random RingRift games to the end under vmap: complete games/s and decision steps/s.
 ``heuristic`` plays RingRift games where every seat is the one-ply greedy heuristic: games/s.
 ``search`` times mctx's Gumbel search and the max^n search (jaxzero.search.maxn) in one run on the config's
@@ -191,6 +195,23 @@ def _add_search(sub):
     p.set_defaults(func=bench_search_speed)
 
 
+def bench_gpu(args, overrides) -> dict:
+    """The accelerator check (jaxzero.bench.gpu): self-play compact on/off, engine, heuristic."""
+    from jaxzero.bench.gpu import gpu_check
+
+    if overrides:
+        raise cli.UserError(f"unrecognised arguments {overrides}")
+    return {**gpu_check(small=args.small, out=args.out), "host": platform.node()}
+
+
+def _add_gpu(sub):
+    p = sub.add_parser("gpu", help="accelerator check: search self-play (compact on/off), engine, heuristic")
+    p.add_argument("--small", action="store_true", help="tiny batches and net: a smoke test on a CPU")
+    p.add_argument("--out", default=None, help="also write the result (so far) to this JSON file after every part")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_gpu)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
@@ -198,6 +219,7 @@ SUBCOMMANDS = [
     _add_ringrift("engine", bench_engine, 256, 20.0, "random RingRift games: games/s, steps/s"),
     _add_heuristic,
     _add_search,
+    _add_gpu,
 ]
 
 

@@ -85,3 +85,13 @@ def test_profile_splits_a_search_decision():
     assert abs(parts - split["search_s"]) < 1e-3 and split["pack_s"] == 0.0
     assert split["net_s"] == pytest.approx(5 * r["piece_s"]["net"], abs=1e-3)  # S + 1 evaluations
     assert r["net_flops_per_call"] > 0 and r["net_flop_floor_s"] > 0 and "compact" not in r
+
+
+@pytest.mark.slow
+def test_gpu_check_small_runs_on_cpu(tmp_path):
+    out = tmp_path / "gpu.json"
+    assert bench.main(["gpu", "--small", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["small"] and r["selfplay_compact"]["compact"] and not r["selfplay_full_ids"]["compact"]
+    assert r["selfplay_compact"]["decisions_per_s"] > 0 and r["selfplay_full_ids"]["decisions_per_s"] > 0
+    assert r["compact_speedup"] > 0 and r["engine"]["decisions_per_s"] > 0 and r["heuristic"]["games"] >= 0

@@ -5,7 +5,8 @@ jitted pieces of what a search does per decision:
 
 * ``net``: the network alone on the positions' observations (one evaluation of the batch);
 * ``rules``: one move of every game (``vmap(game.step)`` of a uniformly random legal move, which
-  also computes the new legal mask) and ``vmap(game.observe)`` of the result;
+  also computes the new legal mask) and ``vmap(game.observe)`` of the result; ``step`` and
+  ``observe`` time the two halves alone;
 * ``pack``: packing the legal mask into the compact search's K slots (`legal_slots`);
 * ``search`` (and ``search_full``, over all action ids): the whole search at the config's budget.
 
@@ -82,12 +83,18 @@ def profile_search(
         nxt = jax.vmap(game.step)(s, uniform_legal(k_act, s.legal_action_mask), jax.random.split(k_step, b))
         return nxt.legal_action_mask, jax.vmap(game.observe)(nxt)
 
+    def step(s, kk):
+        k_act, k_step = jax.random.split(kk)
+        return jax.vmap(game.step)(s, uniform_legal(k_act, s.legal_action_mask), jax.random.split(k_step, b))
+
     def pack(mask):
         return legal_slots(mask, k)
 
     t = {
         "net": _median_seconds(jax.jit(net), (params, obs), repeats),
         "rules": _median_seconds(jax.jit(rules), (states, key), repeats),
+        "step": _median_seconds(jax.jit(step), (states, key), repeats),
+        "observe": _median_seconds(jax.jit(jax.vmap(game.observe)), (states,), repeats),
         "pack": _median_seconds(jax.jit(pack), (states.legal_action_mask,), repeats),
     }
     compacted = sp.compact and k < game.num_actions  # what `search_slots` decides
