@@ -46,6 +46,15 @@ def default_config() -> ml_collections.ConfigDict:
     c.selfplay.temperature = 1.0
     c.selfplay.temperature_moves = 4  # first N moves of a game sampled from the improved policy
     c.selfplay.search = "auto"  # "auto" (mctx for 2 players, max^n for 3-4), "mctx", "maxn", "paranoid"
+    # search over the compact legal list (the game's max_legal_actions slots, not all action ids):
+    # the same search, cheaper; False = over all ids (jaxzero.search.common.SearchBudget.compact)
+    c.selfplay.compact = True
+    # playout-cap randomisation (KataGo): each self-play move is a full search (num_simulations, gives a
+    # policy target) with probability full_search_prob, else a fast one (fast_simulations /
+    # fast_considered, value target only); drawn once per move for the whole batch. 1.0 = off
+    c.selfplay.full_search_prob = 1.0
+    c.selfplay.fast_simulations = 16
+    c.selfplay.fast_considered = 8
     c.selfplay.holdout_slots = 4  # game slots whose positions are held out for policy_accuracy
 
     c.replay = ml_collections.ConfigDict()
@@ -227,6 +236,11 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(
             f"config.selfplay.holdout_slots must be in [0, selfplay.batch_size), got {cfg.selfplay.holdout_slots}"
         )
+    if not 0.0 < cfg.selfplay.full_search_prob <= 1.0:
+        raise ValueError(f"config.selfplay.full_search_prob must be in (0, 1], got {cfg.selfplay.full_search_prob}")
+    if cfg.selfplay.full_search_prob < 1.0:
+        _positive(cfg, "selfplay.fast_simulations")
+        _positive(cfg, "selfplay.fast_considered")
     if cfg.selfplay.temperature <= 0:
         raise ValueError(f"config.selfplay.temperature must be > 0, got {cfg.selfplay.temperature}")
     if cfg.selfplay.temperature_moves < 0 or cfg.arena.opening_moves < 0:

@@ -63,6 +63,9 @@ class Trajectory:
     heuristic_game: jax.Array = None  # bool[T, B]: the game has at least one heuristic seat
     policy_mask: jax.Array = None  # bool[T, B]: the position gives a policy target
     moves: jax.Array = None  # int32[T, B]: moves played in this game before this position
+    # int32[T, B]: nodes of this move's search with more legal moves than the compact search's slots
+    # (their moves past the first K unsearched; 0 without search or over all ids)
+    legal_overflow: jax.Array = None
 
 
 def init_slots(game, batch_size: int, key) -> Slots:
@@ -127,12 +130,15 @@ def sample_with_temperature(key, weights, legal, temperature):
     return jax.random.categorical(key, logits, axis=-1).astype(jnp.int32)
 
 
-def advance(game, slots: Slots, action, policy, policy_mask, source, k_step, k_reset, max_moves: int, new_seats):
+def advance(
+    game, slots: Slots, action, policy, policy_mask, source, legal_overflow, k_step, k_reset, max_moves: int, new_seats
+):
     """Plays ``action`` in every slot and records the move: ``(slots, Trajectory row)``.
 
     A game that ends (terminal, or ``max_moves`` reached: truncated) restarts from a fresh initial
     state with id ``+B`` and the seat assignment ``new_seats`` (bool[B, P]); the record keeps the
-    position before the move, its ``policy`` target, ``policy_mask``, ``source`` and the returns after it.
+    position before the move, its ``policy`` target, ``policy_mask``, ``source``, the search's
+    ``legal_overflow`` (int32[B]) and the returns after it.
     """
     batch = slots.moves.shape[0]
     gs = slots.state
@@ -157,6 +163,7 @@ def advance(game, slots: Slots, action, policy, policy_mask, source, k_step, k_r
         heuristic_game=jnp.any(slots.heuristic, axis=1),
         policy_mask=policy_mask,
         moves=slots.moves,
+        legal_overflow=legal_overflow,
     )
     fresh = jax.vmap(game.init)(jax.random.split(k_reset, batch))
     slots = Slots(
@@ -197,8 +204,9 @@ class PlayerPlay:
         batch = action.shape[0]
         policy = jax.nn.one_hot(action, self.game.num_actions, dtype=jnp.float32)
         source = jnp.full((batch,), SOURCE_HEURISTIC, jnp.int8)
-        return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, k_step, k_reset,
-                       self.max_moves, slots.heuristic)
+        no_overflow = jnp.zeros((batch,), jnp.int32)
+        return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, no_overflow, k_step,
+                       k_reset, self.max_moves, slots.heuristic)
 
     def _play(self, slots: Slots, key, num_steps: int):
         """Advances all B slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B])."""
@@ -221,6 +229,13 @@ class SelfPlay:
     temperature_moves: int = 0
     max_moves: int = 512
     search: str = "auto"  # jaxzero.search.kinds.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
+    compact: bool = True  # search over the compact legal list (SearchBudget.compact)
+    # playout-cap randomisation (KataGo): a move is a full search with this probability (drawn once per
+    # move for the batch), else a fast search of fast_simulations / fast_considered whose positions
+    # give no policy target (policy_mask False; value targets still). 1.0 = every move full (off).
+    full_search_prob: float = 1.0
+    fast_simulations: int = 16
+    fast_considered: int = 8
     # Mixed data: a batched player `(states, key) -> actions` (jaxzero.players) that plays the seats
     # drawn by `draw_heuristic_seats` (share passed to `play` per call); None = search only.
     heuristic: Any = None
@@ -242,6 +257,10 @@ class SelfPlay:
             temperature_moves=sp.temperature_moves,
             max_moves=cfg.game.max_moves,
             search=sp.search,
+            compact=sp.compact,
+            full_search_prob=sp.full_search_prob,
+            fast_simulations=sp.fast_simulations,
+            fast_considered=sp.fast_considered,
             heuristic=heuristic,
             heuristic_seats=cfg.mix.heuristic_seats,
             heuristic_policy_target=cfg.mix.heuristic_policy_target,
@@ -249,9 +268,14 @@ class SelfPlay:
 
     def __post_init__(self):
         check_heuristic_seats(self.heuristic_seats)
-        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale)
+        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale, self.compact)
         search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)
+        fast = None
+        if self.full_search_prob < 1.0:
+            fast_budget = SearchBudget(self.fast_simulations, self.fast_considered, self.gumbel_scale, self.compact)
+            fast = make_search(self.search, self.game, self.apply_fn, fast_budget)
+        object.__setattr__(self, "_fast_search", fast)
         object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
 
     def _move(self, params, slots: Slots, key, heuristic_share):
@@ -260,13 +284,27 @@ class SelfPlay:
         k_search, k_sample, k_step, k_reset = jax.random.split(key, 4)
         k_heur, k_seats = jax.random.split(jax.random.fold_in(key, 1))  # unused (no change) without a heuristic
         gs = slots.state
-        out = self._search(params, gs, k_search)
-        weights = out.action_weights
+        full = jnp.ones((), bool)
+        if self._fast_search is None:
+            out = self._search(params, gs, k_search)
+            chosen, weights, overflow = out.action, out.action_weights, out.legal_overflow
+        else:
+            # one draw per move for the whole batch: a batch-level cond runs only the search it needs
+            full = jax.random.uniform(jax.random.fold_in(key, 2)) < self.full_search_prob
+
+            def run(search):
+                def go():
+                    o = search(params, gs, k_search)
+                    return o.action, o.action_weights, o.legal_overflow
+
+                return go
+
+            chosen, weights, overflow = jax.lax.cond(full, run(self._search), run(self._fast_search))
         sampled = sample_with_temperature(k_sample, weights, gs.legal_action_mask, self.temperature)
-        action = jnp.where(slots.moves < self.temperature_moves, sampled, out.action)
+        action = jnp.where(slots.moves < self.temperature_moves, sampled, chosen)
         mover = gs.current_player.astype(jnp.int32)
         policy = weights
-        policy_mask = jnp.ones((batch,), bool)
+        policy_mask = jnp.broadcast_to(full, (batch,))
         if self.heuristic is not None:
             by_heuristic = jnp.take_along_axis(slots.heuristic, mover[:, None], axis=1)[:, 0]
             # batch-level cond (not under vmap): no heuristic work in a move where no slot needs it
@@ -279,14 +317,18 @@ class SelfPlay:
             if self.heuristic_policy_target:
                 one_hot = jax.nn.one_hot(h_action, game.num_actions, dtype=weights.dtype)
                 policy = jnp.where(by_heuristic[:, None], one_hot, weights)
+                policy_mask = policy_mask | by_heuristic
             else:
-                policy_mask = ~by_heuristic
+                policy_mask = policy_mask & ~by_heuristic
             new_seats = draw_heuristic_seats(k_seats, batch, game.num_players, heuristic_share, self.heuristic_seats)
         else:
             by_heuristic = jnp.zeros((batch,), bool)
             new_seats = slots.heuristic
         source = jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8)
-        return advance(game, slots, action, policy, policy_mask, source, k_step, k_reset, self.max_moves, new_seats)
+        return advance(
+            game, slots, action, policy, policy_mask, source, overflow, k_step, k_reset, self.max_moves,
+            new_seats,
+        )
 
     def _play(self, params, slots: Slots, key, num_steps: int, heuristic_share=0.0):
         """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).

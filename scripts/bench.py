@@ -1,12 +1,20 @@
 """Benchmarks. Subcommands (add one with a function + `add_parser` in `SUBCOMMANDS`):
 
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
+    python scripts/bench.py profile --config configs/sq8.py [--batch 16] [--repeats 5] [--json]
+    python scripts/bench.py gpu [--small] [--out result.json] [--json]
     python scripts/bench.py engine --board square8 --players 2 [--batch 256] [--seconds 20] [--json]
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
 
-``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s.
+``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
+for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
+``profile`` splits one search decision into network, rules (step + observe), legal-list packing and search
+bookkeeping, with the network's FLOP and bandwidth floors (jaxzero.bench.profile).
+``gpu`` is the one-command accelerator check (jaxzero.bench.gpu, <= 6 minutes on a GPU): square8 2p search
+self-play decisions/s at batch 1024 with the compact search on and off, engine steps/s at batch 4096 and
+heuristic games/s at batch 1024; ``--small`` runs it with tiny batches on a CPU.
 ``engine`` plays uniformly random RingRift games to the end under vmap: complete games/s and decision steps/s.
 ``heuristic`` plays RingRift games where every seat is the one-ply greedy heuristic: games/s.
 ``search`` times mctx's Gumbel search and the max^n search (jaxzero.search.maxn) in one run on the config's
@@ -38,15 +46,40 @@ def bench_selfplay(args, overrides) -> dict:
     from jaxzero.bench.selfplay import bench_selfplay as run
 
     cfg = load_config(args.config, overrides)
-    return {"benchmark": "selfplay", "config": args.config, "overrides": overrides, **run(cfg, args.repeats)}
+    return {"benchmark": "selfplay", "config": args.config, "overrides": overrides,
+            **run(cfg, args.repeats, args.engine_seconds)}
 
 
 def _add_selfplay(sub):
     p = sub.add_parser("selfplay", help="search self-play throughput (games/s, positions/s)")
     p.add_argument("--config", required=True, help="config file, e.g. configs/connect4.py")
     p.add_argument("--repeats", type=int, default=3, help="timed chunks of selfplay.chunk_steps moves")
+    p.add_argument("--engine-seconds", type=float, default=10.0,
+                   help="RingRift: seconds of random engine play at the same batch (0: skip)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=bench_selfplay)
+
+
+def bench_profile(args, overrides) -> dict:
+    """One search decision split into network, rules, packing and bookkeeping (jaxzero.bench.profile)."""
+    from jaxzero.bench.profile import profile_search
+
+    cfg = load_config(args.config, overrides)
+    r = profile_search(cfg, batch=args.batch, repeats=args.repeats, peak_gflops=args.peak_gflops,
+                       bandwidth_gbs=args.bandwidth_gbs, full=not args.no_full)
+    return {"benchmark": "profile", "config": args.config, "overrides": overrides, **r, "host": platform.node()}
+
+
+def _add_profile(sub):
+    p = sub.add_parser("profile", help="time split of one search decision: net, rules, packing, bookkeeping")
+    p.add_argument("--config", required=True, help="config file, e.g. configs/sq8.py")
+    p.add_argument("--batch", type=int, default=None, help="positions searched together (default selfplay.batch_size)")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls of each piece (median)")
+    p.add_argument("--peak-gflops", type=float, default=320.0, help="device peak float32 GFLOP/s (net's floor)")
+    p.add_argument("--bandwidth-gbs", type=float, default=20.0, help="device memory bandwidth GB/s (net's floor)")
+    p.add_argument("--no-full", action="store_true", help="skip timing the search over all action ids")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_profile)
 
 
 def bench_engine(args, overrides) -> dict:
@@ -162,12 +195,31 @@ def _add_search(sub):
     p.set_defaults(func=bench_search_speed)
 
 
+def bench_gpu(args, overrides) -> dict:
+    """The accelerator check (jaxzero.bench.gpu): self-play compact on/off, engine, heuristic."""
+    from jaxzero.bench.gpu import gpu_check
+
+    if overrides:
+        raise cli.UserError(f"unrecognised arguments {overrides}")
+    return {**gpu_check(small=args.small, out=args.out), "host": platform.node()}
+
+
+def _add_gpu(sub):
+    p = sub.add_parser("gpu", help="accelerator check: search self-play (compact on/off), engine, heuristic")
+    p.add_argument("--small", action="store_true", help="tiny batches and net: a smoke test on a CPU")
+    p.add_argument("--out", default=None, help="also write the result (so far) to this JSON file after every part")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_gpu)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
+    _add_profile,
     _add_ringrift("engine", bench_engine, 256, 20.0, "random RingRift games: games/s, steps/s"),
     _add_heuristic,
     _add_search,
+    _add_gpu,
 ]
 
 

@@ -72,3 +72,26 @@ def test_bench_search_runs():
     states = random_positions(game, jax.random.PRNGKey(3), 4, 5)
     r = bench_search(game, apply_fn, params, states, num_simulations=4, max_num_considered_actions=4, repeats=1)
     assert r["ratio"] > 0 and r["action_agreement"] == 1.0
+
+
+def test_profile_splits_a_search_decision():
+    from jaxzero.bench.profile import profile_search
+
+    cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"),
+                            ["--config.selfplay.batch_size=4", "--config.selfplay.num_simulations=4"])
+    r = profile_search(cfg, repeats=1, max_moves=3)
+    split = r["full_ids"]  # tic-tac-toe: K = A, nothing to compact
+    parts = split["net_s"] + split["rules_s"] + split["pack_s"] + split["bookkeeping_s"]
+    assert abs(parts - split["search_s"]) < 1e-3 and split["pack_s"] == 0.0
+    assert split["net_s"] == pytest.approx(5 * r["piece_s"]["net"], abs=1e-3)  # S + 1 evaluations
+    assert r["net_flops_per_call"] > 0 and r["net_flop_floor_s"] > 0 and "compact" not in r
+
+
+@pytest.mark.slow
+def test_gpu_check_small_runs_on_cpu(tmp_path):
+    out = tmp_path / "gpu.json"
+    assert bench.main(["gpu", "--small", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["small"] and r["selfplay_compact"]["compact"] and not r["selfplay_full_ids"]["compact"]
+    assert r["selfplay_compact"]["decisions_per_s"] > 0 and r["selfplay_full_ids"]["decisions_per_s"] > 0
+    assert r["compact_speedup"] > 0 and r["engine"]["decisions_per_s"] > 0 and r["heuristic"]["games"] >= 0

@@ -22,12 +22,17 @@ def test_default_and_shipped_configs_validate():
         ("net.policy_head", "spatial?", "config.net.policy_head: unknown policy head"),
         ("arena.promotion_threshold", 1.5, "promotion_threshold"),
         ("arena.eval_simulations", -1, "config.arena.eval_simulations must be >= 0"),
+        ("selfplay.full_search_prob", 0.0, "config.selfplay.full_search_prob must be in"),
+        ("selfplay.fast_simulations", 0, "selfplay.fast_simulations"),  # checked only when the cap is on
     ],
 )
 def test_bad_values_are_named(path, value, match):
     cfg = default_config()
     section, key = path.split(".")
     cfg[section][key] = value
+    if path == "selfplay.fast_simulations":
+        validate(cfg)  # playout-cap randomisation off: the fast budget is unused
+        cfg.selfplay.full_search_prob = 0.25
     with pytest.raises(ValueError, match=match):
         validate(cfg)
 

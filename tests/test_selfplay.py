@@ -61,6 +61,21 @@ def ttt():
     return game, model, params
 
 
+def test_playout_cap_randomisation_masks_fast_search_policies(ttt):
+    game, model, params = ttt
+    sp = SelfPlay(game, model.apply, num_simulations=8, max_num_considered_actions=9, max_moves=9,
+                  full_search_prob=0.5, fast_simulations=2, fast_considered=2)
+    slots = init_slots(game, 4, jax.random.key(0))
+    _, traj = sp.play(params, slots, jax.random.key(1), num_steps=16)
+    mask = np.asarray(traj.policy_mask)
+    # one draw per move for the batch: a move is a full search (policy target) in every slot or in none
+    assert np.all(mask == mask[:, :1])
+    assert 0 < mask[:, 0].sum() < 16  # both kinds of search occurred (p = 2 * 0.5 ** 16 otherwise)
+    w, legal = np.asarray(traj.policy), np.asarray(traj.legal)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)  # fast searches still give a legal policy to play
+    assert np.all(w[~legal] == 0.0) and np.all(np.asarray(traj.legal_overflow) == 0)
+
+
 def test_selfplay_batch_runs_whole_games(ttt):
     game, model, params = ttt
     sp = SelfPlay(game, model.apply, num_simulations=8, max_num_considered_actions=9, temperature_moves=2, max_moves=9)

@@ -1,7 +1,11 @@
-"""Search self-play throughput: games/s, positions/s and decisions/s of a config's self-play."""
+"""Search self-play throughput: games/s, positions/s and decisions/s of a config's self-play, and for
+RingRift, in the same run, the engine's random-play steps/s at the same batch
+(`jaxzero.bench.engine.bench_engine`) and the ratio of searched state-steps (decisions/s x
+simulations: every simulation steps one state per game) to engine steps."""
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
@@ -9,14 +13,18 @@ import jax
 import numpy as np
 
 from jaxzero import config as config_lib
+from jaxzero.bench.engine import bench_engine
 from jaxzero.games.registry import make_game
+from jaxzero.games.ringrift.env import RingRiftEnv
 from jaxzero.nn import make_model
 from jaxzero.selfplay import SelfPlay, init_slots
 
 
-def bench_selfplay(cfg, repeats: int = 3) -> dict:
+def bench_selfplay(cfg, repeats: int = 3, engine_seconds: float = 10.0) -> dict:
     """Times ``repeats`` chunks of ``selfplay.chunk_steps`` moves of search self-play with a fresh
-    network, after one call that compiles."""
+    network, after one call that compiles; then (RingRift, ``engine_seconds > 0``) the engine's
+    random games at the same batch and rules for ``engine_seconds``."""
+    load_before = os.getloadavg()
     game = make_game(cfg.game.name)
     config_lib.validate(cfg, game)
     model, params = make_model(cfg.net, game, cfg.seed)
@@ -35,6 +43,17 @@ def bench_selfplay(cfg, repeats: int = 3) -> dict:
         games += int(np.asarray(traj.done).sum())
         positions += int(np.asarray(traj.valid).sum())
     seconds = time.time() - t0
+    decisions_per_s = positions / seconds
+    engine = {}
+    if isinstance(game, RingRiftEnv) and engine_seconds > 0:
+        e = bench_engine(game.cfg.board, game.num_players, sp.batch_size, engine_seconds,
+                         auto_single=game.cfg.auto_single)
+        searched = decisions_per_s * sp.num_simulations
+        engine = {
+            "engine_steps_per_s": round(e["decisions_per_s"], 1),
+            "searched_state_steps_per_s": round(searched, 1),
+            "searched_vs_engine": round(searched / e["decisions_per_s"], 4),
+        }
     return {
         "game": cfg.game.name,
         "batch_size": sp.batch_size,
@@ -46,8 +65,12 @@ def bench_selfplay(cfg, repeats: int = 3) -> dict:
         "games_per_s": round(games / seconds, 3),
         "games_per_hour": round(3600 * games / seconds, 1),
         "positions_per_s": round(positions / seconds, 1),
-        "decisions_per_s": round(positions / seconds, 2),  # searched moves (one search each)
+        "decisions_per_s": round(decisions_per_s, 2),  # searched moves (one search each)
+        **engine,
         "search": sp.search,
+        "compact": sp.compact,
         "device": str(jax.devices()[0].platform),
         "host": platform.node(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }

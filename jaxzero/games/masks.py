@@ -1,4 +1,5 @@
-"""Picking entries of boolean action masks without a long cumulative sum.
+"""Picking entries of boolean action masks without a long cumulative sum: one chosen entry
+(`nth_true`, `uniform_legal`) or all of them packed into a short list (`legal_slots`).
 
 XLA lowers `cumsum` on CPU to an associative scan, which over a RingRift square8 action space
 (4,681 ids) costs ~10x the reductions below: `nth_true` finds the k-th True entry in two
@@ -41,3 +42,42 @@ def uniform_legal(key, mask):
     cnt = jnp.sum(flat, axis=-1, dtype=jnp.int32)
     u = jax.random.uniform(key, cnt.shape)
     return nth_true(flat, (u * cnt).astype(jnp.int32)).reshape(lead)
+
+
+def _select_bit(words, r):
+    """int32: the position (0..31) of the r-th (0-based) set bit of each uint32 word (r < its popcount)."""
+    pos = jnp.zeros(r.shape, jnp.int32)
+    for width in (16, 8, 4, 2, 1):
+        low = jax.lax.population_count((words >> pos.astype(jnp.uint32)) & jnp.uint32((1 << width) - 1))
+        high = r >= low.astype(jnp.int32)
+        pos = pos + jnp.where(high, width, 0)
+        r = r - jnp.where(high, low.astype(jnp.int32), 0)
+    return pos
+
+
+def legal_slots(mask, num_slots: int):
+    """The True entries of each row of ``mask [B, A]`` packed into ``num_slots`` (K) slots, in
+    increasing index order: ``(ids int32 [B, K], valid bool [B, K], count int32 [B])``.
+
+    ``ids[b, :count[b]]`` are row b's True indices (0 in the invalid slots past them); ``count`` is
+    the row's full number of True entries, so ``count > K`` says that the row did not fit (its
+    first K entries are kept). Cost ~ one reduction over the mask, no long cumsum and no scatter:
+    the mask is packed into 32-bit words (one popcount each), a short cumsum over the words
+    (A / 32) and a binary search find the word of every slot, and five popcounts the bit inside it.
+    """
+    chex.assert_rank(mask, 2)
+    b, a = mask.shape
+    bits = jnp.pad(mask, ((0, 0), (0, (-a) % 32))).reshape(b, -1, 32).astype(jnp.uint32)
+    words = jnp.sum(bits << jnp.arange(32, dtype=jnp.uint32), axis=-1, dtype=jnp.uint32)  # [B, W]
+    per_word = jax.lax.population_count(words).astype(jnp.int32)
+    upto = jnp.cumsum(per_word, axis=-1)  # inclusive counts, W = ceil(A / 32) long
+    slot = jnp.arange(num_slots, dtype=jnp.int32)
+    word = jax.vmap(lambda c: jnp.searchsorted(c, slot, side="right"))(upto).astype(jnp.int32)
+    count = upto[:, -1]
+    valid = slot[None, :] < count[:, None]
+    word = jnp.minimum(word, words.shape[1] - 1)
+    rank = slot[None, :] - (jnp.take_along_axis(upto, word, axis=1) - jnp.take_along_axis(per_word, word, axis=1))
+    bit = _select_bit(jnp.take_along_axis(words, word, axis=1), rank)
+    ids = jnp.where(valid, word * 32 + bit, 0).astype(jnp.int32)
+    chex.assert_shape([ids, valid], (b, num_slots))
+    return ids, valid, count

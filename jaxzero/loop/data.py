@@ -120,5 +120,7 @@ def window_metrics(window: Window, slots: slice, zobrist_keys) -> dict:
         "data/heuristic_share": heur_share,  # share of this window's games with heuristic seats
         "data/heuristic_positions": float(by_heur.mean()) if by_heur.size else 0.0,  # moves the heuristic chose
         "data/games_seen": games_seen,
+        # searched nodes whose legal moves did not fit the compact search's slots (should stay 0)
+        "data/legal_overflow": int(np.asarray(traj.legal_overflow[:, slots]).sum()),
         **window_stats(traj, zobrist_hash(traj.obs, zobrist_keys), slots),
     }

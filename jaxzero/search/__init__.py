@@ -5,7 +5,7 @@ One public face, laid out as mctx's own: shared pieces in `common`, the algorith
 kind in `kinds`. Imports no RingRift code.
 """
 
-from jaxzero.search.common import ILLEGAL_LOGIT, SearchBudget, mask_logits
+from jaxzero.search.common import ILLEGAL_LOGIT, SearchBudget, SearchOutput, mask_logits, max_legal_actions
 from jaxzero.search.gumbel import run_mctx_search
 from jaxzero.search.kinds import SEARCH_KINDS, make_search, resolve_kind
 from jaxzero.search.maxn import run_maxn_search
@@ -15,8 +15,10 @@ __all__ = [
     "ILLEGAL_LOGIT",
     "SEARCH_KINDS",
     "SearchBudget",
+    "SearchOutput",
     "make_search",
     "mask_logits",
+    "max_legal_actions",
     "resolve_kind",
     "run_maxn_search",
     "run_mctx_search",

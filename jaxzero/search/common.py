@@ -1,21 +1,35 @@
 """What every search here shares: masks, the end-of-game test, the search budget, the game-as-model
-evaluation and the run harness.
+evaluation, the compact legal list and the run harness.
 
 All three searches (`jaxzero.search.gumbel`, `jaxzero.search.maxn`, `jaxzero.search.paranoid`) use
 the game itself as the model: the tree's embedding is a batch of game states, a transition steps
 them, and the network ``apply_fn(params, obs [B, ...]) -> (logits [B, A], values [B, P])`` (values
 mover-relative: index 0 = seat to move) evaluates the new states. Their policies share mctx's call
 shape, so `run_policy` runs any of them from a batch of states. Knows nothing of any particular game.
+
+Compact search (`compact_model`, on by default: ``SearchBudget.compact``): mctx's tree arrays are
+``[B, N+1, A]`` and every simulation selects and backs up over all ``A`` ids (4,681 for RingRift
+square8), while a position has at most ``K = max_legal_actions(game)`` legal moves (256 there).
+The compact model packs each state's legal ids into ``K`` slots (`jaxzero.games.masks.legal_slots`)
+and the search runs over slots: priors are the network's logits gathered at the ids, the
+embedding carries the state with its id list (`CompactEmbedding`), every child is packed again
+inside ``recurrent_fn`` and its padding slots get `ILLEGAL_LOGIT`. `run_policy` maps the chosen
+slot and the improved policy back to ids, so ``action [B]`` and ``action_weights [B, A]`` keep
+their meaning; a state with more than ``K`` legal moves is searched over its first ``K`` and
+counted in ``SearchOutput.legal_overflow``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Optional
 
 import chex
 import jax
 import jax.numpy as jnp
 import mctx
+
+from jaxzero.games.masks import legal_slots
 
 # Logit of illegal actions: large and negative but finite (softmax stays NaN-free).
 ILLEGAL_LOGIT = -1e9
@@ -35,11 +49,14 @@ def is_done(state):
 @dataclasses.dataclass(frozen=True)
 class SearchBudget:
     """How much one search may do: simulations per move, actions considered at the root (Gumbel
-    top-k), and the scale of the root's Gumbel noise (0 = deterministic, for arena play)."""
+    top-k), the scale of the root's Gumbel noise (0 = deterministic, for arena play), and whether
+    to search over the compact legal list (`search_slots`; the result is the same search, the
+    Gumbel noise lands on other ids)."""
 
     num_simulations: int
     max_num_considered_actions: int
     gumbel_scale: float = 1.0
+    compact: bool = True
 
     def __post_init__(self):
         if self.num_simulations < 1:
@@ -69,31 +86,143 @@ def step_and_evaluate(game, apply_fn, params, key, action, states):
     return next_states, logits, values
 
 
-def run_policy(policy, model, budget: SearchBudget, params, states, key, **options) -> mctx.PolicyOutput:
+def max_legal_actions(game) -> int:
+    """K: the most legal actions any state of ``game`` has (its optional static ``max_legal_actions``
+    attribute; ``num_actions`` when it declares none)."""
+    return int(getattr(game, "max_legal_actions", game.num_actions))
+
+
+def search_slots(game, budget: SearchBudget) -> Optional[int]:
+    """The number of slots a search over ``game`` runs on: ``max_legal_actions(game)`` when
+    ``budget.compact`` and that is below ``game.num_actions``; None (all action ids) otherwise."""
+    k = max_legal_actions(game)
+    return k if budget.compact and k < game.num_actions else None
+
+
+@chex.dataclass(frozen=True)
+class SearchOutput(mctx.PolicyOutput):
+    """mctx's ``PolicyOutput`` (``action [B]`` id, ``action_weights [B, A]`` over ids, ``search_tree``)
+    plus ``legal_overflow`` int32 ``[B]``: how many searched nodes had more legal moves than the
+    compact search's slots (their moves past the first K were not searched; always 0 over all ids).
+    In a compact search the tree's action axis is the slot axis."""
+
+    legal_overflow: chex.Array
+
+
+@chex.dataclass(frozen=True)
+class CompactEmbedding:
+    """A node of the compact search: the model's embedding (a batch of game states) and its legal
+    ids packed into K slots: ``ids`` int32 ``[B, K]``, ``valid`` bool ``[B, K]``, ``count`` int32
+    ``[B]`` (the full number of legal moves; ``count > K`` is an overflow)."""
+
+    inner: Any
+    ids: chex.Array
+    valid: chex.Array
+    count: chex.Array
+
+
+def pack_states(states, num_slots: int) -> CompactEmbedding:
+    """The `CompactEmbedding` of a batch of game states (``legal_action_mask [B, A]``)."""
+    ids, valid, count = legal_slots(states.legal_action_mask, num_slots)
+    return CompactEmbedding(inner=states, ids=ids, valid=valid, count=count)
+
+
+def gather_slots(x, emb: CompactEmbedding, fill=ILLEGAL_LOGIT):
+    """``x [B, A]`` (logits over ids) read at the slots' ids: ``[B, K]``, ``fill`` in the padding slots."""
+    chex.assert_rank(x, 2)
+    return jnp.where(emb.valid, jnp.take_along_axis(x, emb.ids, axis=1), fill)
+
+
+def scatter_slots(x, emb: CompactEmbedding, num_actions: int):
+    """``x [B, K]`` over slots written back to ids: ``[B, A]``, 0 at ids in no valid slot."""
+    chex.assert_equal_shape([x, emb.ids])
+    batch = x.shape[0]
+    out = jnp.zeros((batch, num_actions), x.dtype)
+    return out.at[jnp.arange(batch)[:, None], emb.ids].add(jnp.where(emb.valid, x, 0))
+
+
+def compact_model(model, num_slots: int):
+    """The ``(root_fn, recurrent_fn)`` of ``model`` over ``num_slots`` slots instead of action ids.
+
+    ``model``'s embedding must be the batch of game states (as in every model here); its outputs'
+    ``prior_logits [B, A]`` become ``[B, K]`` (gathered at the packed legal ids, padding slots
+    `ILLEGAL_LOGIT`, at the root and at every child), its embedding a `CompactEmbedding`, and
+    ``recurrent_fn`` takes a slot ``[B]`` and steps its id. Anything else passes unchanged.
+    """
+    root_fn, recurrent_fn = model
+
+    def compact_root_fn(params, states):
+        root = root_fn(params, states)
+        emb = pack_states(root.embedding, num_slots)
+        return root.replace(prior_logits=gather_slots(root.prior_logits, emb), embedding=emb)
+
+    def compact_recurrent_fn(params, key, slot, emb: CompactEmbedding):
+        chex.assert_shape(slot, emb.count.shape)
+        action = jnp.take_along_axis(emb.ids, slot[:, None], axis=1)[:, 0]
+        out, states = recurrent_fn(params, key, action, emb.inner)
+        child = pack_states(states, num_slots)
+        return out.replace(prior_logits=gather_slots(out.prior_logits, child)), child
+
+    return compact_root_fn, compact_recurrent_fn
+
+
+def _compact_embeddings(embeddings) -> CompactEmbedding:
+    """The `CompactEmbedding` inside a tree's embeddings (a policy may wrap it, as paranoid does)."""
+    found = [
+        x
+        for x in jax.tree_util.tree_leaves(embeddings, is_leaf=lambda x: isinstance(x, CompactEmbedding))
+        if isinstance(x, CompactEmbedding)
+    ]
+    if len(found) != 1:
+        raise ValueError(f"expected one CompactEmbedding in the search tree's embeddings, found {len(found)}")
+    return found[0]
+
+
+def run_policy(
+    policy, model, budget: SearchBudget, params, states, key, *, num_slots: Optional[int] = None, **options
+) -> SearchOutput:
     """``policy`` (a Gumbel MuZero policy with the call shape of ``mctx.gumbel_muzero_policy``) from a
     batch of game states.
 
     ``model = (root_fn, recurrent_fn)``: ``root_fn(params, states)`` gives the policy's root,
     ``recurrent_fn`` its transitions. The root's illegal actions (``states.legal_action_mask [B, A]``)
-    are the invalid ones; ``options`` go to the policy (e.g. ``max_depth``). Returns the policy's
-    ``PolicyOutput``: ``action [B]``, ``action_weights [B, A]`` (the improved policy) and its tree.
+    are the invalid ones; ``options`` go to the policy (e.g. ``max_depth``). ``num_slots`` (static):
+    None searches over all ``A`` action ids, an int K over the compact legal list (`compact_model`;
+    `search_slots` gives the default). Returns a `SearchOutput`: ``action [B]`` (an id),
+    ``action_weights [B, A]`` (the improved policy over ids, 0 on illegal ids), the policy's tree
+    and ``legal_overflow [B]``.
     """
-    root_fn, recurrent_fn = model
     chex.assert_rank(states.legal_action_mask, 2)
     batch, num_actions = states.legal_action_mask.shape
+    if num_slots is not None:
+        model = compact_model(model, num_slots)
+    root_fn, recurrent_fn = model
     root = root_fn(params, states)
-    chex.assert_shape(root.prior_logits, (batch, num_actions))
+    width = num_actions if num_slots is None else num_slots
+    chex.assert_shape(root.prior_logits, (batch, width))
+    invalid = ~states.legal_action_mask if num_slots is None else ~root.embedding.valid
     out = policy(
         params,
         key,
         root,
         recurrent_fn,
         budget.num_simulations,
-        invalid_actions=~states.legal_action_mask,
+        invalid_actions=invalid,
         max_num_considered_actions=budget.max_num_considered_actions,
         gumbel_scale=budget.gumbel_scale,
         **options,
     )
     chex.assert_shape(out.action, (batch,))
-    chex.assert_shape(out.action_weights, (batch, num_actions))
-    return out
+    chex.assert_shape(out.action_weights, (batch, width))
+    if num_slots is None:
+        action, weights = out.action, out.action_weights
+        overflow = jnp.zeros((batch,), jnp.int32)
+    else:
+        emb = root.embedding
+        action = jnp.take_along_axis(emb.ids, out.action[:, None], axis=1)[:, 0]
+        weights = scatter_slots(out.action_weights, emb, num_actions)
+        nodes = _compact_embeddings(out.search_tree.embeddings)
+        searched = out.search_tree.node_visits > 0
+        overflow = jnp.sum((nodes.count > num_slots) & searched, axis=1, dtype=jnp.int32)
+    chex.assert_shape(weights, (batch, num_actions))
+    return SearchOutput(action=action, action_weights=weights, search_tree=out.search_tree, legal_overflow=overflow)

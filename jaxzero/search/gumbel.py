@@ -14,7 +14,15 @@ import chex
 import jax.numpy as jnp
 import mctx
 
-from jaxzero.search.common import SearchBudget, evaluate, is_done, run_policy, step_and_evaluate
+from jaxzero.search.common import (
+    SearchBudget,
+    SearchOutput,
+    evaluate,
+    is_done,
+    run_policy,
+    search_slots,
+    step_and_evaluate,
+)
 
 
 def make_mctx_model(game, apply_fn):
@@ -56,14 +64,18 @@ def make_mctx_model(game, apply_fn):
 
 def run_mctx_search(
     game, apply_fn, budget: SearchBudget, params, states, key, *, max_depth: Optional[int] = None
-) -> mctx.PolicyOutput:
+) -> SearchOutput:
     """mctx's Gumbel MuZero search (`make_mctx_model`) from a batch of game states of a 2-player game.
 
     ``apply_fn(params, obs[B, *obs_shape]) -> (logits[B, A], values[B, P])`` with values mover-relative;
-    the search sees ``values[:, 0]``. Returns mctx's ``PolicyOutput``: ``action`` ``[B]`` and
-    ``action_weights`` ``[B, A]`` (the improved policy -- the training target). ``budget.gumbel_scale
-    = 0`` makes the search deterministic (arena play). Jit-compatible; ``budget`` and ``max_depth``
-    are static.
+    the search sees ``values[:, 0]``. Returns a `SearchOutput` (mctx's ``PolicyOutput``): ``action``
+    ``[B]``, ``action_weights`` ``[B, A]`` (the improved policy -- the training target) and
+    ``legal_overflow`` ``[B]``; over the compact legal list when ``budget.compact`` and the game
+    bounds its legal moves (`search_slots`). ``budget.gumbel_scale = 0`` makes the search
+    deterministic (arena play). Jit-compatible; ``budget`` and ``max_depth`` are static.
     """
     model = make_mctx_model(game, apply_fn)
-    return run_policy(mctx.gumbel_muzero_policy, model, budget, params, states, key, max_depth=max_depth)
+    slots = search_slots(game, budget)
+    return run_policy(
+        mctx.gumbel_muzero_policy, model, budget, params, states, key, num_slots=slots, max_depth=max_depth
+    )

@@ -2,8 +2,10 @@
 
 ``"mctx"`` (`jaxzero.search.gumbel`, 2 players only), ``"maxn"`` (`jaxzero.search.maxn`),
 ``"paranoid"`` (`jaxzero.search.paranoid`) or ``"auto"`` (mctx for 2 players, max^n otherwise).
-Every kind returns ``action`` ``[B]`` and the policy target ``action_weights`` ``[B, A]``; only
-``search_tree`` differs.
+Every kind returns a `jaxzero.search.common.SearchOutput`: ``action`` ``[B]``, the policy target
+``action_weights`` ``[B, A]`` and ``legal_overflow`` ``[B]``; only ``search_tree`` differs. Each
+searches the compact legal list when ``budget.compact`` (the default) and the game declares
+``max_legal_actions`` below ``num_actions``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def resolve_kind(kind: str, num_players: int) -> str:
 
 
 def make_search(kind: str, game, apply_fn, budget: SearchBudget, **options):
-    """``search(params, states, key) -> mctx.PolicyOutput`` of the named search kind over ``game``.
+    """``search(params, states, key) -> SearchOutput`` of the named search kind over ``game``.
 
     ``apply_fn(params, obs [B, ...]) -> (logits [B, A], values [B, P])`` with mover-relative values;
     ``budget`` is the `SearchBudget`; ``options`` are the kind's keyword options (``max_depth`` for

@@ -38,7 +38,7 @@ from mctx._src import action_selection as _mctx_selection
 from mctx._src import search as _mctx_search
 from mctx._src import seq_halving as _seq_halving
 
-from jaxzero.search.common import SearchBudget, run_policy
+from jaxzero.search.common import SearchBudget, SearchOutput, run_policy, search_slots
 from jaxzero.search.vector_model import MaxnRootFnOutput, make_maxn_model
 
 
@@ -461,13 +461,17 @@ def maxn_gumbel_muzero_policy(
 
 def run_maxn_search(
     game, apply_fn, budget: SearchBudget, params, states, key, *, max_depth: Optional[int] = None
-) -> mctx.PolicyOutput:
+) -> SearchOutput:
     """Max^n Gumbel search (`make_maxn_model`) from a batch of game states of a game of 2-4 players.
 
     ``apply_fn(params, obs[B, *obs_shape]) -> (logits[B, A], values[B, P])`` with values
-    mover-relative. Returns ``PolicyOutput(action [B], action_weights [B, A], search_tree:
-    MaxnTree)``; the root value of every seat is ``search_tree.summary().value`` ``[B, P]``
+    mover-relative. Returns ``SearchOutput(action [B], action_weights [B, A], search_tree:
+    MaxnTree, legal_overflow [B])`` (compact as `jaxzero.search.gumbel.run_mctx_search`: then the
+    tree's action axis is the slot axis); the root value of every seat is ``search_tree.summary().value`` ``[B, P]``
     (absolute seats). Jit-compatible; ``budget`` and ``max_depth`` are static.
     """
     model = make_maxn_model(game, apply_fn)
-    return run_policy(maxn_gumbel_muzero_policy, model, budget, params, states, key, max_depth=max_depth)
+    slots = search_slots(game, budget)
+    return run_policy(
+        maxn_gumbel_muzero_policy, model, budget, params, states, key, num_slots=slots, max_depth=max_depth
+    )

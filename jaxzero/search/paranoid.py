@@ -30,7 +30,7 @@ import chex
 import jax.numpy as jnp
 import mctx
 
-from jaxzero.search.common import SearchBudget, run_policy
+from jaxzero.search.common import SearchBudget, SearchOutput, run_policy, search_slots
 from jaxzero.search.vector_model import MaxnRootFnOutput, make_maxn_model
 
 REDUCTIONS = ("max", "mean")
@@ -134,15 +134,15 @@ def run_paranoid_search(
     *,
     max_depth: Optional[int] = None,
     reduce: str = "max",
-) -> mctx.PolicyOutput:
+) -> SearchOutput:
     """Paranoid search (the root seat against the rest, `paranoid_gumbel_muzero_policy` on
     `make_maxn_model`) from a batch of game states of a game of 2-4 players.
 
     Arguments as `jaxzero.search.maxn.run_maxn_search`, plus ``reduce`` (``"max"`` or ``"mean"``,
-    how the opponents' values combine). Returns ``PolicyOutput(action [B], action_weights [B, A],
-    search_tree)`` with an ``mctx.Tree`` of the root seat's utilities. Jit-compatible; ``budget``,
+    how the opponents' values combine). Returns ``SearchOutput(action [B], action_weights [B, A],
+    search_tree, legal_overflow [B])`` with an ``mctx.Tree`` of the root seat's utilities. Jit-compatible; ``budget``,
     ``max_depth`` and ``reduce`` are static.
     """
     model = make_maxn_model(game, apply_fn)
-    options = dict(max_depth=max_depth, reduce=reduce)
+    options = dict(num_slots=search_slots(game, budget), max_depth=max_depth, reduce=reduce)
     return run_policy(paranoid_gumbel_muzero_policy, model, budget, params, states, key, **options)

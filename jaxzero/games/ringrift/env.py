@@ -55,6 +55,17 @@ class RingRiftEnv:
         return self.layout.num_actions
 
     @property
+    def max_legal_actions(self) -> int:
+        """A static bound on the legal moves of any state (the compact search's slots, jaxzero.search).
+
+        By the rules the placement phase offers at most 3 counts per cell plus the 5 specials
+        (3N + 5: 197 on square8, 188 on hex8); the 900 reference games (/work/shared/ringrift/traces)
+        peak at exactly 3N in placement and at 63 in any other phase (movement). 256 covers both
+        with room; a state past it is counted by the search (``legal_overflow``), not truncated silently.
+        """
+        return 256
+
+    @property
     def num_players(self) -> int:
         return self.cfg.num_players
 
