@@ -26,7 +26,7 @@ from jaxzero.config import ringrift_config
 
 # (engine batch, engine seconds, heuristic batch, heuristic seconds, self-play batch, simulations,
 #  considered, net blocks x channels, self-play moves timed)
-FULL = dict(engine_batch=4096, engine_s=15.0, heuristic_batch=1024, heuristic_s=15.0, selfplay_batch=1024,
+FULL = dict(engine_batch=4096, engine_s=10.0, heuristic_batch=1024, heuristic_s=10.0, selfplay_batch=1024,
             simulations=64, considered=16, blocks=6, channels=64, moves=4)
 SMALL = dict(engine_batch=8, engine_s=1.0, heuristic_batch=4, heuristic_s=1.0, selfplay_batch=4,
              simulations=4, considered=4, blocks=1, channels=8, moves=2)
