@@ -89,6 +89,13 @@ def default_config() -> ml_collections.ConfigDict:
     c.arena.eval_considered = 0
 
     # The network-free heuristic (jaxzero.players): mixed self-play data and the Elo anchor.
+    _add_data_and_safety(c)
+    return c
+
+
+def _add_data_and_safety(c: ml_collections.ConfigDict) -> None:
+    """The sections of `default_config` for the heuristic, mixed data, bootstrap, rollback, Elo, fault
+    injection and the run itself (in place)."""
     c.heuristic = ml_collections.ConfigDict()
     c.heuristic.player = "auto"  # "auto": the game's own (RingRift) else generic one-ply greedy; "greedy"; "none"
     c.heuristic.epsilon = 0.0  # share of uniformly random moves
@@ -144,7 +151,6 @@ def default_config() -> ml_collections.ConfigDict:
     c.loop.num_iterations = 20
     c.loop.max_to_keep = 3  # checkpoints kept
     c.loop.plots = True  # plots.png in the workdir (losses, accuracy, scores, Elo, throughput), every iteration
-    return c
 
 
 def fill_defaults(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

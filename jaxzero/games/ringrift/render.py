@@ -188,10 +188,7 @@ def render_svg(
     s = host_state(state)
     b = board_of(s, board)
     g = _Geometry(b, float(size))
-    n = b.num_cells
     p = int(np.asarray(s["hand"]).shape[-1])
-    rings, height = np.asarray(s["rings"]), np.asarray(s["height"]).astype(int)
-    marker, collapsed = np.asarray(s["marker"]).astype(int), np.asarray(s["collapsed"]).astype(int)
     top = 22.0 if title else 0.0
     width = g.width + (PANEL_WIDTH if panel else 0)
     total_h = max(g.height, 60.0 + 22.0 * p + 120.0 if panel else 0.0) + top
@@ -204,9 +201,31 @@ def render_svg(
     if title:
         out.append(f'<text x="8.0" y="16.0" font-size="13" font-weight="bold">{_esc(title)}</text>')
     out.append(f'<g transform="translate(0.0,{_f(top)})">')
+    out += _cells(g, b, np.asarray(s["collapsed"]).astype(int))
+    out += _coordinates(g, b)
+    if weights is not None:
+        out += _weights(g, b, weights)
+    highlight = move_cells(b, last_move) if last_move else []
+    for c in sorted(set(highlight)):
+        out.append(f'{g.outline(c, shrink=1.5)} fill="none" stroke="#e0a800" stroke-width="3.0" '
+                   f'class="last-move"/>')
+    out += _markers(g, np.asarray(s["marker"]).astype(int))
+    out += _stacks(g, b, np.asarray(s["rings"]), np.asarray(s["height"]).astype(int))
+    if last_move and len(highlight) >= 2 and ">" in last_move:
+        out.append(_arrow(g, highlight[0], highlight[-1]))
+    if legal is not None:
+        out += _legal_dots(g, b, legal)
+    out.append("</g>")
+    if panel:
+        out.extend(_panel(s, p, g.width + 6, top))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
-    # cells and collapsed territory
-    for c in range(n):
+
+def _cells(g, b, collapsed) -> list[str]:
+    """Every cell's outline; collapsed territory filled and hatched in its owner's colour."""
+    out = []
+    for c in range(b.num_cells):
         owner = collapsed[c]
         if owner:
             col = SEAT_COLOURS[owner - 1]
@@ -220,60 +239,63 @@ def render_svg(
         else:
             out.append(f'{g.outline(c)} fill="#f4efe1" stroke="#8a8372" stroke-width="1.0" '
                        f'data-cell="{b.cell_str(c)}"/>')
+    return out
 
-    # coordinates
+
+def _coordinates(g, b) -> list[str]:
+    """Hex cells carry their x,y,z; a square board gets column and row numbers."""
     if g.hex:
-        for c in range(n):
-            cx, cy = g.centres[c]
-            out.append(f'<text x="{_f(cx)}" y="{_f(cy + g.radius * 0.78)}" font-size="7" fill="#8a8372" '
-                       f'text-anchor="middle">{b.cell_str(c)}</text>')
-    else:
-        for x in range(g.cols):
-            cx = g.margin + (x + 0.5) * g.size
-            out.append(f'<text x="{_f(cx)}" y="{_f(g.margin - 8)}" font-size="11" fill="#555555" '
-                       f'text-anchor="middle">{x}</text>')
-        for y in range(g.rows):
-            cy = g.margin + (y + 0.5) * g.size
-            out.append(f'<text x="{_f(g.margin - 8)}" y="{_f(cy + 4)}" font-size="11" fill="#555555" '
-                       f'text-anchor="end">{y}</text>')
-        out.append(f'<text x="{_f(g.margin - 8)}" y="{_f(g.margin - 8)}" font-size="9" fill="#999999" '
-                   f'text-anchor="end">x,y</text>')
+        return [f'<text x="{_f(cx)}" y="{_f(cy + g.radius * 0.78)}" font-size="7" fill="#8a8372" '
+                f'text-anchor="middle">{b.cell_str(c)}</text>' for c, (cx, cy) in enumerate(g.centres[:b.num_cells])]
+    out = []
+    for x in range(g.cols):
+        cx = g.margin + (x + 0.5) * g.size
+        out.append(f'<text x="{_f(cx)}" y="{_f(g.margin - 8)}" font-size="11" fill="#555555" '
+                   f'text-anchor="middle">{x}</text>')
+    for y in range(g.rows):
+        cy = g.margin + (y + 0.5) * g.size
+        out.append(f'<text x="{_f(g.margin - 8)}" y="{_f(cy + 4)}" font-size="11" fill="#555555" '
+                   f'text-anchor="end">{y}</text>')
+    out.append(f'<text x="{_f(g.margin - 8)}" y="{_f(g.margin - 8)}" font-size="9" fill="#999999" '
+               f'text-anchor="end">x,y</text>')
+    return out
 
-    # per-cell weights (policy / visits)
-    if weights is not None:
-        w = np.asarray(weights, np.float64).reshape(-1)
-        if w.shape[0] != n:
-            w = cell_weights(b.name, w)
-        total = w.sum()
-        if total > 0:
-            share = w / total
-            peak = share.max()
-            for c in np.flatnonzero(share > 0):
-                cx, cy = g.centres[c]
-                opacity = 0.15 + 0.6 * share[c] / peak
-                out.append(f'{g.outline(int(c), shrink=2.0)} fill="#ffd400" fill-opacity="{opacity:.2f}" '
-                           f'stroke="none" class="weight"/>')
-                if share[c] >= 0.01:
-                    out.append(f'<text x="{_f(cx)}" y="{_f(cy - g.size * 0.3)}" font-size="8" fill="#6b5500" '
-                               f'text-anchor="middle">{100 * share[c]:.0f}%</text>')
 
-    # last move
-    highlight = []
-    if last_move:
-        highlight = move_cells(b, last_move)
-        for c in sorted(set(highlight)):
-            out.append(f'{g.outline(c, shrink=1.5)} fill="none" stroke="#e0a800" stroke-width="3.0" '
-                       f'class="last-move"/>')
+def _weights(g, b, weights) -> list[str]:
+    """Per-cell weights (policy / visits) as a yellow wash and a percentage."""
+    w = np.asarray(weights, np.float64).reshape(-1)
+    if w.shape[0] != b.num_cells:
+        w = cell_weights(b.name, w)
+    total = w.sum()
+    if total <= 0:
+        return []
+    out, share = [], w / total
+    peak = share.max()
+    for c in np.flatnonzero(share > 0):
+        cx, cy = g.centres[c]
+        opacity = 0.15 + 0.6 * share[c] / peak
+        out.append(f'{g.outline(int(c), shrink=2.0)} fill="#ffd400" fill-opacity="{opacity:.2f}" '
+                   f'stroke="none" class="weight"/>')
+        if share[c] >= 0.01:
+            out.append(f'<text x="{_f(cx)}" y="{_f(cy - g.size * 0.3)}" font-size="8" fill="#6b5500" '
+                       f'text-anchor="middle">{100 * share[c]:.0f}%</text>')
+    return out
 
-    # markers
+
+def _markers(g, marker) -> list[str]:
+    """A ring outline in the owner's colour per marker."""
+    out = []
     for c in np.flatnonzero(marker):
         cx, cy = g.centres[c]
         out.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(g.size * 0.28)}" fill="none" '
                    f'stroke="{SEAT_COLOURS[marker[c] - 1]}" stroke-width="3.5" class="marker" '
                    f'data-owner="{marker[c]}"/>')
+    return out
 
-    # stacks: one bar per ring, bottom to top
-    bar_w = g.size * 0.46
+
+def _stacks(g, b, rings, height) -> list[str]:
+    """One bar per ring, bottom to top, the top ring outlined, the height beside the stack."""
+    out, bar_w = [], g.size * 0.46
     for c in np.flatnonzero(height):
         h = int(height[c])
         cx, cy = g.centres[c]
@@ -289,41 +311,40 @@ def render_svg(
                        f'rx="1.5" fill="{SEAT_COLOURS[owner - 1]}"{stroke}/>')
         out.append(f'<text x="{_f(cx + bar_w / 2 - 1)}" y="{_f(base)}" font-size="11" font-weight="bold" '
                    f'fill="#222222">{h}</text></g>')
+    return out
 
-    # the last move's path
-    if last_move and len(highlight) >= 2 and ">" in last_move:
-        (x1, y1), (x2, y2) = g.centres[highlight[0]], g.centres[highlight[-1]]
-        dx, dy = x2 - x1, y2 - y1
-        length = math.hypot(dx, dy) or 1.0
-        ux, uy = dx / length, dy / length
-        ex, ey = x2 - ux * g.size * 0.3, y2 - uy * g.size * 0.3
-        head = g.size * 0.18
-        hx1, hy1 = ex - ux * head - uy * head * 0.6, ey - uy * head + ux * head * 0.6
-        hx2, hy2 = ex - ux * head + uy * head * 0.6, ey - uy * head - ux * head * 0.6
-        out.append(f'<path d="M{_f(x1)},{_f(y1)} L{_f(ex)},{_f(ey)} M{_f(hx1)},{_f(hy1)} L{_f(ex)},{_f(ey)} '
-                   f'L{_f(hx2)},{_f(hy2)}" fill="none" stroke="#e0a800" stroke-width="2.5" '
-                   f'stroke-linecap="round" class="last-move-arrow"/>')
 
-    # legal destinations
-    if legal is not None:
-        if isinstance(legal, (list, tuple)) and (not legal or isinstance(legal[0], str)):
-            dests = {move_cells(b, m)[-1] for m in legal if move_cells(b, m)}
-        else:
-            mask = np.asarray(legal).astype(bool).reshape(-1)
-            cells = action_cells(b.name)
-            if mask.shape[0] != cells.shape[0]:
-                raise ValueError(f"legal mask has {mask.shape[0]} entries, {b.name} has {cells.shape[0]} actions")
-            dests = {int(c) for c in cells[mask] if c >= 0}
-        for c in sorted(dests):
-            cx, cy = g.centres[c]
-            out.append(f'<circle cx="{_f(cx + g.size * 0.3)}" cy="{_f(cy + g.size * 0.3)}" r="{_f(g.size * 0.08)}" '
-                       f'fill="#111111" fill-opacity="0.55" class="legal"/>')
+def _arrow(g, start: int, end: int) -> str:
+    """The last move's path from ``start`` to ``end`` with an arrow head."""
+    (x1, y1), (x2, y2) = g.centres[start], g.centres[end]
+    dx, dy = x2 - x1, y2 - y1
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    ex, ey = x2 - ux * g.size * 0.3, y2 - uy * g.size * 0.3
+    head = g.size * 0.18
+    hx1, hy1 = ex - ux * head - uy * head * 0.6, ey - uy * head + ux * head * 0.6
+    hx2, hy2 = ex - ux * head + uy * head * 0.6, ey - uy * head - ux * head * 0.6
+    return (f'<path d="M{_f(x1)},{_f(y1)} L{_f(ex)},{_f(ey)} M{_f(hx1)},{_f(hy1)} L{_f(ex)},{_f(ey)} '
+            f'L{_f(hx2)},{_f(hy2)}" fill="none" stroke="#e0a800" stroke-width="2.5" '
+            f'stroke-linecap="round" class="last-move-arrow"/>')
 
-    out.append("</g>")
-    if panel:
-        out.extend(_panel(s, p, g.width + 6, top))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+
+def _legal_dots(g, b, legal) -> list[str]:
+    """A dot on each legal destination (from move strings or a bool mask over the actions)."""
+    if isinstance(legal, (list, tuple)) and (not legal or isinstance(legal[0], str)):
+        dests = {move_cells(b, m)[-1] for m in legal if move_cells(b, m)}
+    else:
+        mask = np.asarray(legal).astype(bool).reshape(-1)
+        cells = action_cells(b.name)
+        if mask.shape[0] != cells.shape[0]:
+            raise ValueError(f"legal mask has {mask.shape[0]} entries, {b.name} has {cells.shape[0]} actions")
+        dests = {int(c) for c in cells[mask] if c >= 0}
+    out = []
+    for c in sorted(dests):
+        cx, cy = g.centres[c]
+        out.append(f'<circle cx="{_f(cx + g.size * 0.3)}" cy="{_f(cy + g.size * 0.3)}" r="{_f(g.size * 0.08)}" '
+                   f'fill="#111111" fill-opacity="0.55" class="legal"/>')
+    return out
 
 
 def _panel(s, p: int, x0: float, top: float) -> list[str]:
