@@ -1,4 +1,4 @@
-"""RingRift square8 2-player (the default main job): `python scripts/train.py --config configs/sq8.py --workdir runs/sq8`.
+"""RingRift square8 2-player: `python scripts/train.py --config sq8.py` (workdir runs/sq8).
 
 `--config configs/sq8.py:tiny` is the CPU smoke-test variant (1 block x 8 channels, 4 games, 4 simulations);
 `--config configs/sq8.py:cpu` is the setting for a real run on a 2-core CPU (see BENCHMARKS.md).
