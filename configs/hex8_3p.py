@@ -1,4 +1,4 @@
-"""RingRift hex8 3-player: `python scripts/train.py --config configs/hex8_3p.py --workdir runs/hex8_3p`.
+"""RingRift hex8 3-player: `python scripts/train.py --config hex8_3p.py` (workdir runs/hex8_3p).
 
 `--config configs/hex8_3p.py:tiny` is the CPU smoke-test variant (1 block x 8 channels, 4 games, 4 simulations).
 """

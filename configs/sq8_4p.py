@@ -1,4 +1,4 @@
-"""RingRift square8 4-player: `python scripts/train.py --config configs/sq8_4p.py --workdir runs/sq8_4p`.
+"""RingRift square8 4-player: `python scripts/train.py --config sq8_4p.py` (workdir runs/sq8_4p).
 
 `--config configs/sq8_4p.py:tiny` is the CPU smoke-test variant (1 block x 8 channels, 4 games, 4 simulations).
 """
