@@ -14,3 +14,9 @@ def test_a_redirected_log_gets_short_lines_and_a_silent_run_none(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and "positions/s" in lines[0]
     assert list(steps(5, "x", "chunk", False)) == list(range(5)) and capsys.readouterr().err == ""
+
+
+def test_a_line_waits_for_the_steps_device_work_before_it_is_timed(capsys):
+    waited = []
+    assert list(steps(4, "x", "chunk", True, every=2, sync=lambda: waited.append(True))) == [0, 1, 2, 3]
+    assert len(waited) == 2 and len(capsys.readouterr().err.splitlines()) == 2

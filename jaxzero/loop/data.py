@@ -51,7 +51,8 @@ def play_window(play, slots, key, num_steps: int, chunk: int, desc: str, progres
     Trajectory)``: ``(slots, Trajectory[num_steps, B])``."""
     chunks = []
     batch = jax.tree.leaves(slots)[0].shape[0]
-    for k in steps(num_steps // chunk, desc, "chunk", progress, per_step=chunk * batch, what="positions"):
+    for k in steps(num_steps // chunk, desc, "chunk", progress, per_step=chunk * batch, what="positions",
+                   sync=lambda: jax.block_until_ready(chunks[-1])):
         slots, traj = play(slots, jax.random.fold_in(key, k))
         chunks.append(traj)
     return slots, concat_trajectories(chunks)

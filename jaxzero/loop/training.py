@@ -17,7 +17,8 @@ def train_steps(train_step, ts, buffer, key, num_steps: int, batch_size: int, de
     """``num_steps`` calls of ``train_step(ts, buffer, key, batch_size)``: ``(ts, [per-step metrics])``."""
     step_metrics = []
     # a redirected log gets one line per 100 steps
-    for s in steps(num_steps, desc or "", "steps", desc is not None and progress, every=100):
+    for s in steps(num_steps, desc or "", "steps", desc is not None and progress, every=100,
+                   sync=lambda: jax.block_until_ready(step_metrics[-1])):
         ts, m = train_step(ts, buffer, jax.random.fold_in(key, s), batch_size)
         step_metrics.append(m)
     return ts, jax.device_get(step_metrics)
