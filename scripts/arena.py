@@ -42,10 +42,15 @@ from jaxzero import cli, paths  # noqa: E402
 KINDS = "random | heuristic | maxn | paranoid | mctx | auto | training workdir"
 
 
+def asked_simulations(args, side: str = "a") -> int | None:
+    """The simulations the command line asks of side ``side`` (B: ``--b-simulations`` first), or None."""
+    return args.b_simulations if side == "b" and args.b_simulations is not None else args.simulations
+
+
 def budget_of(args, cfg, side: str = "a") -> dict | None:
     """Side ``side``'s search budget from ``--simulations`` / ``--considered`` (B: ``--b-*`` first),
     else the config's self-play budget; None when the side plays its raw policy (0 simulations)."""
-    sims = args.b_simulations if side == "b" and args.b_simulations is not None else args.simulations
+    sims = asked_simulations(args, side)
     considered = args.b_considered if side == "b" and args.b_considered else args.considered
     if sims == 0:
         return None
@@ -89,10 +94,8 @@ def make_player(name: str, game, cfg, args, network=None, side="a"):
     elif (Path(name.partition("@")[0]) / "checkpoints").is_dir():
         best = cli.load_best(name, cfg.game.name)
         apply_fn, params, kind = best.apply_fn, best.params, best.config.selfplay.search
-        asked = (args.b_simulations if side == "b" else None)
-        asked = args.simulations if asked is None else asked
         _, measured = search_budgets(fill_defaults(best.config))  # the budget the run measured its best with
-        budget = None if asked == 0 else (budget_of(args, cfg, side) if asked else measured)
+        budget = measured if asked_simulations(args, side) is None else budget_of(args, cfg, side)
     else:
         raise cli.UserError(f"player {name!r} is neither {KINDS.replace(' |', ',')} (a directory with checkpoints/)")
     if budget is None:

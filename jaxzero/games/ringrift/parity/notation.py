@@ -391,15 +391,7 @@ def host_state_from_digest(
     )
 
 
-def state_from_digest(
-    board_name: str,
-    cfg: RulesConfig,
-    digest_str: str,
-    *,
-    move_count: int = 0,
-    victory_threshold: int | None = None,
-    territory_minimum: int | None = None,
-) -> State:
+def state_from_digest(board_name: str, cfg: RulesConfig, digest_str: str, **options) -> State:
     """The State a digest describes; ValueError naming the field for malformed input.
 
     Fields a digest does not carry get neutral values: move_count (argument), turn_count 0,
@@ -407,16 +399,9 @@ def state_from_digest(
     pend_extract / pend_rec_line False, thresholds from cfg unless given, ranks/rewards
     zero, swap_window = pie rule on, 2 players, not swapped and seat 2 still holds all its
     rings in hand. The legal mask is left all-False (call the engine's legal_mask).
+    ``options``: `host_state_from_digest`'s (move_count, victory_threshold, territory_minimum).
     """
-    h = host_state_from_digest(
-        board_name,
-        cfg,
-        digest_str,
-        move_count=move_count,
-        victory_threshold=victory_threshold,
-        territory_minimum=territory_minimum,
-    )
-    return from_host(cfg, h)
+    return from_host(cfg, host_state_from_digest(board_name, cfg, digest_str, **options))
 
 
 def from_host(cfg: RulesConfig, h: Dict[str, np.ndarray]) -> State:
