@@ -44,6 +44,9 @@ class Arena:
             self, "_vs_random_raw", jax.jit(self._raw_policy_vs_random, static_argnames=("num_games",))
         )
         object.__setattr__(self, "_vs_player", jax.jit(self._net_vs_player, static_argnames=("player", "num_games")))
+        object.__setattr__(
+            self, "_raw_vs_player", jax.jit(self._raw_policy_vs_player, static_argnames=("player", "num_games"))
+        )
 
     def _net_vs_net(self, cand_params, opp_params, key, num_games: int):
         # one search traced for both nets (a scan over the two param sets): half the compile; the
@@ -69,6 +72,10 @@ class Arena:
         act = players_act(search_player(self._search, params), player)
         return play_games(self.game, act, key, num_games, self.max_moves, self.opening_moves)
 
+    def _raw_policy_vs_player(self, params, key, player: Callable, num_games: int):
+        act = players_act(policy_player(self.game, self.apply_fn, params), player)
+        return play_games(self.game, act, key, num_games, self.max_moves, self.opening_moves)
+
     def match(self, cand_params, opp_params, key, num_games: int) -> dict:
         """Candidate vs opponent net over ``num_games`` games: score, 95% CI, per-seat scores."""
         return self._summary(*self._vs_net(cand_params, opp_params, key, num_games=num_games))
@@ -86,6 +93,11 @@ class Arena:
         heuristic anchor) in every other seat. ``player`` is a static jit argument: it must be hashable
         and long-lived (build it once; a fresh closure per call compiles per call)."""
         return self._summary(*self._vs_player(params, key, player=player, num_games=num_games))
+
+    def raw_policy_vs_player(self, params, player: Callable, key, num_games: int) -> dict:
+        """The net's raw policy (argmax over legal logits, no search) vs a batched network-free player
+        (e.g. the heuristic), with the same openings as `vs_player`: has the net itself outgrown it?"""
+        return self._summary(*self._raw_vs_player(params, key, player=player, num_games=num_games))
 
     def _summary(self, scores, unfinished) -> dict:
         return summarize(scores, unfinished, self.game.num_players)

@@ -49,6 +49,15 @@ def default_config() -> ml_collections.ConfigDict:
     # search over the compact legal list (the game's max_legal_actions slots, not all action ids):
     # the same search, cheaper; False = over all ids (jaxzero.search.common.SearchBudget.compact)
     c.selfplay.compact = True
+    # scale of the completed Q-values in the improved policy (the policy target), mctx's value_scale:
+    # softmax(logits + (50 + max visits) * value_scale * q), q rescaled to [0, 1]. 0.1 = mctx's default;
+    # smaller keeps the target nearer the prior when the value head is noisy (self-play only: the
+    # arena plays with the default)
+    c.selfplay.value_scale = 0.1
+    # min-max rescale the completed Q-values to [0, 1] before scaling (mctx's default). With a few
+    # simulations and a noisy value head the rescale stretches noise-sized differences to the full
+    # range; False shifts the logits by the raw Q differences instead
+    c.selfplay.rescale_values = True
     # playout-cap randomisation (KataGo): each self-play move is a full search (num_simulations, gives a
     # policy target) with probability full_search_prob, else a fast one (fast_simulations /
     # fast_considered, value target only); drawn once per move for the whole batch. 1.0 = off
@@ -78,7 +87,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.arena.promotion_threshold = 0.55
     c.arena.max_moves = 64
     # promotion gate: "lcb" = score >= promotion_threshold AND the 95% Wilson lower bound > 0.5;
-    # "threshold" = score >= promotion_threshold only (the foundation loop's rule)
+    # "threshold" = score >= promotion_threshold only (the foundation loop's rule); "always" =
+    # continuous training (AlphaZero): every candidate becomes the best, the match only reports
     c.arena.gate = "lcb"
     # the best's anchor matches (vs random, the heuristic, recent bests) are played when a net becomes
     # the best; True re-plays them every iteration (more games for an unchanged net, more time)
@@ -140,6 +150,9 @@ def _add_data_and_safety(c: ml_collections.ConfigDict) -> None:
     c.elo.recent_bests = 2  # previous bests (by promotion) the best plays each iteration
     c.elo.num_games = 32  # games per recent-best pairing
     c.elo.anchor_games = 64  # heuristic vs random, once per run, ties the anchors together
+    # the best vs the heuristic-bootstrapped first best (config.bootstrap), at the eval budget, when a
+    # net becomes the best: does self-play beat the imitation it started from? (0: not played)
+    c.elo.bootstrap_games = 0
     c.elo.prior = 1.0  # virtual drawn games per observed pairing (keeps ratings finite)
     c.elo.plot = True  # elo.png in the workdir, written every iteration
 
@@ -247,6 +260,8 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     if cfg.selfplay.full_search_prob < 1.0:
         _positive(cfg, "selfplay.fast_simulations")
         _positive(cfg, "selfplay.fast_considered")
+    if not cfg.selfplay.value_scale > 0:
+        raise ValueError(f"config.selfplay.value_scale must be > 0, got {cfg.selfplay.value_scale}")
     if cfg.selfplay.temperature <= 0:
         raise ValueError(f"config.selfplay.temperature must be > 0, got {cfg.selfplay.temperature}")
     if cfg.selfplay.temperature_moves < 0 or cfg.arena.opening_moves < 0:
@@ -258,8 +273,8 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.arena.promotion_threshold must be in [0, 1], got {cfg.arena.promotion_threshold}")
     if cfg.train.learning_rate <= 0:
         raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
-    if cfg.arena.gate not in ("lcb", "threshold"):
-        raise ValueError(f"config.arena.gate must be 'lcb' or 'threshold', got {cfg.arena.gate!r}")
+    if cfg.arena.gate not in ("lcb", "threshold", "always"):
+        raise ValueError(f"config.arena.gate must be 'lcb', 'threshold' or 'always', got {cfg.arena.gate!r}")
     _checked("heuristic.player", check_heuristic_kind, cfg.heuristic.player)
     if not 0.0 <= cfg.heuristic.epsilon <= 1.0:
         raise ValueError(f"config.heuristic.epsilon must be in [0, 1], got {cfg.heuristic.epsilon}")
@@ -291,7 +306,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
             raise ValueError("config.bootstrap.num_steps > 0 needs bootstrap.train_steps > 0 (the data would go unused)")
     elif b.train_steps > 0:
         raise ValueError("config.bootstrap.train_steps > 0 needs bootstrap.num_steps > 0 (nothing to train on)")
-    for key in ("heuristic_games", "recent_bests", "num_games", "anchor_games"):
+    for key in ("heuristic_games", "recent_bests", "num_games", "anchor_games", "bootstrap_games"):
         if cfg.elo[key] < 0:
             raise ValueError(f"config.elo.{key} must be >= 0, got {cfg.elo[key]}")
     if cfg.rollback.max_nonfinite < 0:
@@ -304,7 +319,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
                 f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "
                 "so seats are swapped evenly"
             )
-        for key in ("heuristic_games", "num_games", "anchor_games"):
+        for key in ("heuristic_games", "num_games", "anchor_games", "bootstrap_games"):
             if cfg.elo.enabled and cfg.elo[key] % game.num_players:
                 raise ValueError(
                     f"config.elo.{key} ({cfg.elo[key]}) must be a multiple of num_players ({game.num_players}) "
@@ -399,9 +414,11 @@ RINGRIFT_CPU = {
     # 200 games and 0.94 at 64/16 over 100; at 32/16, run E's 45-minute best 0.88 over 200: the
     # doubling adds little, 64 simulations are too slow for the loop)
     "arena": {"gate": "threshold", "vs_random_games": 48, "eval_simulations": 32, "eval_considered": 16},
-    # no heuristic anchor (compiling the one-ply heuristic in a match costs minutes on CPU) and no
-    # recent-best matches (two-net games at the eval budget cost minutes)
-    "elo": {"heuristic_games": 0, "anchor_games": 0, "num_games": 0},
+    # the yardsticks of the learning issue, measured when a net becomes the best: the heuristic
+    # (searched and raw policy; its compile is paid once and then comes from the compilation cache),
+    # heuristic vs random once (places the heuristic on the Elo scale) and the bootstrap net at equal
+    # search; no recent-best matches (two-net games at the eval budget cost minutes)
+    "elo": {"heuristic_games": 32, "anchor_games": 32, "bootstrap_games": 32, "num_games": 0},
     "loop": {"num_iterations": 20},  # ~50-55 min on a 2-core CPU with the bootstrap (run F)
 }
 

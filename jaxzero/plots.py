@@ -4,8 +4,9 @@ Panels (each drawn from whatever keys the rows have; a panel with no data says s
 
 * losses: ``loss/policy``, ``loss/value`` (training) and ``heldout/loss_policy``, ``heldout/loss_value``;
 * policy accuracy: ``policy_accuracy`` (held-out top-1 agreement with the search's policy);
-* scores with their 95% intervals: ``vs_random``, ``vs_heuristic``, ``arena`` (candidate vs best),
-  ``vs_best/<name>`` (e.g. the bootstrap net), ``heuristic_vs_random``;
+* scores with their 95% intervals: ``vs_random``, ``vs_heuristic`` (searched) and
+  ``vs_heuristic_raw_policy``, ``vs_bootstrap`` (the best vs the heuristic-bootstrapped first best),
+  ``arena`` (candidate vs best), ``vs_best/<name>``, ``heuristic_vs_random``;
 * Elo of the best net (``elo`` ± ``elo/se``, uniform random = 0);
 * throughput: games and positions per hour of the iteration's wall time (self-play + training +
   arena seconds).
@@ -19,7 +20,7 @@ import json
 import math
 from pathlib import Path
 
-SCORE_KEYS = ("vs_random", "vs_heuristic", "arena", "heuristic_vs_random")
+SCORE_KEYS = ("vs_random", "vs_heuristic", "vs_heuristic_raw_policy", "vs_bootstrap", "arena", "heuristic_vs_random")
 LOSS_KEYS = ("loss/policy", "loss/value", "heldout/loss_policy", "heldout/loss_value")
 SECONDS_KEYS = ("selfplay_seconds", "train_seconds", "arena_seconds")
 

@@ -230,6 +230,8 @@ class SelfPlay:
     max_moves: int = 512
     search: str = "auto"  # jaxzero.search.kinds.SEARCH_KINDS; "auto" = mctx for 2 players, max^n for 3-4
     compact: bool = True  # search over the compact legal list (SearchBudget.compact)
+    value_scale: float = 0.1  # scale of the completed Q-values in the improved policy (SearchBudget.value_scale)
+    rescale_values: bool = True  # min-max rescale those Q-values to [0, 1] first (SearchBudget.rescale_values)
     # playout-cap randomisation (KataGo): a move is a full search with this probability (drawn once per
     # move for the batch), else a fast search of fast_simulations / fast_considered whose positions
     # give no policy target (policy_mask False; value targets still). 1.0 = every move full (off).
@@ -258,6 +260,8 @@ class SelfPlay:
             max_moves=cfg.game.max_moves,
             search=sp.search,
             compact=sp.compact,
+            value_scale=sp.value_scale,
+            rescale_values=sp.rescale_values,
             full_search_prob=sp.full_search_prob,
             fast_simulations=sp.fast_simulations,
             fast_considered=sp.fast_considered,
@@ -268,12 +272,14 @@ class SelfPlay:
 
     def __post_init__(self):
         check_heuristic_seats(self.heuristic_seats)
-        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale, self.compact)
+        budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale, self.compact,
+                              self.value_scale, self.rescale_values)
         search = make_search(self.search, self.game, self.apply_fn, budget)
         object.__setattr__(self, "_search", search)
         fast = None
         if self.full_search_prob < 1.0:
-            fast_budget = SearchBudget(self.fast_simulations, self.fast_considered, self.gumbel_scale, self.compact)
+            fast_budget = SearchBudget(self.fast_simulations, self.fast_considered, self.gumbel_scale, self.compact,
+                                       self.value_scale, self.rescale_values)
             fast = make_search(self.search, self.game, self.apply_fn, fast_budget)
         object.__setattr__(self, "_fast_search", fast)
         object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))

@@ -84,6 +84,7 @@ def make_eval_fn(apply_fn, value_loss_weight=1.0):
     def evaluate(params, batch: replay.Batch):
         chex.assert_rank(batch.policy, 2)
         _, metrics = losses(apply_fn, params, batch, value_loss_weight)
+        metrics["value_targets"] = batch.value_mask.sum()  # loss/value means nothing without any
         logits, _ = apply_fn(params, batch.obs)
         agree = jnp.argmax(mask_logits(logits, batch.legal), -1) == jnp.argmax(batch.policy, -1)
         if batch.policy_mask is None:

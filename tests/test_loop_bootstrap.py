@@ -32,7 +32,11 @@ def _config():
     cfg.train.steps_per_iteration = 20
     cfg.arena.num_games = 16
     cfg.arena.vs_random_games = 16
-    cfg.elo.heuristic_games = cfg.elo.num_games = cfg.elo.anchor_games = 0
+    cfg.elo.num_games = cfg.elo.anchor_games = 0
+    # the anchors a bootstrapped run is judged by: the heuristic (searched and raw policy), the bootstrap net
+    cfg.elo.heuristic_games = 8
+    cfg.elo.bootstrap_games = 8
+    cfg.arena.gate = "always"  # continuous training: iteration 0's candidate becomes the best
     cfg.bootstrap.num_steps = BOOT_STEPS  # two chunks of selfplay.chunk_steps = 9
     cfg.bootstrap.batch_size = BOOT_BATCH
     cfg.bootstrap.holdout_slots = BOOT_HOLDOUT
@@ -92,8 +96,15 @@ def test_the_bootstrapped_net_is_the_first_best_and_resume_does_not_bootstrap_ag
     assert r0["train_step"] == BOOT_TRAIN + cfg.train.steps_per_iteration
     assert r1["train_step"] == BOOT_TRAIN + 2 * cfg.train.steps_per_iteration
     assert sum("bootstrap |" in x for x in logs) == 1
-    # iteration 0 gated its candidate against the bootstrapped net, not the untrained one
-    assert r0["best_from"] == ("it0" if r0["promoted"] else "bootstrap")
+    # iteration 0 played its candidate against the bootstrapped net, not the untrained one; the
+    # "always" gate made it the best, and the best was measured against the fixed anchors
+    assert r0["promoted"] and r0["best_from"] == "it0" and r0["arena/games"] == cfg.arena.num_games
+    for r in (r0, r1):
+        assert r["vs_bootstrap/games"] == cfg.elo.bootstrap_games and 0 <= r["vs_bootstrap/score"] <= 1
+        assert r["vs_heuristic/games"] == r["vs_heuristic_raw_policy/games"] == cfg.elo.heuristic_games
+        assert r["elo/bootstrap"] is not None
+    # the resumed call restored the bootstrap net from the workdir (a fresh Loop would have to)
+    assert r1["best_from"] == "it1"
     ck = Checkpointer(workdir / "checkpoints")
     try:
         s0, _, _ = ck.restore(0, jax.eval_shape(lp.initial_state))

@@ -141,6 +141,9 @@ def test_promotion_gate_needs_threshold_and_lower_bound():
     # below the threshold nothing promotes, however many games
     ok, why = loop.promotion_decision(summary(0.54, 10000), 0.55, "lcb")
     assert not ok and "threshold" in why
+    # continuous training: every candidate becomes the best, the score is only reported
+    ok, why = loop.promotion_decision(summary(0.2, 32), 0.55, "always")
+    assert ok and "0.200" in why
 
 
 def test_heuristic_drop_rule():

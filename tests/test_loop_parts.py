@@ -46,8 +46,8 @@ def test_the_best_is_measured_at_the_eval_budget_and_the_gate_at_the_self_play_b
 
 
 def test_the_anchor_matches_play_on_the_eval_arena(tmp_path):
-    """The anchors (the best vs random and recent bests) play every game on the eval arena, never
-    the gate's."""
+    """The anchors (the best vs random, the bootstrap net and recent bests) play every game on the
+    eval arena, never the gate's."""
     import dataclasses
 
     from jaxzero.elo import EloTable
@@ -56,7 +56,7 @@ def test_the_anchor_matches_play_on_the_eval_arena(tmp_path):
     cfg = _cfg()
     cfg.arena.eval_simulations = 2 * cfg.selfplay.num_simulations
     cfg.elo.heuristic_games = 0
-    cfg.elo.num_games, cfg.elo.recent_bests = 2, 1
+    cfg.elo.num_games, cfg.elo.recent_bests, cfg.elo.bootstrap_games = 2, 1, 2
     w = loop.Loop(cfg, tmp_path, progress=False)
     played = []
 
@@ -72,7 +72,8 @@ def test_the_anchor_matches_play_on_the_eval_arena(tmp_path):
             raise AssertionError(f"an anchor match played on the gate's arena: {name}")
 
     parts = dataclasses.replace(w.parts, eval_arena=Recorder(), arena=Refuses())
-    run = types.SimpleNamespace(best=parts.params0, best_name="it0", recent=[("prev", parts.params0)])
+    run = types.SimpleNamespace(best=parts.params0, best_name="it0", recent=[("prev", parts.params0)],
+                                bootstrap=parts.params0)
     key = jax.random.PRNGKey(0)
     Anchors(parts, w.cfg, EloTable(tmp_path / "elo.json", "g")).measure(0, run, (key, key, key))
-    assert played == ["vs_random", "vs_random_raw_policy", "match"]
+    assert played == ["vs_random", "vs_random_raw_policy", "match", "match"]  # the bootstrap, then "prev"

@@ -128,3 +128,29 @@ def test_search_finds_the_win_and_masks_illegal(ttt_net):
     np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
     assert np.all(w[~np.asarray(states.legal_action_mask)] == 0.0)
     assert w[0].argmax() == 2  # the improved policy prefers the win
+
+
+def test_value_scale_moves_the_improved_policy_between_the_prior_and_the_search(ttt_net):
+    """``SearchBudget.value_scale`` (mctx's ``qtransform_completed_by_mix_value``) weighs Q against
+    the prior in the policy target: a tiny scale gives back the prior, the default moves the target
+    towards the win; without the min-max rescale the shift follows the raw Q differences."""
+    game, model, params = ttt_net
+    _, win = ttt_after([0, 3, 1, 4])  # X wins at 2
+    states = batch(win, win)
+    legal = np.asarray(states.legal_action_mask)
+    logits, _ = model.apply(params, jax.vmap(game.observe)(states))
+    prior = np.asarray(jax.nn.softmax(jnp.where(legal, logits, -jnp.inf), axis=-1))
+
+    def target(**kw):
+        budget = SearchBudget(num_simulations=32, max_num_considered_actions=5, gumbel_scale=0.0, **kw)
+        return np.asarray(run_mctx_search(game, model.apply, budget, params, states, jax.random.key(0)).action_weights)
+
+    def kl_from_prior(w):
+        return float(np.sum(np.where(w > 0, w * (np.log(np.maximum(w, 1e-30)) - np.log(np.maximum(prior, 1e-30))), 0.0)))
+
+    default, tiny, raw = target(), target(value_scale=1e-4), target(rescale_values=False)
+    np.testing.assert_allclose(tiny, prior, atol=2e-3)
+    assert default[0].argmax() == 2 and default[0, 2] > prior[0, 2] + 0.2
+    assert kl_from_prior(tiny) < kl_from_prior(raw) and kl_from_prior(tiny) < kl_from_prior(default)
+    with pytest.raises(ValueError, match="value_scale"):
+        SearchBudget(num_simulations=4, max_num_considered_actions=2, value_scale=0.0)

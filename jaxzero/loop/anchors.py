@@ -1,4 +1,5 @@
-"""The best against fixed anchors: uniform random (Elo 0), the heuristic and recent bests.
+"""The best against fixed anchors: uniform random (Elo 0), the heuristic (searched and raw policy),
+the bootstrap net and recent bests.
 
 Measured when a net becomes the best: re-playing an unchanged best only re-samples the noise
 (``arena.remeasure_best`` re-plays every iteration). Every result goes into the Elo table.
@@ -38,12 +39,19 @@ class Anchors:
             vh = cand_vs_h if cand_vs_h is not None else parts.vs_heuristic(best, key=k_heur, num_games=cfg.elo.heuristic_games)
             out["vs_heuristic"] = vh
             table.add(it, name, parts.heuristic_name, vh["score"] * vh["games"], vh["games"])
+            # the raw policy (argmax, no search) with the same openings: has the net itself outgrown it?
+            out["vs_heuristic_raw"] = parts.raw_vs_heuristic(best, key=k_heur, num_games=cfg.elo.heuristic_games)
             if cfg.elo.anchor_games > 0 and not table.has_pair(parts.heuristic_name, ANCHOR):
                 # once per run: heuristic vs random ties the two anchors together
                 hr = play_match(parts.game, parts.heuristic, random_player, jax.random.fold_in(k_heur, 1),
                                 cfg.elo.anchor_games, cfg.arena.max_moves)
                 table.add(it, parts.heuristic_name, ANCHOR, hr["score"] * hr["games"], hr["games"])
                 out["heuristic_vs_random"] = hr
+        if run.bootstrap is not None and cfg.elo.enabled and cfg.elo.bootstrap_games > 0 and name != "bootstrap":
+            # the fixed anchor self-play has to beat: the heuristic-bootstrapped first best, at equal search
+            r = parts.eval_arena.match(best, run.bootstrap, jax.random.fold_in(k_bests, 1000), cfg.elo.bootstrap_games)
+            table.add(it, name, "bootstrap", r["score"] * r["games"], r["games"])
+            out["vs_bootstrap"] = r
         if cfg.elo.enabled and cfg.elo.num_games > 0:
             out["vs_bests"] = {}
             for j, (other, params) in enumerate(run.recent[-cfg.elo.recent_bests:] if cfg.elo.recent_bests else []):

@@ -1,7 +1,8 @@
 """The promotion gate: the candidate plays the best; it replaces the best only when it wins clearly.
 
 ``arena.gate = "lcb"``: score >= ``promotion_threshold`` and the 95% Wilson lower bound > 0.5;
-``"threshold"``: the score alone. A promotion whose score against the heuristic drops below the
+``"threshold"``: the score alone; ``"always"``: continuous training (AlphaZero): every candidate
+becomes the best and the match only reports. A promotion whose score against the heuristic drops below the
 previous best's by more than ``rollback.heuristic_margin`` is rolled back instead.
 """
 
@@ -12,7 +13,10 @@ import dataclasses
 
 def promotion_decision(arena: dict, threshold: float, gate: str = "lcb") -> tuple[bool, str]:
     """(promote, reason) from an arena summary: score >= threshold and, for ``gate="lcb"``, the 95%
-    Wilson lower bound above 0.5 (the candidate is better than the best with confidence)."""
+    Wilson lower bound above 0.5 (the candidate is better than the best with confidence);
+    ``gate="always"`` promotes whatever the score."""
+    if gate == "always":
+        return True, f"promoted (gate always; score {arena['score']:.3f})"
     if arena["score"] < threshold:
         return False, f"kept: score {arena['score']:.3f} < threshold {threshold:.2f}"
     if gate == "lcb" and not arena["ci_low"] > 0.5:

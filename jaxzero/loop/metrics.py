@@ -72,7 +72,8 @@ def iteration_row(cfg, it: int, run, data: dict, timing: dict, train: dict, held
         "grad_norm": train["grad_norm"],
         "policy_accuracy": float(heldout.get("policy_accuracy", nan)),
         "heldout/loss_policy": float(heldout.get("loss/policy", nan)),
-        "heldout/loss_value": float(heldout.get("loss/value", nan)),
+        # over the held-out positions whose game ended in this window (none: NaN, not 0)
+        "heldout/loss_value": float(heldout.get("loss/value", nan)) if heldout.get("value_targets", 1) > 0 else nan,
         **_summary("arena", gate.arena),
         "promoted": bool(gate.promoted),
         "gate/rule": cfg.arena.gate,
@@ -95,6 +96,11 @@ def iteration_row(cfg, it: int, run, data: dict, timing: dict, train: dict, held
     if "vs_heuristic" in anchors:
         row.update(_summary("vs_heuristic", anchors["vs_heuristic"]))
         row.update({"vs_heuristic/player": heuristic_name, "elo/heuristic": elo.get(heuristic_name)})
+    if "vs_heuristic_raw" in anchors:
+        row.update(_summary("vs_heuristic_raw_policy", anchors["vs_heuristic_raw"]))
+    if "vs_bootstrap" in anchors:
+        row.update(_summary("vs_bootstrap", anchors["vs_bootstrap"]))
+        row["elo/bootstrap"] = elo.get("bootstrap")
     if "heuristic_vs_random" in anchors:
         row["heuristic_vs_random/score"] = anchors["heuristic_vs_random"]["score"]
     for name, score in anchors.get("vs_bests", {}).items():
@@ -113,6 +119,10 @@ def log_line(row: dict) -> str:
     if row["rollback"]:
         decision = f"ROLLBACK to the best of iteration {row['rollback/restored_from']}: {row['rollback/reason']}"
     vh = f" heuristic {row['vs_heuristic/score']:.2f}" if "vs_heuristic/score" in row else ""
+    if "vs_heuristic_raw_policy/score" in row:
+        vh += f" (raw {row['vs_heuristic_raw_policy/score']:.2f})"
+    if "vs_bootstrap/score" in row:
+        vh += f" bootstrap {row['vs_bootstrap/score']:.2f}"
     elo = f" | elo {row['elo']:.0f}" if row["elo"] is not None else ""
     return (
         f"it {row['iteration']:3d} | games {row['games']:4d} (trunc {row['truncated']}, heur "

@@ -37,6 +37,7 @@ class Parts:
     heuristic_name: str | None
     heuristic: Callable | None  # batched network-free player, or None (config.heuristic.player = "none")
     vs_heuristic: Callable | None  # ``(params, key, num_games) -> summary`` of the best vs the heuristic
+    raw_vs_heuristic: Callable | None  # the same for the best's raw policy (no search)
     train_step: Callable
     evaluate: Callable
 
@@ -64,9 +65,10 @@ def _build(cfg, game) -> Parts:
                   max_moves=cfg.arena.max_moves, search=cfg.selfplay.search)
     # the best's anchor matches may search with a larger budget than self-play and the gate
     eval_arena = arena if eval_budget == selfplay_budget else dataclasses.replace(arena, **eval_budget)
-    vs_heuristic = None
+    vs_heuristic = raw_vs_heuristic = None
     if heuristic is not None and cfg.elo.enabled and cfg.elo.heuristic_games > 0:
         vs_heuristic = functools.partial(eval_arena.vs_player, player=heuristic)
+        raw_vs_heuristic = functools.partial(eval_arena.raw_policy_vs_player, player=heuristic)
     return Parts(
         game=game,
         model=model,
@@ -79,6 +81,7 @@ def _build(cfg, game) -> Parts:
         heuristic_name=heuristic_name,
         heuristic=heuristic,
         vs_heuristic=vs_heuristic,
+        raw_vs_heuristic=raw_vs_heuristic,
         train_step=make_train_step(model.apply, optimizer, cfg.train.value_loss_weight),
         evaluate=make_eval_fn(model.apply, cfg.train.value_loss_weight),
     )

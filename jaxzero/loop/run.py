@@ -17,7 +17,14 @@ import jax.numpy as jnp
 
 from jaxzero import config as config_lib
 from jaxzero import replay
-from jaxzero.checkpoint import BOOTSTRAP_NET, Checkpointer, install_debug_pause_in_save, save_params
+from jaxzero.checkpoint import (
+    BOOTSTRAP_NET,
+    Checkpointer,
+    CorruptCheckpointError,
+    install_debug_pause_in_save,
+    restore_params,
+    save_params,
+)
 from jaxzero.data_quality import zobrist_keys
 from jaxzero.elo import EloTable
 from jaxzero.games.registry import make_game
@@ -129,6 +136,12 @@ class Loop:
                                                           progress=self.progress, log=self.log)
             run.best, run.best_name = run.ts.params, "bootstrap"
             save_params(self.workdir / BOOTSTRAP_NET, run.best)  # a fixed anchor (`scripts/arena.py DIR@bootstrap`)
+            run.bootstrap = run.best
+        elif (self.workdir / BOOTSTRAP_NET).exists():
+            try:
+                run.bootstrap = restore_params(self.workdir / BOOTSTRAP_NET, state["best"])
+            except CorruptCheckpointError as e:
+                self.log(f"warning: the bootstrap anchor is not measured: {e}")
             run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
                                  best=run.best)
         self._play = parts.selfplay.play

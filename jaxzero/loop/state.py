@@ -55,6 +55,7 @@ class Run:
     slots: Any  # selfplay.Slots: the running games
     key: Any
     nonfinite_streak: int = 0  # consecutive iterations rolled back for a non-finite loss
+    bootstrap: Any = None  # params of the heuristic-bootstrapped first best (a fixed anchor), or None
 
     def rollback(self) -> None:
         """Back to the last good state: its best params and optimizer state (the candidate restarts from the best)."""
