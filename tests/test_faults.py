@@ -93,8 +93,8 @@ def two_iterations(tmp_path_factory):
     return workdir
 
 
-def _largest_state_file(step_dir: Path) -> Path:
-    return max((p for p in (step_dir / "state").rglob("*") if p.is_file() and p.name != "_METADATA"),
+def _largest_state_file(step_dir: Path, item: str = "state") -> Path:
+    return max((p for p in (step_dir / item).rglob("*") if p.is_file() and p.name != "_METADATA"),
                key=lambda p: p.stat().st_size)
 
 
@@ -111,6 +111,8 @@ DAMAGE = {
     "truncated": lambda step: _largest_state_file(step).write_bytes(_largest_state_file(step).read_bytes()[:100]),
     "no_metadata": lambda step: (step / "state" / "_METADATA").unlink(),
     "torn_metrics": lambda step: (step / "metrics" / "metrics").write_text('{"iteration": 1, "ga'),
+    # the replay buffer / game slots saved for an exact resume
+    "resume_overwritten": lambda step: _overwrite_inside(_largest_state_file(step, "resume")),
 }
 
 
@@ -146,3 +148,22 @@ def test_consecutive_non_finite_rollbacks_stop_the_run_with_the_good_state_kept(
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0]
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == ["0"]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_saved_without_buffer_and_slots_still_resumes_with_one_warning(tmp_path, two_iterations):
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(two_iterations, workdir)
+    for step in ("0", "1"):  # what checkpoints saved before the exact resume hold
+        for item in ("resume", "resume_info"):
+            shutil.rmtree(workdir / "checkpoints" / step / item)
+    logs = []
+    rows = loop.Loop(_cfg(3), workdir, progress=False, log=logs.append).run()
+    warnings = [x for x in logs if x.startswith("WARNING")]
+    assert len(warnings) == 1 and "holds no replay buffer and game slots" in warnings[0], logs
+    assert "the resume is not exact" in warnings[0]
+    assert "resuming from checkpoint of iteration 1" in "\n".join(logs)
+    assert [r["iteration"] for r in rows] == [2] and rows[0]["vs_random/measured_at"] == 2  # re-measured
+    assert rows[0]["buffer_size"] == rows[0]["positions"]  # the buffer restarted empty
