@@ -1,8 +1,8 @@
 """Checkpoints with orbax's `CheckpointManager`: one step per completed iteration.
 
-Each step holds three items: ``state`` (candidate params, optimizer state, best params, iteration,
+Each step holds the items ``state`` (candidate params, optimizer state, best params, iteration,
 train step, RNG key data), ``config`` (the full config as JSON) and ``metrics`` (that iteration's
-metrics). Orbax writes a step to a temporary directory and renames it only when complete, so a
+metrics), and ``integrity``, ``resume``, ``resume_info`` (below). Orbax writes a step to a temporary directory and renames it only when complete, so a
 process killed mid-save leaves the previous steps intact and the half-written one invisible.
 
 Restores use an abstract target (shapes/dtypes/tree structure of freshly initialised state), so the

@@ -14,10 +14,12 @@ results carried for an unchanged best); `resume_target` is their abstract tree f
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxzero import replay
 from jaxzero.selfplay import init_slots
@@ -71,15 +73,18 @@ class Run:
 
 
 def resume_arrays(run: Run) -> dict:
-    """The arrays of ``run`` an exact resume needs besides the checkpointed state."""
-    return {"buffer": run.buffer, "slots": run.slots, "recent": [params for _, params in run.recent]}
+    """The arrays of ``run`` an exact resume needs besides the checkpointed state (the slots, which
+    data-parallel self-play shards over devices, gathered to the host)."""
+    return {"buffer": run.buffer, "slots": jax.device_get(run.slots), "recent": [params for _, params in run.recent]}
 
 
 def resume_info(run: Run, anchors_measured) -> dict:
     """The JSON record saved with `resume_arrays`: the earlier bests' names, the non-finite streak and
-    the anchors' carried results (`jaxzero.loop.anchors.Anchors.saved`)."""
-    return {"recent": [name for name, _ in run.recent], "nonfinite_streak": run.nonfinite_streak,
+    the anchors' carried results (`jaxzero.loop.anchors.Anchors.saved`; NumPy values as Python ones,
+    so the record always serialises)."""
+    info = {"recent": [name for name, _ in run.recent], "nonfinite_streak": run.nonfinite_streak,
             "anchors": anchors_measured}
+    return json.loads(json.dumps(info, default=lambda x: np.asarray(x).tolist()))
 
 
 def resume_target(game, cfg, params0, info: dict) -> dict:
