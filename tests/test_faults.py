@@ -38,14 +38,19 @@ def test_a_second_run_on_a_busy_workdir_is_refused_with_the_holders_pid(tmp_path
 def test_a_checkpoints_metrics_row_lost_to_a_kill_is_written_on_resume(tmp_path):
     logs = []
     rows = loop.Loop(_cfg(1), tmp_path, progress=False, log=logs.append).run()
+    elo = json.loads((tmp_path / "elo.json").read_text())
     metrics = tmp_path / "metrics.jsonl"
-    metrics.write_text("")  # as if killed after the checkpoint committed, before the metrics line
+    metrics.write_text("")  # as if killed after the checkpoint committed, before the metrics line ...
+    (tmp_path / "elo.json").unlink()  # ... and the Elo table
     rows2 = loop.Loop(_cfg(2), tmp_path, progress=False, log=logs.append).run()
     lines = [json.loads(x) for x in metrics.read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0, 1]
     assert lines[0] == json.loads(json.dumps(rows[0]))  # the checkpoint's own row, as first written
     assert [r["iteration"] for r in rows2] == [1]
     assert any("lacked iteration 0's row" in x for x in logs)
+    # the table came back from the checkpoint: iteration 0's results as first written, then any of iteration 1
+    results = json.loads((tmp_path / "elo.json").read_text())["results"]
+    assert elo["results"] and results[:len(elo["results"])] == elo["results"] and {r[0] for r in results} <= {0, 1}
 
 
 def _run(script, *args, cwd=None):

@@ -75,14 +75,16 @@ class Loop:
             run, start, first_metrics, carried = self._start(ckpt, log)
             table = EloTable(self.workdir / "elo.json", self.cfg.game.name)
             table.trim(start - 1)
+            if carried is not None:  # the checkpoint's table (elo.json is written after it: a kill may lose a row)
+                table.results = [list(r) for r in carried["elo"]]
             anchors, rows = Anchors(self.parts, self.cfg, table), []
-            anchors.restore(carried)
+            anchors.restore(carried["anchors"] if carried is not None else None)
             for it in range(start, self.cfg.loop.num_iterations):
                 row = self._iteration(it, run, anchors, table) | first_metrics
                 row["elapsed_seconds"] = round(time.time() - t_start, 1)  # since this process started the loop
                 first_metrics = {}
                 state = checkpoint_state(run.ts, run.best, it, run.key)
-                resume = (resume_arrays(run), resume_info(run, anchors.saved()))  # for an exact resume
+                resume = (resume_arrays(run), resume_info(run, anchors.saved(), table.results))  # for an exact resume
                 ckpt.save(it, state, self.config_json, row, resume)  # committed before the metrics line is appended
                 run.last_good, run.last_good_iteration = state, it
                 log.write(row, table)
@@ -95,7 +97,7 @@ class Loop:
         return rows
 
     def _start(self, ckpt, log) -> tuple[Run, int, dict, dict | None]:
-        """``(run, first iteration, metrics for the first row, the anchors' carried results)``: a fresh
+        """``(run, first iteration, metrics for the first row, the checkpoint's `resume_info` or None)``: a fresh
         run (bootstrapped if configured) or the state of the last checkpoint. A checkpoint with its
         replay buffer, game slots and the rest of `jaxzero.loop.state.resume_info` continues exactly;
         an older one (or one saved under other buffer or slot shapes) restarts those, with a warning."""
@@ -122,7 +124,7 @@ class Loop:
         key = jax.random.wrap_key_data(jnp.asarray(state["rng"], jnp.uint32))
         if saved is not None:  # exact: the key, buffer and slots as the uninterrupted run has them now
             arrays, info = saved
-            buffer, slots, carried = arrays["buffer"], arrays["slots"], info["anchors"]
+            buffer, slots, carried = arrays["buffer"], arrays["slots"], info
             recent = list(zip(info["recent"], arrays["recent"]))
         else:
             key, k_slots = jax.random.split(key)

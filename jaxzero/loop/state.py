@@ -8,7 +8,7 @@ rollback restores, the replay buffer, the running game slots, the key).
 What else of a `Run` decides the iterations to come is saved with each checkpoint too, so a resumed
 run continues exactly as an uninterrupted one: `resume_arrays` (the replay buffer, the running game
 slots, the earlier bests' params) and `resume_info` (their names, the non-finite streak, the anchor
-results carried for an unchanged best); `resume_target` is their abstract tree for a restore.
+results carried for an unchanged best, the Elo table's results); `resume_target` is their abstract tree for a restore.
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ def resume_arrays(run: Run) -> dict:
     return {"buffer": run.buffer, "slots": jax.device_get(run.slots), "recent": [params for _, params in run.recent]}
 
 
-def resume_info(run: Run, anchors_measured) -> dict:
-    """The JSON record saved with `resume_arrays`: the earlier bests' names, the non-finite streak and
-    the anchors' carried results (`jaxzero.loop.anchors.Anchors.saved`; NumPy values as Python ones,
-    so the record always serialises)."""
+def resume_info(run: Run, anchors_measured, elo_results) -> dict:
+    """The JSON record saved with `resume_arrays`: the earlier bests' names, the non-finite streak, the
+    anchors' carried results (`jaxzero.loop.anchors.Anchors.saved`) and the Elo table's results (NumPy
+    values as Python ones, so the record always serialises)."""
     info = {"recent": [name for name, _ in run.recent], "nonfinite_streak": run.nonfinite_streak,
-            "anchors": anchors_measured}
+            "anchors": anchors_measured, "elo": elo_results}
     return json.loads(json.dumps(info, default=lambda x: np.asarray(x).tolist()))
 
 
