@@ -208,7 +208,7 @@ class Checkpointer:
         target = resume_target(info)
         if tree_signature(target) != info.get("signature"):
             return (f"the replay buffer and game slots saved with iteration {iteration} have other shapes than "
-                    "this config's (replay.capacity, selfplay.batch_size or elo.recent_bests changed)")
+                    "this config's (replay.capacity or selfplay.batch_size changed)")
         treedef = jax.tree.structure(target)
         leaves = [ocp.utils.to_shape_dtype_struct(x) for x in jax.tree.leaves(target)]
         out = self._restore_items(iteration, dict(resume=ocp.args.StandardRestore(leaves)))

@@ -105,6 +105,7 @@ def test_sigkill_during_selfplay_and_save_then_resume(tmp_path):
     while not lines.empty():
         out.append(lines.get())
     assert any("resuming from checkpoint of iteration 0" in x for x in out), out
+    assert not [x for x in out if x.startswith("WARNING")], out  # the buffer and game slots came back (exact)
     assert [x[:6] for x in out if x.startswith("it ")] == ["it   1", "it   2"]
     latest, steps = committed(ckdir)
     assert latest == 2 and steps == [0, 1, 2]
