@@ -1,8 +1,8 @@
 """Checkpoints with orbax's `CheckpointManager`: one step per completed iteration.
 
-Each step holds three items: ``state`` (candidate params, optimizer state, best params, iteration,
+Each step holds the items ``state`` (candidate params, optimizer state, best params, iteration,
 train step, RNG key data), ``config`` (the full config as JSON) and ``metrics`` (that iteration's
-metrics). Orbax writes a step to a temporary directory and renames it only when complete, so a
+metrics), and ``integrity``, ``resume``, ``resume_info`` (below). Orbax writes a step to a temporary directory and renames it only when complete, so a
 process killed mid-save leaves the previous steps intact and the half-written one invisible.
 
 Restores use an abstract target (shapes/dtypes/tree structure of freshly initialised state), so the
@@ -15,6 +15,14 @@ zero-filled is found even where orbax would read it without complaint; `restore_
 then falls back to the newest step that verifies and moves the bad ones aside (into
 ``<workdir>/checkpoints_rejected/``: nothing is deleted, and rotation never removes a good step in
 favour of a bad one).
+
+For an exact resume a step also holds ``resume`` and ``resume_info`` (`save`'s ``resume``): the
+arrays the loop carries from one iteration to the next besides the state (replay buffer, running
+game slots, earlier bests), saved as the flat list of their leaves, and a JSON record (host-side
+loop state and a signature of the arrays' paths, dtypes and shapes). Their digest is saved with the
+state's. `resume_latest_verified` reads them only when their signature matches the current
+config's (a changed buffer capacity or slot count, or a step saved before they existed, resumes
+without them: the caller is told why).
 """
 
 from __future__ import annotations
@@ -51,6 +59,20 @@ def state_digest(state) -> str:
     return h.hexdigest()
 
 
+def tree_signature(tree) -> str:
+    """SHA-256 over a pytree's leaf key paths, dtypes and shapes (arrays or ShapeDtypeStructs)."""
+    h = hashlib.sha256()
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        h.update(f"{jax.tree_util.keystr(path)}|{np.dtype(leaf.dtype)}|{tuple(leaf.shape)}\n".encode())
+    return h.hexdigest()
+
+
+def _resume_digest(arrays, info: dict) -> str:
+    """The digest of a step's resume arrays together with its JSON record (``info`` less its digest)."""
+    record = np.frombuffer(json.dumps(info, sort_keys=True).encode(), np.uint8)
+    return state_digest({"arrays": arrays, "info": record})
+
+
 def _json_reads(step_dir: Path) -> bool:
     """Whether a step directory's metrics item (if it has one) is valid JSON."""
     f = step_dir / "metrics" / "metrics"
@@ -81,7 +103,8 @@ class Checkpointer:
             self._move_aside(torn)
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True)
         self.manager = ocp.CheckpointManager(self.directory, options=options,
-                                             item_names=("state", "config", "metrics", "integrity"))
+                                             item_names=("state", "config", "metrics", "integrity", "resume",
+                                                         "resume_info"))
 
     def latest_iteration(self) -> int | None:
         """The last completely saved iteration, or None."""
@@ -117,17 +140,21 @@ class Checkpointer:
                 f"(saved -> current): {'; '.join(bad)}. Use another --workdir or the original config."
             )
 
-    def save(self, iteration: int, state: dict, config: dict, metrics: dict) -> None:
-        """Saves one iteration and blocks until it is committed on disk."""
-        self.manager.save(
-            iteration,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardSave(state),
-                config=ocp.args.JsonSave(config),
-                metrics=ocp.args.JsonSave(metrics),
-                integrity=ocp.args.JsonSave({"state_sha256": state_digest(state)}),
-            ),
-        )
+    def save(self, iteration: int, state: dict, config: dict, metrics: dict, resume=None) -> None:
+        """Saves one iteration and blocks until it is committed on disk. ``resume``: optional
+        ``(arrays, info)``, the pytree and the JSON dict an exact resume needs besides ``state``
+        (see the module docstring; `resume_latest_verified` gives them back)."""
+        items = dict(state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config),
+                     metrics=ocp.args.JsonSave(metrics))
+        integrity = {"state_sha256": state_digest(state)}
+        if resume is not None:
+            arrays, info = resume
+            info = dict(info, signature=tree_signature(arrays))
+            items["resume"] = ocp.args.StandardSave(jax.tree.leaves(arrays))
+            items["resume_info"] = ocp.args.JsonSave(info)
+            integrity["resume_sha256"] = _resume_digest(arrays, info)
+        items["integrity"] = ocp.args.JsonSave(integrity)
+        self.manager.save(iteration, args=ocp.args.Composite(**items))
         self.manager.wait_until_finished()
 
     def restore(self, iteration: int, abstract_state: dict) -> tuple[dict, dict, dict]:
@@ -140,40 +167,87 @@ class Checkpointer:
         it): orbax returns arrays committed to a device, and jit caches key on that, so a resumed
         loop would otherwise retrace and recompile every function it had already compiled.
         """
+        return self._read(iteration, abstract_state)[:3]
+
+    def _read(self, iteration: int, abstract_state: dict, resume_target=None):
+        """``(state, config, metrics, resume)``: `restore`, plus with ``resume_target`` (``info ->
+        abstract arrays``) the step's resume arrays as ``(arrays, info)``, or a sentence saying why
+        it has none that fit."""
+        step_dir = self.directory / str(iteration)
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
         items = dict(state=ocp.args.StandardRestore(abstract), config=ocp.args.JsonRestore(),
                      metrics=ocp.args.JsonRestore())
-        checked = (self.directory / str(iteration) / "integrity").is_dir()
+        checked = (step_dir / "integrity").is_dir()
         if checked:
             items["integrity"] = ocp.args.JsonRestore()
+        has_resume = resume_target is not None and (step_dir / "resume").is_dir()
+        if has_resume:
+            items["resume_info"] = ocp.args.JsonRestore()
+        out = self._restore_items(iteration, items)
+        state = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), out.state)
+        if checked and out.integrity.get("state_sha256") != state_digest(state):
+            raise CorruptCheckpointError(f"checkpoint of iteration {iteration} does not match its saved digest "
+                                         "(a data file was changed after it was written)")
+        resume = None
+        if resume_target is not None:
+            resume = (self._read_resume(iteration, out.resume_info, resume_target, out.integrity) if has_resume
+                      else f"checkpoint of iteration {iteration} holds no replay buffer and game slots (saved "
+                           "before they were checkpointed)")
+        return state, out.config, out.metrics, resume
+
+    def _restore_items(self, iteration: int, items: dict):
         try:
-            out = self.manager.restore(iteration, args=ocp.args.Composite(**items))
-            state = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), out.state)
+            return self.manager.restore(iteration, args=ocp.args.Composite(**items))
         except Exception as e:  # orbax/tensorstore raise many kinds for damaged files
             first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             raise CorruptCheckpointError(f"checkpoint of iteration {iteration} cannot be read "
                                          f"({type(e).__name__}: {first})") from e
-        if checked and out.integrity.get("state_sha256") != state_digest(state):
+
+    def _read_resume(self, iteration: int, info: dict, resume_target, integrity: dict):
+        """``(arrays, info)`` of a step's resume item, or why they do not fit ``resume_target(info)``."""
+        target = resume_target(info)
+        if tree_signature(target) != info.get("signature"):
+            return (f"the replay buffer and game slots saved with iteration {iteration} have other shapes than "
+                    "this config's (replay.capacity or selfplay.batch_size changed)")
+        treedef = jax.tree.structure(target)
+        leaves = [ocp.utils.to_shape_dtype_struct(x) for x in jax.tree.leaves(target)]
+        out = self._restore_items(iteration, dict(resume=ocp.args.StandardRestore(leaves)))
+        arrays = jax.tree.unflatten(treedef, [jnp.asarray(np.asarray(x)) for x in out.resume])
+        if integrity.get("resume_sha256") != _resume_digest(arrays, info):
             raise CorruptCheckpointError(f"checkpoint of iteration {iteration} does not match its saved digest "
-                                         "(a data file was changed after it was written)")
-        return state, out.config, out.metrics
+                                         "(a resume data file was changed after it was written)")
+        return arrays, info
 
     def restore_latest_verified(self, abstract_state: dict, warn=print, reject: bool = True):
         """``(iteration, state, config, metrics)`` of the newest step that reads and verifies, or None
         when there is no step. Each bad newer step gets one ``warn`` line and is moved aside into
         ``checkpoints_rejected/`` (``reject=False``: left in place, for readers such as the arena);
         with no good step left, `CorruptCheckpointError` is raised."""
+        found = self._latest_verified(lambda it: self._read(it, abstract_state)[:3], warn, reject)
+        return None if found is None else (found[0], *found[1])
+
+    def resume_latest_verified(self, abstract_state: dict, resume_target, warn=print):
+        """`restore_latest_verified` (bad steps set aside) for a resuming loop: ``(iteration, state,
+        config, metrics, resume)``, or None without steps. ``resume_target(info)`` gives the abstract
+        tree of the resume arrays for the step's JSON record; ``resume`` is ``(arrays, info)``, or a
+        sentence saying why the step has none that fit (then the resume is not exact). A step whose
+        resume arrays fail their digest is bad like one whose state does."""
+        found = self._latest_verified(lambda it: self._read(it, abstract_state, resume_target), warn, True)
+        return None if found is None else (found[0], *found[1])
+
+    def _latest_verified(self, read, warn, reject: bool):
+        """``(iteration, read(iteration))`` of the newest step that reads (see `restore_latest_verified`)."""
         bad = []
         for it in sorted(self.all_iterations(), reverse=True):
             try:
-                state, config, metrics = self.restore(it, abstract_state)
+                got = read(it)
             except CorruptCheckpointError as e:
                 warn(f"WARNING: {e}; falling back to an older checkpoint")
                 bad.append(it)
                 continue
             if reject:
                 self._reject(bad)
-            return it, state, config, metrics
+            return it, got
         if bad:
             raise CorruptCheckpointError(f"no checkpoint in {self.directory} can be read; the bad steps "
                                          f"{sorted(bad)} are left in place")

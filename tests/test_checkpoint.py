@@ -90,3 +90,58 @@ def test_half_written_step_is_invisible(tmp_path, loop_state):
     restored, _, _ = ck.restore(0, jax.eval_shape(lambda: state))
     assert int(restored["iteration"]) == 0
     ck.close()
+
+
+def _resume_arrays(n):
+    return {"buffer": jnp.arange(n, dtype=jnp.float32), "slots": {"moves": jnp.ones((4,), jnp.int32)},
+            "recent": []}
+
+
+def test_resume_arrays_round_trip_and_shapes_of_another_config_are_told_not_read(tmp_path, loop_state):
+    cfg, state = loop_state
+    ck = Checkpointer(tmp_path / "ck")
+    ck.save(0, state, to_json(cfg), {"iteration": 0}, resume=(_resume_arrays(8), {"nonfinite_streak": 1}))
+    ck.close()
+    ck = Checkpointer(tmp_path / "ck")
+    abstract = jax.eval_shape(lambda: state)
+    it, restored, _, _, (arrays, info) = ck.resume_latest_verified(abstract, lambda info: jax.eval_shape(
+        lambda: _resume_arrays(8)))
+    assert it == 0 and info["nonfinite_streak"] == 1
+    jax.tree.map(np.testing.assert_array_equal, arrays, _resume_arrays(8))
+    jax.tree.map(np.testing.assert_array_equal, restored, state)
+    # a config with another buffer size: the state resumes, the arrays are not read (the reason is given)
+    *_, why = ck.resume_latest_verified(abstract, lambda info: jax.eval_shape(lambda: _resume_arrays(16)))
+    assert isinstance(why, str) and "other shapes" in why
+    ck.close()
+
+
+def test_a_step_without_resume_arrays_resumes_with_the_reason(tmp_path, loop_state):
+    cfg, state = loop_state
+    ck = Checkpointer(tmp_path / "ck")
+    ck.save(0, state, to_json(cfg), {"iteration": 0})  # as saved before resume arrays existed
+    ck.close()
+    ck = Checkpointer(tmp_path / "ck")
+    it, _, _, _, why = ck.resume_latest_verified(jax.eval_shape(lambda: state), lambda info: _resume_arrays(8))
+    assert it == 0 and "holds no replay buffer and game slots" in why
+    ck.close()
+
+
+def test_changed_resume_arrays_fail_the_digest_and_the_older_step_is_used(tmp_path, loop_state):
+    cfg, state = loop_state
+    ck = Checkpointer(tmp_path / "ck")
+    for it in range(2):
+        ck.save(it, {**state, "iteration": jnp.int32(it)}, to_json(cfg), {"iteration": it},
+                resume=(_resume_arrays(8), {"step": it}))
+    ck.close()
+    # the record of step 1 changed after it was written (it still reads): its digest no longer matches
+    info = next(f for f in (tmp_path / "ck" / "1" / "resume_info").iterdir() if f.name != "commit_success.txt")
+    info.write_text(info.read_text().replace('"step": 1', '"step": 7'))
+    warnings = []
+    ck = Checkpointer(tmp_path / "ck")
+    it, _, _, _, (_, saved) = ck.resume_latest_verified(jax.eval_shape(lambda: state),
+                                                        lambda info: jax.eval_shape(lambda: _resume_arrays(8)),
+                                                        warn=warnings.append)
+    assert it == 0 and saved["step"] == 0
+    assert len(warnings) == 1 and "iteration 1 does not match its saved digest" in warnings[0]
+    assert (tmp_path / "checkpoints_rejected" / "1").is_dir()
+    ck.close()

@@ -38,14 +38,19 @@ def test_a_second_run_on_a_busy_workdir_is_refused_with_the_holders_pid(tmp_path
 def test_a_checkpoints_metrics_row_lost_to_a_kill_is_written_on_resume(tmp_path):
     logs = []
     rows = loop.Loop(_cfg(1), tmp_path, progress=False, log=logs.append).run()
+    elo = json.loads((tmp_path / "elo.json").read_text())
     metrics = tmp_path / "metrics.jsonl"
-    metrics.write_text("")  # as if killed after the checkpoint committed, before the metrics line
+    metrics.write_text("")  # as if killed after the checkpoint committed, before the metrics line ...
+    (tmp_path / "elo.json").unlink()  # ... and the Elo table
     rows2 = loop.Loop(_cfg(2), tmp_path, progress=False, log=logs.append).run()
     lines = [json.loads(x) for x in metrics.read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0, 1]
     assert lines[0] == json.loads(json.dumps(rows[0]))  # the checkpoint's own row, as first written
     assert [r["iteration"] for r in rows2] == [1]
     assert any("lacked iteration 0's row" in x for x in logs)
+    # the table came back from the checkpoint: iteration 0's results as first written, then any of iteration 1
+    results = json.loads((tmp_path / "elo.json").read_text())["results"]
+    assert elo["results"] and results[:len(elo["results"])] == elo["results"] and {r[0] for r in results} <= {0, 1}
 
 
 def _run(script, *args, cwd=None):
@@ -93,8 +98,8 @@ def two_iterations(tmp_path_factory):
     return workdir
 
 
-def _largest_state_file(step_dir: Path) -> Path:
-    return max((p for p in (step_dir / "state").rglob("*") if p.is_file() and p.name != "_METADATA"),
+def _largest_state_file(step_dir: Path, item: str = "state") -> Path:
+    return max((p for p in (step_dir / item).rglob("*") if p.is_file() and p.name != "_METADATA"),
                key=lambda p: p.stat().st_size)
 
 
@@ -111,6 +116,8 @@ DAMAGE = {
     "truncated": lambda step: _largest_state_file(step).write_bytes(_largest_state_file(step).read_bytes()[:100]),
     "no_metadata": lambda step: (step / "state" / "_METADATA").unlink(),
     "torn_metrics": lambda step: (step / "metrics" / "metrics").write_text('{"iteration": 1, "ga'),
+    # the replay buffer / game slots saved for an exact resume
+    "resume_overwritten": lambda step: _overwrite_inside(_largest_state_file(step, "resume")),
 }
 
 
@@ -146,3 +153,22 @@ def test_consecutive_non_finite_rollbacks_stop_the_run_with_the_good_state_kept(
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0]
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == ["0"]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_saved_without_buffer_and_slots_still_resumes_with_one_warning(tmp_path, two_iterations):
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(two_iterations, workdir)
+    for step in ("0", "1"):  # what checkpoints saved before the exact resume hold
+        for item in ("resume", "resume_info"):
+            shutil.rmtree(workdir / "checkpoints" / step / item)
+    logs = []
+    rows = loop.Loop(_cfg(3), workdir, progress=False, log=logs.append).run()
+    warnings = [x for x in logs if x.startswith("WARNING")]
+    assert len(warnings) == 1 and "holds no replay buffer and game slots" in warnings[0], logs
+    assert "the resume is not exact" in warnings[0]
+    assert "resuming from checkpoint of iteration 1" in "\n".join(logs)
+    assert [r["iteration"] for r in rows] == [2] and rows[0]["vs_random/measured_at"] == 2  # re-measured
+    assert rows[0]["buffer_size"] == rows[0]["positions"]  # the buffer restarted empty

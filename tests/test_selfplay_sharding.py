@@ -76,3 +76,10 @@ def test_train_script_runs_on_two_devices(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.splitlines()[-1].startswith("it   0")
     assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 1
+    # resumed (exactly: the sharded game slots were saved from the host and are sharded again)
+    cmd[cmd.index("--config.loop.num_iterations=1")] = "--config.loop.num_iterations=2"
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "resuming from checkpoint of iteration 0" in out.stdout
+    assert not [x for x in out.stdout.splitlines() if x.startswith("WARNING")], out.stdout  # an exact resume
+    assert out.stdout.splitlines()[-1].startswith("it   1")

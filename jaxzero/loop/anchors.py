@@ -2,7 +2,8 @@
 the bootstrap net and recent bests.
 
 Measured when a net becomes the best: re-playing an unchanged best only re-samples the noise
-(``arena.remeasure_best`` re-plays every iteration). Every result goes into the Elo table.
+(``arena.remeasure_best`` re-plays every iteration). The carried results are checkpointed, so a
+resume re-plays them only when its checkpoint predates that. Every result goes into the Elo table.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ class Anchors:
             results = self._play(it, run, *keys, candidate_vs_heuristic)
             self._measured = (run.best_name, it, results)
         return self._measured[2], self._measured[1]
+
+    def saved(self) -> dict | None:
+        """The carried results as JSON (saved with a checkpoint; `restore` takes them back), or None."""
+        if self._measured is None:
+            return None
+        name, at, results = self._measured
+        return {"best": name, "measured_at": at, "results": results}
+
+    def restore(self, saved: dict | None) -> None:
+        """Carries results `saved` returned (a resumed run re-plays nothing an uninterrupted one would not)."""
+        self._measured = None if saved is None else (saved["best"], saved["measured_at"], saved["results"])
 
     def _play(self, it, run, k_rand, k_heur, k_bests, cand_vs_h) -> dict:
         cfg, parts, table, best, name = self.cfg, self.parts, self.table, run.best, run.best_name

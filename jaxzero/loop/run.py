@@ -34,7 +34,8 @@ from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
 from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line
 from jaxzero.loop.parts import build_parts
-from jaxzero.loop.state import Run, checkpoint_state, initial_state, train_state_of
+from jaxzero.loop.state import (Run, checkpoint_state, initial_state, resume_arrays, resume_info, resume_target,
+                                train_state_of)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 from jaxzero.loop.workdir import WorkdirLock
 from jaxzero.selfplay import assign_heuristic_seats, batch_mesh, init_slots, shard_batch, sharded_play
@@ -78,16 +79,20 @@ class Loop:
         log = MetricsLog(self.workdir, self.cfg)
         try:
             ckpt.check_config(self.config_json)  # refuse before anything is written
-            run, start, first_metrics = self._start(ckpt, log)
+            run, start, first_metrics, carried = self._start(ckpt, log)
             table = EloTable(self.workdir / "elo.json", self.cfg.game.name)
             table.trim(start - 1)
+            if carried is not None:  # the checkpoint's table (elo.json is written after it: a kill may lose a row)
+                table.results = [list(r) for r in carried["elo"]]
             anchors, rows = Anchors(self.parts, self.cfg, table), []
+            anchors.restore(carried["anchors"] if carried is not None else None)
             for it in range(start, self.cfg.loop.num_iterations):
                 row = self._iteration(it, run, anchors, table) | first_metrics
                 row["elapsed_seconds"] = round(time.time() - t_start, 1)  # since this process started the loop
                 first_metrics = {}
                 state = checkpoint_state(run.ts, run.best, it, run.key)
-                ckpt.save(it, state, self.config_json, row)  # committed before the metrics line is appended
+                resume = (resume_arrays(run), resume_info(run, anchors.saved(), table.results))  # for an exact resume
+                ckpt.save(it, state, self.config_json, row, resume)  # committed before the metrics line is appended
                 run.last_good, run.last_good_iteration = state, it
                 log.write(row, table)
                 rows.append(row)
@@ -98,36 +103,51 @@ class Loop:
             ckpt.close()
         return rows
 
-    def _start(self, ckpt, log) -> tuple[Run, int, dict]:
-        """``(run, first iteration, metrics for the first row)``: a fresh run (bootstrapped if
-        configured) or the state of the last checkpoint."""
+    def _start(self, ckpt, log) -> tuple[Run, int, dict, dict | None]:
+        """``(run, first iteration, metrics for the first row, the checkpoint's `resume_info` or None)``: a fresh
+        run (bootstrapped if configured) or the state of the last checkpoint. A checkpoint with its
+        replay buffer, game slots and the rest of `jaxzero.loop.state.resume_info` continues exactly;
+        an older one (or one saved under other buffer or slot shapes) restarts those, with a warning."""
         cfg, parts, game = self.cfg, self.parts, self.game
-        state, last_metrics, latest = self.initial_state(), {}, None
+        state, last_metrics, latest, carried = self.initial_state(), {}, None, None
         abstract = jax.eval_shape(lambda: state)
-        recent = []
-        restored = ckpt.restore_latest_verified(abstract, warn=self.log)
+        recent, saved = [], None
+        restored = ckpt.resume_latest_verified(abstract, lambda info: resume_target(game, cfg, parts.params0, info),
+                                               warn=self.log)
         if restored is not None:
-            latest, state, _, last_metrics = restored
+            latest, state, _, last_metrics, saved = restored
             self.log(f"resuming from checkpoint of iteration {latest} in {ckpt.directory}")
-            if cfg.elo.enabled and cfg.elo.recent_bests:
-                recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
+            if isinstance(saved, str):
+                self.log(f"WARNING: {saved}: they restart, so the resume is not exact")
+                saved = None
+                if cfg.elo.enabled and cfg.elo.recent_bests:
+                    recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
         log.trim(latest if latest is not None else -1)
         if log.recover(last_metrics):
             self.log(f"metrics.jsonl lacked iteration {latest}'s row: written from its checkpoint")
         start = int(state["iteration"]) + 1
         if (save_pause := _debug_pause("save")) is not None:
             install_debug_pause_in_save(save_pause)
-        key, k_slots = jax.random.split(jax.random.wrap_key_data(jnp.asarray(state["rng"], jnp.uint32)))
+        key = jax.random.wrap_key_data(jnp.asarray(state["rng"], jnp.uint32))
+        if saved is not None:  # exact: the key, buffer and slots as the uninterrupted run has them now
+            arrays, info = saved
+            buffer, slots, carried = arrays["buffer"], arrays["slots"], info
+            recent = list(zip(info["recent"], arrays["recent"]))
+        else:
+            key, k_slots = jax.random.split(key)
+            buffer = replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions,
+                                        game.num_players)
+            slots = init_slots(game, cfg.selfplay.batch_size, k_slots)
+            if parts.selfplay.heuristic is not None:
+                slots = assign_heuristic_seats(slots, jax.random.fold_in(k_slots, 1),
+                                               config_lib.heuristic_share(cfg, start), cfg.mix.heuristic_seats)
         run = Run(
             ts=train_state_of(state), best=state["best"], best_name=last_metrics.get("best_from", "init"),
             best_vs_heuristic=last_metrics.get("vs_heuristic/score"), last_good=state,
             last_good_iteration=latest if latest is not None else -1, recent=recent,
-            buffer=replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players),
-            slots=init_slots(game, cfg.selfplay.batch_size, k_slots), key=key,
+            buffer=buffer, slots=slots, key=key,
+            nonfinite_streak=saved[1]["nonfinite_streak"] if saved is not None else 0,
         )
-        if parts.selfplay.heuristic is not None:
-            run.slots = assign_heuristic_seats(run.slots, jax.random.fold_in(k_slots, 1),
-                                               config_lib.heuristic_share(cfg, start), cfg.mix.heuristic_seats)
         first_metrics = {}
         if start == 0 and cfg.bootstrap.num_steps > 0:
             # a fresh run: the heuristic's games train the first best (see config.bootstrap)
@@ -150,7 +170,7 @@ class Loop:
             mesh = batch_mesh()
             run.slots = shard_batch(run.slots, mesh)
             self._play = sharded_play(parts.selfplay, mesh)
-        return run, start, first_metrics
+        return run, start, first_metrics, carried
 
     def _iteration(self, it: int, run: Run, anchors: Anchors, table: EloTable) -> dict:
         """One iteration: self-play with the best, train the candidate, gate it, measure the best."""

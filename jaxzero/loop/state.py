@@ -4,16 +4,25 @@ The checkpointed state is a plain dict (orbax item ``state``): the candidate's p
 state and train step, the best params, the iteration and the RNG key data. `Run` is the host-side
 record of a run in progress (the train state, the best and its name, the last good state a
 rollback restores, the replay buffer, the running game slots, the key).
+
+What else of a `Run` decides the iterations to come is saved with each checkpoint too, so a resumed
+run continues exactly as an uninterrupted one: `resume_arrays` (the replay buffer, the running game
+slots, the earlier bests' params) and `resume_info` (their names, the non-finite streak, the anchor
+results carried for an unchanged best, the Elo table's results); `resume_target` is their abstract tree for a restore.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from jaxzero import replay
+from jaxzero.selfplay import init_slots
 from jaxzero.train import TrainState, init_train_state
 
 
@@ -62,3 +71,27 @@ class Run:
         good = self.last_good
         self.ts = TrainState(params=good["best"], opt_state=good["opt_state"], step=jnp.asarray(good["step"]))
         self.best = good["best"]
+
+
+def resume_arrays(run: Run) -> dict:
+    """The arrays of ``run`` an exact resume needs besides the checkpointed state (the slots, which
+    data-parallel self-play shards over devices, gathered to the host)."""
+    return {"buffer": run.buffer, "slots": jax.device_get(run.slots), "recent": [params for _, params in run.recent]}
+
+
+def resume_info(run: Run, anchors_measured, elo_results) -> dict:
+    """The JSON record saved with `resume_arrays`: the earlier bests' names, the non-finite streak, the
+    anchors' carried results (`jaxzero.loop.anchors.Anchors.saved`) and the Elo table's results (NumPy
+    values as Python ones, so the record always serialises)."""
+    info = {"recent": [name for name, _ in run.recent], "nonfinite_streak": run.nonfinite_streak,
+            "anchors": anchors_measured, "elo": elo_results}
+    return json.loads(json.dumps(info, default=lambda x: np.asarray(x).tolist()))
+
+
+def resume_target(game, cfg, params0, info: dict) -> dict:
+    """The abstract tree (shapes, dtypes) of `resume_arrays` under ``cfg`` for a saved ``info``."""
+    return jax.eval_shape(lambda: {
+        "buffer": replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players),
+        "slots": init_slots(game, cfg.selfplay.batch_size, jax.random.key(0)),
+        "recent": [params0 for _ in info.get("recent", [])],
+    })
