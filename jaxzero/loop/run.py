@@ -157,13 +157,13 @@ class Loop:
             run.best, run.best_name = run.ts.params, "bootstrap"
             save_params(self.workdir / BOOTSTRAP_NET, run.best)  # a fixed anchor (`scripts/arena.py DIR@bootstrap`)
             run.bootstrap = run.best
+            run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
+                                 best=run.best)
         elif (self.workdir / BOOTSTRAP_NET).exists():
             try:
                 run.bootstrap = restore_params(self.workdir / BOOTSTRAP_NET, state["best"])
             except CorruptCheckpointError as e:
                 self.log(f"warning: the bootstrap anchor is not measured: {e}")
-            run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
-                                 best=run.best)
         self._play = parts.selfplay.play
         if jax.device_count() > 1 and cfg.selfplay.batch_size % jax.device_count() == 0:
             # data-parallel self-play: each device runs its slice of the game slots (shard_map)
