@@ -75,6 +75,7 @@ def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
         assert da == db, {k: (da.get(k), db.get(k)) for k in set(da) | set(db) if da.get(k) != db.get(k)}
     # games ran across windows and the buffer wrapped: the resume had running games and a full buffer to keep
     assert rows_whole[-1]["value_targets_late"] > 0 and rows_whole[-1]["buffer_size"] == 160
+    assert rows_whole[-1]["buffer/policy_dropped"] == 0.0  # K = max_legal_actions slots hold every target
     if gate == "carried":  # the best of iteration 0 kept its anchor results (not re-played after the resume)
         assert [r["promoted"] for r in rows_whole] == [True, False, False], rows_whole
         assert [r["vs_random/measured_at"] for r in rows_split] == [0, 0, 0]

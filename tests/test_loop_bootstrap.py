@@ -15,6 +15,7 @@ import pytest
 
 from jaxzero import loop, replay
 from jaxzero.loop.bootstrap import bootstrap
+from jaxzero.loop.state import new_buffer
 from jaxzero.checkpoint import Checkpointer
 from jaxzero.selfplay import SOURCE_HEURISTIC
 from jaxzero.train import init_train_state
@@ -61,13 +62,13 @@ def boot_run(tmp_path_factory):
 def test_bootstrap_fills_the_buffer_with_heuristic_targets_and_trains(boot_run):
     cfg, _, lp, _, _, _ = boot_run
     ts = init_train_state(lp.parts.params0, lp.parts.optimizer)
-    buffer = replay.init_buffer(cfg.replay.capacity, lp.game.observation_shape, lp.game.num_actions, 2)
+    buffer = new_buffer(lp.game, cfg)
     ts, buffer, m = bootstrap(lp.parts, lp.cfg, ts, buffer, jax.random.key(3), log=lambda s: None)
     n = BOOT_STEPS * (BOOT_BATCH - BOOT_HOLDOUT)  # the held-out games stay out of the buffer
     assert set(m) == set(loop.BOOTSTRAP_METRIC_KEYS)
     assert int(buffer.size) == m["bootstrap/positions"] == n
     assert 0 < m["bootstrap/value_targets"] < n and m["bootstrap/games"] >= n // 9
-    d = jax.device_get(buffer.data)
+    d = jax.device_get(replay.rows(buffer, jnp.arange(buffer.capacity)))
     assert (d.source[:n] == SOURCE_HEURISTIC).all() and d.policy_mask[:n].all()
     np.testing.assert_array_equal(d.policy[:n].max(-1), 1.0)  # one-hot at a legal move
     assert d.legal[np.arange(n), d.policy[:n].argmax(-1)].all()
@@ -75,7 +76,7 @@ def test_bootstrap_fills_the_buffer_with_heuristic_targets_and_trains(boot_run):
     assert int(ts.step) == BOOT_TRAIN
     # the training fitted the heuristic's games: lower policy and value losses on them than the untrained
     # net (the greedy player moves at random unless it can win, so its moves stay hard to predict)
-    batch = jax.tree.map(lambda x: x[:512], buffer.data)
+    batch = replay.rows(buffer, jnp.arange(512))
     before, after = lp.parts.evaluate(lp.parts.params0, batch), lp.parts.evaluate(ts.params, batch)
     assert float(after["loss/policy"]) < float(before["loss/policy"]) - 0.05, (before, after)
     assert float(after["loss/value"]) < float(before["loss/value"]) - 0.2, (before, after)

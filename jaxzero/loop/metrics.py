@@ -90,6 +90,9 @@ def iteration_row(cfg, it: int, run, data: dict, timing: dict, train: dict, held
         "elo/se": elo_se.get(run.best_name),
         "elo/anchor": ANCHOR,
         "buffer_size": int(run.buffer.size),
+        # policy-target mass the compact buffer dropped so far (rows with more than K non-zero entries; 0 when
+        # K = max_legal_actions bounds the legal moves)
+        "buffer/policy_dropped": float(run.buffer.policy_dropped),
         "train_step": int(run.ts.step),
     }
     row["data/duplicate_warning"] = row["data/duplicate_rate"] > DUPLICATE_WARNING

@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero import config as config_lib
-from jaxzero import replay
 from jaxzero.checkpoint import (
     BOOTSTRAP_NET,
     Checkpointer,
@@ -34,8 +33,8 @@ from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
 from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line
 from jaxzero.loop.parts import build_parts
-from jaxzero.loop.state import (Run, checkpoint_state, initial_state, resume_arrays, resume_info, resume_target,
-                                train_state_of)
+from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer, resume_arrays, resume_info,
+                                resume_target, train_state_of)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 from jaxzero.loop.workdir import WorkdirLock
 from jaxzero.selfplay import assign_heuristic_seats, batch_mesh, init_slots, shard_batch, sharded_play
@@ -135,8 +134,7 @@ class Loop:
             recent = list(zip(info["recent"], arrays["recent"]))
         else:
             key, k_slots = jax.random.split(key)
-            buffer = replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions,
-                                        game.num_players)
+            buffer = new_buffer(game, cfg)
             slots = init_slots(game, cfg.selfplay.batch_size, k_slots)
             if parts.selfplay.heuristic is not None:
                 slots = assign_heuristic_seats(slots, jax.random.fold_in(k_slots, 1),

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxzero import replay
+from jaxzero.search.common import max_legal_actions
 from jaxzero.selfplay import init_slots
 from jaxzero.train import TrainState, init_train_state
 
@@ -88,10 +89,17 @@ def resume_info(run: Run, anchors_measured, elo_results) -> dict:
     return json.loads(json.dumps(info, default=lambda x: np.asarray(x).tolist()))
 
 
+def new_buffer(game, cfg) -> replay.ReplayBuffer:
+    """An empty replay buffer of ``cfg.replay.capacity`` rows for ``game``: policy targets kept in
+    K = `max_legal_actions` slots (every entry of a game without that bound), legal masks bit-packed."""
+    return replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players,
+                              policy_slots=max_legal_actions(game))
+
+
 def resume_target(game, cfg, params0, info: dict) -> dict:
     """The abstract tree (shapes, dtypes) of `resume_arrays` under ``cfg`` for a saved ``info``."""
     return jax.eval_shape(lambda: {
-        "buffer": replay.init_buffer(cfg.replay.capacity, game.observation_shape, game.num_actions, game.num_players),
+        "buffer": new_buffer(game, cfg),
         "slots": init_slots(game, cfg.selfplay.batch_size, jax.random.key(0)),
         "recent": [params0 for _ in info.get("recent", [])],
     })
