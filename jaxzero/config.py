@@ -459,7 +459,8 @@ def ringrift_config(board: str, num_players: int, variant: str | None = None) ->
     if variant:
         override(c, RINGRIFT_VARIANTS[variant])
     if variant == "cpu":
-        c.arena.num_games = -(-32 // p) * p  # 32 (33 for 3 players: seats rotate evenly)
+        # 32 (33 for 3 players: seats rotate evenly)
+        c.arena.num_games = c.elo.heuristic_games = c.elo.anchor_games = c.elo.bootstrap_games = -(-32 // p) * p
     if variant == "tiny":
         c.arena.num_games = c.arena.vs_random_games = c.elo.num_games = p
     return c

@@ -34,9 +34,9 @@ def _cfg(iterations: int, gate: str = "carried"):
 
 
 def _deterministic(row: dict) -> dict:
-    """A metrics row without its timings (NaN as a string, so rows compare with ==)."""
+    """A metrics row without its timings and memory readings (NaN as a string, so rows compare with ==)."""
     return {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()
-            if not k.endswith("_seconds") and k not in TIMING_KEYS}
+            if not k.endswith(("_seconds", "_mib")) and k not in TIMING_KEYS}
 
 
 def _metrics(workdir):

@@ -8,10 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from pathlib import Path
 
 from jaxzero.data_quality import DUPLICATE_WARNING
 from jaxzero.elo import ANCHOR, plot_elo, read_metrics
+
+def memory_mib() -> dict:
+    """This process's resident memory now and at its peak so far, in MiB (``rss_mib`` only where
+    ``/proc`` exists)."""
+    out = {"rss_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}  # KiB on Linux
+    try:
+        with open("/proc/self/statm") as f:
+            out["rss_mib"] = round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
 
 # in every row
 METRIC_KEYS = (

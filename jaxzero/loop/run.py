@@ -31,7 +31,7 @@ from jaxzero.loop.anchors import Anchors, recent_bests_from_checkpoints
 from jaxzero.loop.bootstrap import bootstrap
 from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
-from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line
+from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line, memory_mib
 from jaxzero.loop.parts import build_parts
 from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer, resume_arrays, resume_info,
                                 resume_target, train_state_of)
@@ -85,13 +85,19 @@ class Loop:
                 table.results = [list(r) for r in carried["elo"]]
             anchors, rows = Anchors(self.parts, self.cfg, table), []
             anchors.restore(carried["anchors"] if carried is not None else None)
+            save_seconds = None
             for it in range(start, self.cfg.loop.num_iterations):
                 row = self._iteration(it, run, anchors, table) | first_metrics
                 row["elapsed_seconds"] = round(time.time() - t_start, 1)  # since this process started the loop
+                row.update(memory_mib())  # a long run's memory, iteration by iteration (soak checks)
+                if save_seconds is not None:  # the row saved in a checkpoint cannot time its own save
+                    row["previous_checkpoint_seconds"] = save_seconds
                 first_metrics = {}
                 state = checkpoint_state(run.ts, run.best, it, run.key)
                 resume = (resume_arrays(run), resume_info(run, anchors.saved(), table.results))  # for an exact resume
+                t_save = time.time()
                 ckpt.save(it, state, self.config_json, row, resume)  # committed before the metrics line is appended
+                save_seconds = round(time.time() - t_save, 2)
                 run.last_good, run.last_good_iteration = state, it
                 log.write(row, table)
                 rows.append(row)
