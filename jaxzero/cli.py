@@ -205,7 +205,7 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     from jaxzero.config import fill_defaults
     from jaxzero.games.registry import make_game
     from jaxzero.loop.state import initial_state
-    from jaxzero.nn import make_model
+    from jaxzero.nn import make_inference_model, make_model
     from jaxzero.train import make_optimizer
 
     workdir, _, which = str(workdir).partition("@")
@@ -240,10 +240,11 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
         if not (workdir / BOOTSTRAP_NET).is_dir():
             raise UserError(f"{workdir} has no bootstrap net (the run did not bootstrap, config.bootstrap)")
         try:
-            return Best(saved, game, model.apply, restore_params(workdir / BOOTSTRAP_NET, params0), -1)
+            return Best(saved, game, make_inference_model(saved.net, game).apply,
+                        restore_params(workdir / BOOTSTRAP_NET, params0), -1)
         except CorruptCheckpointError as e:
             raise UserError(str(e)) from e
-    return Best(saved, game, model.apply, state["best"], it)
+    return Best(saved, game, make_inference_model(saved.net, game).apply, state["best"], it)
 
 
 def prepare_workdir(workdir: Path) -> None:

@@ -34,7 +34,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.net.channels = 32
     c.net.value_hidden = 64
     c.net.policy_head = "dense"
-    c.net.dtype = "float32"  # "bfloat16" for accelerator inference; keep float32 on CPU
+    c.net.dtype = "float32"  # training's compute dtype (params are float32 always)
+    # self-play, matches and serving: "auto" = bfloat16 on GPU/TPU, float32 on CPU (where bfloat16 is
+    # emulated); the argmax agrees with float32 on >= 99% of positions (tests/test_nn.py, BENCHMARKS.md)
+    c.net.inference_dtype = "auto"
 
     c.selfplay = ml_collections.ConfigDict()
     c.selfplay.batch_size = 64  # games advanced together
@@ -246,6 +249,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     _checked("selfplay.search", resolve_kind, cfg.selfplay.search, game.num_players if game is not None else 2)
     if cfg.net.dtype not in ("float32", "bfloat16"):
         raise ValueError(f"config.net.dtype must be 'float32' or 'bfloat16', got {cfg.net.dtype!r}")
+    if cfg.net.inference_dtype not in ("auto", "float32", "bfloat16"):
+        raise ValueError(
+            f"config.net.inference_dtype must be 'auto', 'float32' or 'bfloat16', got {cfg.net.inference_dtype!r}")
     if cfg.selfplay.num_steps % cfg.selfplay.chunk_steps:
         raise ValueError(
             f"config.selfplay.num_steps ({cfg.selfplay.num_steps}) must be a multiple of "

@@ -64,11 +64,11 @@ def shared_network(game, cfg, args):
         best = cli.load_best(args.checkpoint, cfg.game.name)
         net = best.config.net
         return best.apply_fn, best.params, f"best net of {args.checkpoint} ({net.num_blocks}x{net.channels})"
-    from jaxzero.nn import make_model
+    from jaxzero.nn import make_inference_model, make_model
 
     seed = cfg.seed if args.net_seed is None else args.net_seed
-    model, params = make_model(cfg.net, game, seed)
-    return model.apply, params, f"fresh {cfg.net.num_blocks}x{cfg.net.channels} net, seed {seed}"
+    _, params = make_model(cfg.net, game, seed)
+    return make_inference_model(cfg.net, game).apply, params, f"fresh {cfg.net.num_blocks}x{cfg.net.channels} net, seed {seed}"
 
 
 def make_player(name: str, game, cfg, args, network=None, side="a"):

@@ -7,6 +7,7 @@
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
+    python scripts/bench.py precision --checkpoint runs/sq8_cpu [--games 50] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -20,6 +21,8 @@ heuristic games/s at batch 1024; ``--small`` runs it with tiny batches on a CPU.
 ``search`` times mctx's Gumbel search and the max^n search (jaxzero.search.maxn) in one run on the config's
 2-player game with its network (fresh, fixed seed), the same positions, simulations and batch, repetitions
 interleaved; prints ``ratio`` = max^n median / mctx median (and the load average before and after).
+``precision`` compares a workdir's best net computing in bfloat16 (the accelerator's inference dtype) with
+float32 on every decision point of the first reference games of its board: the share of equal argmax moves.
 """
 
 from __future__ import annotations
@@ -212,6 +215,33 @@ def _add_gpu(sub):
     p.set_defaults(func=bench_gpu)
 
 
+def bench_precision(args, overrides) -> dict:
+    """bfloat16 vs float32 argmax agreement of a workdir's best net on reference positions."""
+    from jaxzero.bench.precision import argmax_agreement, trace_positions
+
+    if overrides:
+        raise cli.UserError(f"unrecognised arguments {overrides}")
+    best = cli.load_best(args.checkpoint)
+    g = best.game
+    if not g.id.startswith("ringrift_"):
+        raise cli.UserError(f"{args.checkpoint} trained {g.id}: precision needs a RingRift run (reference positions)")
+    path = paths.traces_dir() / f"{g.cfg.board}_{g.num_players}p.jsonl.gz"
+    if not path.is_file():
+        raise cli.UserError(f"no reference trace {path} (set JAXZERO_SHARED)")
+    obs, legal = trace_positions(path, args.games)
+    return {"benchmark": "precision", "checkpoint": args.checkpoint, "iteration": best.iteration,
+            "trace": path.name, "games": args.games,
+            **argmax_agreement(best.config.net, g, best.params, obs, legal)}
+
+
+def _add_precision(sub):
+    p = sub.add_parser("precision", help="bfloat16 vs float32 inference: argmax agreement on reference positions")
+    p.add_argument("--checkpoint", required=True, help="a RingRift training workdir (DIR or DIR@bootstrap)")
+    p.add_argument("--games", type=int, default=50, help="reference games whose decision points are used")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_precision)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
@@ -220,6 +250,7 @@ SUBCOMMANDS = [
     _add_heuristic,
     _add_search,
     _add_gpu,
+    _add_precision,
 ]
 
 

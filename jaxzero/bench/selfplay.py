@@ -16,7 +16,7 @@ from jaxzero import config as config_lib
 from jaxzero.bench.engine import bench_engine
 from jaxzero.games.registry import make_game
 from jaxzero.games.ringrift.env import RingRiftEnv
-from jaxzero.nn import make_model
+from jaxzero.nn import make_inference_model, make_model
 from jaxzero.selfplay import SelfPlay, init_slots
 
 
@@ -27,9 +27,10 @@ def bench_selfplay(cfg, repeats: int = 3, engine_seconds: float = 10.0) -> dict:
     load_before = os.getloadavg()
     game = make_game(cfg.game.name)
     config_lib.validate(cfg, game)
-    model, params = make_model(cfg.net, game, cfg.seed)
+    _, params = make_model(cfg.net, game, cfg.seed)
     sp = cfg.selfplay
-    selfplay = SelfPlay.from_config(game, model.apply, cfg)
+    # the loop's self-play computes in the inference dtype (bfloat16 on an accelerator)
+    selfplay = SelfPlay.from_config(game, make_inference_model(cfg.net, game).apply, cfg)
     slots = init_slots(game, sp.batch_size, jax.random.key(cfg.seed))
     t0 = time.time()
     slots, traj = selfplay.play(params, slots, jax.random.key(1), num_steps=sp.chunk_steps)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from jaxzero import config as config_lib
 from jaxzero.arena import Arena
-from jaxzero.nn import make_model
+from jaxzero.nn import make_inference_model, make_model
 from jaxzero.players import heuristic_player_for
 from jaxzero.selfplay import PlayerPlay, SelfPlay
 from jaxzero.train import make_eval_fn, make_optimizer, make_train_step
@@ -58,10 +58,11 @@ def build_parts(cfg, game) -> Parts:
 
 def _build(cfg, game) -> Parts:
     model, params0 = make_model(cfg.net, game, cfg.seed)
+    infer = make_inference_model(cfg.net, game)  # self-play and matches: bfloat16 on an accelerator
     selfplay_budget, eval_budget = config_lib.search_budgets(cfg)
     heuristic_name, heuristic = heuristic_player_for(game, cfg.heuristic)
     mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
-    arena = Arena(game, model.apply, **selfplay_budget, opening_moves=cfg.arena.opening_moves,
+    arena = Arena(game, infer.apply, **selfplay_budget, opening_moves=cfg.arena.opening_moves,
                   max_moves=cfg.arena.max_moves, search=cfg.selfplay.search)
     # the best's anchor matches may search with a larger budget than self-play and the gate
     eval_arena = arena if eval_budget == selfplay_budget else dataclasses.replace(arena, **eval_budget)
@@ -74,7 +75,7 @@ def _build(cfg, game) -> Parts:
         model=model,
         params0=params0,
         optimizer=(optimizer := make_optimizer(cfg.train)),
-        selfplay=SelfPlay.from_config(game, model.apply, cfg, heuristic=heuristic if mixing else None),
+        selfplay=SelfPlay.from_config(game, infer.apply, cfg, heuristic=heuristic if mixing else None),
         bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves) if cfg.bootstrap.num_steps > 0 else None,
         arena=arena,
         eval_arena=eval_arena,

@@ -12,6 +12,7 @@ from typing import Any
 import chex
 import jax
 import jax.numpy as jnp
+import ml_collections
 from flax import nnx
 
 from jaxzero.nn.heads import POLICY_HEADS
@@ -90,3 +91,25 @@ def make_model(net_cfg, game, key_or_seed=0) -> tuple[Model, dict]:
     graphdef, state = nnx.split(net)
     model = Model(graphdef, tuple(game.observation_shape), game.num_actions, game.num_players)
     return model, nnx.to_pure_dict(state)
+
+
+def inference_dtype(name: str, backend: str | None = None) -> str:
+    """The compute dtype that ``net.inference_dtype = name`` means on ``backend`` (default: JAX's):
+    ``"auto"`` is bfloat16 on an accelerator (GPU/TPU) and float32 on CPU, where bfloat16 is emulated
+    and slower; ``"float32"`` / ``"bfloat16"`` mean themselves."""
+    if name == "auto":
+        return "float32" if (backend or jax.default_backend()) == "cpu" else "bfloat16"
+    if name not in DTYPES:
+        raise ValueError(f"unknown inference dtype {name!r}; known: 'auto', {', '.join(map(repr, DTYPES))}")
+    return name
+
+
+def make_inference_model(net_cfg, game, backend: str | None = None) -> Model:
+    """The network of ``net_cfg`` computing in its inference dtype (`inference_dtype` of
+    ``net_cfg.inference_dtype``) for self-play, matches and serving. Its params are the training
+    model's own (float32, same pytree): ``make_inference_model(cfg, game).apply(params, obs)`` with the
+    params `make_model` made and training updated. Training keeps ``net_cfg.dtype``."""
+    name = inference_dtype(net_cfg.get("inference_dtype", "auto"), backend)
+    cfg = ml_collections.ConfigDict(net_cfg.to_dict())
+    cfg.dtype = name
+    return make_model(cfg, game)[0]

@@ -59,14 +59,18 @@ class AZNet(nnx.Module):
         self.num_blocks = num_blocks
         for i in range(num_blocks):
             setattr(self, f"block{i}", ResBlock(channels, dtype=dtype, rngs=rngs))
-        self.policy_head = policy_head(channels, (h, w), num_actions, dtype=dtype, rngs=rngs)
-        self.value_head = ValueHead(channels, (h, w), num_players, hidden=value_hidden, dtype=dtype, rngs=rngs)
+        # the heads compute in float32 whatever the trunk's dtype, so a trained net's near-equal moves
+        # keep their float32 order: with a bfloat16 trunk, bfloat16 heads changed the argmax of 1.25%
+        # of a trained square8 net's positions, float32 heads 0.20% (BENCHMARKS.md)
+        self.policy_head = policy_head(channels, (h, w), num_actions, dtype=jnp.float32, rngs=rngs)
+        self.value_head = ValueHead(channels, (h, w), num_players, hidden=value_hidden, dtype=jnp.float32, rngs=rngs)
 
     def __call__(self, obs):
         x = obs.astype(self.dtype)
         x = jax.nn.relu(self.stem_norm(self.stem(x)))
         for i in range(self.num_blocks):
             x = getattr(self, f"block{i}")(x)
-        logits = self.policy_head(x).astype(jnp.float32)
-        values = self.value_head(x).astype(jnp.float32)
+        x = x.astype(jnp.float32)
+        logits = self.policy_head(x)
+        values = self.value_head(x)
         return logits, values
