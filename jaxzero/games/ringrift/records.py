@@ -30,7 +30,7 @@ import datetime as _dt
 import json
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -221,7 +221,10 @@ def append_records(path, records: Sequence[dict]) -> Path:
     """Appends records to a JSONL file (created with its folder if missing); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
     with path.open("a") as f:
+        if torn:  # a line cut by a kill stays on its own line (and is reported when read)
+            f.write("\n")
         for r in records:
             f.write(record_line(r) + "\n")
     return path
@@ -257,6 +260,11 @@ def check_record(record, where: str = "record") -> None:
 def read_records(path) -> List[dict]:
     """The records of a JSONL file (blank lines skipped); RecordError naming the line and the field
     for a line that is not JSON or lacks a field a replay needs."""
+    return [r for _, r in located_records(path)]
+
+
+def located_records(path) -> List[Tuple[str, dict]]:
+    """``(where, record)`` of each record of a JSONL file, where = ``"<path>:<line>"`` (see read_records)."""
     path = Path(path)
     out = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
@@ -268,7 +276,7 @@ def read_records(path) -> List[dict]:
         except json.JSONDecodeError as e:
             raise RecordError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
         check_record(record, where)
-        out.append(record)
+        out.append((where, record))
     return out
 
 
