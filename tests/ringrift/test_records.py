@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 
 import jax
@@ -152,17 +153,19 @@ def _random_games(game, num_games: int, seed: int):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_round_trip_of_102_random_games(tmp_path):
     from jaxzero.games.registry import make_game
 
     path = tmp_path / "games.jsonl"
-    played = []
+    played, t0 = [], time.time()
     for i, name in enumerate(f"ringrift_{b}_{p}p" for b in ("square8", "hex8") for p in (2, 3, 4)):
         game = make_game(name)
         for states, actions in _random_games(game, 17, seed=i):
             rec = records.game_record(game.cfg, states, actions, origin="arena", model_id="random", seed=i)
             records.append_records(path, [rec])
             played.append((name, states, actions))
+        print(f"{name}: 17 games exported, {time.time() - t0:.0f} s", flush=True)
     back = records.read_records(path)
     assert len(back) == len(played) == 102
     ends = set()
@@ -173,4 +176,5 @@ def test_round_trip_of_102_random_games(tmp_path):
                           where=f"{name} game {n}")
         assert record["totalMoves"] == len(record["moves"]) >= len(actions)
         ends.add(record["terminationReason"])
+    print(f"102 games read back and replayed, {time.time() - t0:.0f} s; ends: {sorted(ends)}")
     assert len(ends) >= 2  # the games end in more than one way
