@@ -33,7 +33,7 @@ from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
 from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line, memory_mib
 from jaxzero.loop.parts import build_parts
-from jaxzero.loop.samples import write_samples
+from jaxzero.loop.samples import trim_samples, write_samples
 from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer, resume_arrays, resume_info,
                                 resume_target, train_state_of)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
@@ -130,6 +130,7 @@ class Loop:
                 if cfg.elo.enabled and cfg.elo.recent_bests:
                     recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
         log.trim(latest if latest is not None else -1)
+        trim_samples(self.workdir, latest + 1 if latest is not None else 0)
         if log.recover(last_metrics):
             self.log(f"metrics.jsonl lacked iteration {latest}'s row: written from its checkpoint")
         start = int(state["iteration"]) + 1

@@ -16,6 +16,7 @@ killed and resumed one, trains the same nets.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import time
 from pathlib import Path
 
@@ -48,6 +49,30 @@ def sample_key(seed: int, it: int, game: int = 0):
     iteration and the game (independent of the run's key)."""
     key = jax.random.fold_in(jax.random.PRNGKey(seed), SAMPLE_STREAM)
     return jax.random.fold_in(jax.random.fold_in(key, it), game)
+
+
+def trim_samples(workdir, start: int) -> int:
+    """Drops the record lines of iterations >= ``start`` (and a line torn by a kill) from
+    ``<workdir>/games/records.jsonl``, as `MetricsLog.trim` does for metrics on resume: a run resumed
+    from an older checkpoint replays those iterations and writes their samples again. Returns the
+    number of lines dropped."""
+    path = Path(workdir) / "games" / "records.jsonl"
+    if not path.exists():
+        return 0
+    lines = path.read_text().splitlines()
+    kept = []
+    for line in lines:
+        try:
+            generation = json.loads(line)["metadata"]["generation"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(generation, int) and generation < start:
+            kept.append(line)
+    if len(kept) != len(lines):
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(x + "\n" for x in kept))
+        tmp.replace(path)
+    return len(lines) - len(kept)
 
 
 def write_samples(parts, cfg, workdir, it: int, best_params, best_name: str) -> dict:
