@@ -24,6 +24,10 @@ import jax
 
 from jaxzero import config as config_lib
 from jaxzero.replays import append_ringrift_records, play_game, write_game_html
+from jaxzero.search.kinds import resolve_kind
+
+AI_TYPES = {"mctx": "gumbel_mcts", "maxn": "maxn", "paranoid": "minimax"}
+"""jaxzero's search kinds -> RingRift's `AIType` (its `minimax` is paranoid search)."""
 
 SAMPLE_STREAM = 0x5A3E  # folded into PRNGKey(seed): the samples' own key stream
 
@@ -85,6 +89,8 @@ def write_samples(parts, cfg, workdir, it: int, best_params, best_name: str) -> 
     folder = Path(workdir) / "games"
     search = _player(parts)
     budget, _ = config_lib.search_budgets(cfg)
+    kind = resolve_kind(cfg.selfplay.search, parts.game.num_players)
+    ai_type = AI_TYPES.get(kind, kind)
 
     def best(states, key):
         return search(best_params, states, key)
@@ -99,9 +105,9 @@ def write_samples(parts, cfg, workdir, it: int, best_params, best_name: str) -> 
                         title=f"{parts.game.id}, iteration {it}: {best_name} vs itself, {len(rec.moves)} decisions")
         append_ringrift_records(
             [rec], folder / "records.jsonl", origin="selfplay", players=[best_name] * parts.game.num_players,
-            model_id=f"{Path(workdir).name}:{best_name}", iteration=it, seed=int(cfg.seed),
+            model_id=f"{Path(workdir).name}:{best_name}", iteration=it, seed=int(cfg.seed), ai_type=ai_type,
             search_budget={"simulations": budget["num_simulations"],
-                           "consideredActions": budget["max_num_considered_actions"], "search": cfg.selfplay.search},
+                           "consideredActions": budget["max_num_considered_actions"], "search": kind},
             started_at=started.isoformat(), ended_at=ended.isoformat(),
             duration_ms=int((ended - started).total_seconds() * 1000))
     return {"samples/games": n, "samples/seconds": round(time.time() - t0, 2)}

@@ -151,14 +151,16 @@ def final_score(cfg: RulesConfig, final: dict) -> dict:
 
 def game_record(cfg: RulesConfig, states: Sequence[dict], actions: Sequence[int], *, origin: str = "selfplay",
                 players: Optional[Sequence[str]] = None, model_id: Optional[str] = None,
-                search_budget: Optional[dict] = None, game_id: Optional[str] = None, seed: Optional[int] = None,
+                search_budget: Optional[dict] = None, ai_type: Optional[str] = None,
+                game_id: Optional[str] = None, seed: Optional[int] = None,
                 iteration: Optional[int] = None, started_at: Optional[str] = None, ended_at: Optional[str] = None,
                 duration_ms: int = 0, tags: Sequence[str] = ()) -> dict:
     """The RingRift game record (a JSON-ready dict) of a game played with the env: ``states[t]`` its
     env states as host dicts (t = 0..T), ``actions[t]`` the env action played in ``states[t]``.
 
     origin: ``selfplay``, ``arena`` or ``served`` (RingRift's `source` from `ORIGINS`). players: a
-    name per seat (default ``jaxzero``). model_id, search_budget (e.g. ``{"simulations": 16,
+    name per seat (default ``jaxzero``); ai_type: RingRift's `AIType` of every seat (e.g.
+    ``gumbel_mcts``, ``maxn``, ``random``). model_id, search_budget (e.g. ``{"simulations": 16,
     "consideredActions": 8}``), seed, iteration: metadata. Timestamps default to now (ISO 8601, UTC).
     ValueError for an unknown origin, a game whose first position does not survive RingRift JSON or
     whose actions are not legal where played."""
@@ -182,9 +184,9 @@ def game_record(cfg: RulesConfig, states: Sequence[dict], actions: Sequence[int]
         "numPlayers": p,
         "rngSeed": seed,
         "isRated": False,
-        "players": [{"playerNumber": k + 1, "username": str(name), "playerType": "ai", "aiType": "gumbel_mcts"
-                     if search_budget else None} for k, name in enumerate(players)],
-        "winner": winner + 1 if reason in OUTCOMES and int(final["phase"]) == GAME_OVER and winner >= 0 else None,
+        "players": [{"playerNumber": k + 1, "username": str(name), "playerType": "ai", "aiType": ai_type}
+                    for k, name in enumerate(players)],
+        "winner": winner + 1 if int(final["phase"]) == GAME_OVER and winner >= 0 else None,
         "outcome": OUTCOMES[reason],
         "terminationReason": reason,
         "finalScore": final_score(cfg, final),
