@@ -3,7 +3,8 @@
 Fast: the golden record (a random square8 2-player game, tests/golden) replays with the engine and
 exports back to the same line; malformed records are refused naming the line and the field.
 Slow: 102 random games over square8 and hex8 with 2, 3 and 4 players, played with the batched
-jitted env, go through a file and back to exactly the same states, actions and outcomes.
+jitted env, go through a file and back to exactly the same states, actions and outcomes (1,723 s at
+load 8-10 on the 2-core VM, mostly the six env compiles; BENCHMARKS.md).
 """
 
 from __future__ import annotations
