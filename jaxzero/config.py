@@ -167,6 +167,9 @@ def _add_data_and_safety(c: ml_collections.ConfigDict) -> None:
     c.loop.num_iterations = 20
     c.loop.max_to_keep = 3  # checkpoints kept
     c.loop.plots = True  # plots.png in the workdir (losses, accuracy, scores, Elo, throughput), every iteration
+    # RingRift: games of the best against itself (self-play budget, deterministic search) kept each iteration
+    # in <workdir>/games/: records.jsonl (RingRift game records) and iteration_XXXX.html (the replayer); 0 = off
+    c.loop.sample_games = 1
 
 
 def fill_defaults(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -244,6 +247,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         "bootstrap.batch_size",
     ):
         _positive(cfg, path)
+    sample = cfg.loop.get("sample_games", 1)
+    if not isinstance(sample, int) or isinstance(sample, bool) or sample < 0:
+        raise ValueError(f"config.loop.sample_games must be a non-negative integer, got {sample!r}")
     _checked("net.policy_head", check_policy_head, cfg.net.policy_head, game)
     # without a game, any kind valid for some player count passes; with one, mctx needs 2 players
     _checked("selfplay.search", resolve_kind, cfg.selfplay.search, game.num_players if game is not None else 2)

@@ -8,7 +8,10 @@ values are mover-relative; they are rotated back to absolute seats) and the poli
 legal logits). `write_game_html` turns a RingRift record into the one-file HTML replayer.
 
 For the loop: ``record = play_game(game, [best, best], key, apply_fn=apply_fn, params=params)`` then
-``write_game_html(record, workdir / "games" / f"iteration_{it:04d}.html")``.
+``write_game_html(record, workdir / "games" / f"iteration_{it:04d}.html")`` and
+``append_ringrift_records([record], workdir / "games" / "records.jsonl", origin="selfplay")``
+(`jaxzero.loop.samples` does this each iteration). `read_ringrift_records` reads such a file back:
+each line replayed by the rules engine into a `GameRecord` (`jaxzero.games.ringrift.records`).
 """
 
 from __future__ import annotations
@@ -142,3 +145,38 @@ def write_game_html(record: GameRecord, path, *, title: str | None = None, top_k
     title = title or f"{record.game.id}: {len(record.moves)} moves, {end}"
     return write_replay(path, record.states, record.moves, cfg=record.game.cfg, values=record.values,
                         policies=record.policies, title=title, top_k=top_k)
+
+
+def ringrift_record(record: GameRecord, **metadata) -> dict:
+    """The RingRift game record (JSON-ready dict) of a RingRift `GameRecord`; ``metadata`` goes to
+    `jaxzero.games.ringrift.records.game_record` (origin, players, model_id, search_budget, ...)."""
+    if not _is_ringrift(record.game):
+        raise ValueError(f"RingRift game records hold RingRift games; {getattr(record.game, 'id', record.game)} is not one")
+    from jaxzero.games.ringrift.records import game_record
+
+    return game_record(record.game.cfg, record.states, record.actions, **metadata)
+
+
+def append_ringrift_records(games: Sequence[GameRecord], path, **metadata) -> Path:
+    """Appends the games as RingRift record lines (JSONL) to ``path``; returns it."""
+    from jaxzero.games.ringrift.records import append_records
+
+    return append_records(path, [ringrift_record(g, **metadata) for g in games])
+
+
+def read_ringrift_records(path) -> List[GameRecord]:
+    """The games of a RingRift records file, each replayed by the rules engine (states, actions, move
+    names and outcome; no values or policies). `RecordError` names the line and field of a bad record."""
+    from jaxzero.games.registry import make_game
+    from jaxzero.games.ringrift.env import RingRiftEnv
+    from jaxzero.games.ringrift.records import located_records, replay_record
+
+    games, out = {}, []
+    for where, rec in located_records(path):
+        rep = replay_record(rec, where=where)
+        if rep.cfg not in games:
+            named = make_game(f"ringrift_{rep.cfg.board}_{rep.cfg.num_players}p")
+            games[rep.cfg] = named if named.cfg == rep.cfg else RingRiftEnv(rep.cfg)
+        out.append(GameRecord(games[rep.cfg], rep.states, rep.actions, rep.moves, None, None,
+                              np.asarray(rep.rewards, np.float32), rep.terminated, rep.truncated))
+    return out

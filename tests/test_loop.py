@@ -66,6 +66,7 @@ def test_full_loop_learns_checkpoints_and_resumes(tmp_path):
     assert lines[-1]["elo"] > 200, lines[-1]["elo"]
     assert (tmp_path / "elo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "plots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # config.loop.plots
+    assert not (tmp_path / "games").exists()  # sample games are RingRift's (replayer, records): skipped here
     from jaxzero.elo import plot_elo, read_metrics
 
     assert plot_elo({"this run": read_metrics(tmp_path)}, tmp_path / "check.png") == ["this run"]

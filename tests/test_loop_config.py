@@ -24,6 +24,7 @@ def test_default_and_shipped_configs_validate():
         ("arena.eval_simulations", -1, "config.arena.eval_simulations must be >= 0"),
         ("selfplay.full_search_prob", 0.0, "config.selfplay.full_search_prob must be in"),
         ("selfplay.fast_simulations", 0, "selfplay.fast_simulations"),  # checked only when the cap is on
+        ("loop.sample_games", -1, "config.loop.sample_games must be a non-negative integer"),
     ],
 )
 def test_bad_values_are_named(path, value, match):

@@ -25,8 +25,10 @@ def load_config(name, arg):
     return mod.get_config(arg)
 
 
-def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False):
+def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False, samples=True):
     cfg = load_config(name, "tiny")
+    if not samples:  # the sample game's compiles (a one-game search, the env step) cost ~1-4 min here
+        cfg.loop.sample_games = 0
     if bootstrap:  # the :cpu setting's first best: RingRift's heuristic games without search
         cfg.bootstrap.num_steps, cfg.bootstrap.batch_size = cfg.selfplay.chunk_steps, 4
         cfg.bootstrap.holdout_slots, cfg.bootstrap.train_steps = 1, 2
@@ -53,6 +55,8 @@ def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False):
         assert lines[0]["bootstrap/positions"] == cfg.bootstrap.num_steps * 3
         assert lines[0]["best_from"] in ("bootstrap", "it0") and "bootstrap/positions" not in lines[1]
         assert lines[0]["train_step"] == cfg.bootstrap.train_steps + cfg.train.steps_per_iteration
+    if samples:
+        _check_sample_games(tmp_path, [0, 1], num_players)
     ck = Checkpointer(tmp_path / "checkpoints")
     assert ck.latest_iteration() == 1
     ck.close()
@@ -64,7 +68,36 @@ def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False):
     assert (lp.parts.selfplay.play._cache_size(), lp.parts.arena._vs_net._cache_size()) == compiled  # nothing retraced
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in lines] == [0, 1, 2]
+    if samples:
+        _check_sample_games(tmp_path, [0, 1, 2], num_players)
+    else:
+        assert not (tmp_path / "games").exists()
     print(f"{name}:tiny 2 iterations in {first:.0f}s (compile included), resume {time.time() - t0 - first:.0f}s")
+
+
+def _check_sample_games(workdir, iterations, num_players):
+    """Each iteration left its sample game (config.loop.sample_games = 1): the HTML replayer (it parses
+    as HTML) and a RingRift record line that the engine replays (a game of the best against itself)."""
+    from html.parser import HTMLParser
+
+    from jaxzero.replays import read_ringrift_records
+
+    games = workdir / "games"
+    for it in iterations:
+        tags = []
+        parser = HTMLParser()
+        parser.handle_starttag = lambda tag, attrs: tags.append(tag)
+        parser.feed((games / f"iteration_{it:04d}.html").read_text())
+        parser.close()
+        assert {"html", "svg", "script"} <= set(tags)
+    lines = [json.loads(x) for x in (games / "records.jsonl").read_text().splitlines()]
+    assert [r["metadata"]["generation"] for r in lines] == iterations
+    assert all(r["metadata"]["origin"] == "selfplay" and r["metadata"]["searchBudget"]["simulations"] > 0 for r in lines)
+    replayed = read_ringrift_records(games / "records.jsonl")
+    assert len(replayed) == len(iterations)
+    for rec in replayed:
+        assert rec.game.num_players == num_players and len(rec.actions) > 0
+        assert all(s["legal_action_mask"][a] for s, a in zip(rec.states, rec.actions))
 
 
 # Each test compiles the rules inside self-play and three arena matches: minutes on a 2-core CPU
@@ -83,7 +116,7 @@ def test_sq8_tiny_loop(tmp_path):
 @pytest.mark.extended
 @pytest.mark.timeout(3600)
 def test_sq8_tiny_loop_with_a_bootstrap_from_the_ringrift_heuristic(tmp_path):
-    _two_iterations_then_resume("sq8", tmp_path, 2, bootstrap=True)
+    _two_iterations_then_resume("sq8", tmp_path, 2, bootstrap=True, samples=False)
 
 
 @pytest.mark.slow
@@ -94,8 +127,8 @@ def test_sq8_3p_tiny_loop(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_hex8_tiny_loop(tmp_path):
-    _two_iterations_then_resume("hex8", tmp_path, 2)
+def test_hex8_tiny_loop(tmp_path):  # sample games checked on sq8 and sq8_3p (mctx and max^n search)
+    _two_iterations_then_resume("hex8", tmp_path, 2, samples=False)
 
 
 CONFIGS = {"sq8": ("square8", 2), "sq8_3p": ("square8", 3), "sq8_4p": ("square8", 4),

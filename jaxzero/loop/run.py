@@ -33,6 +33,7 @@ from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
 from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line, memory_mib
 from jaxzero.loop.parts import build_parts
+from jaxzero.loop.samples import trim_samples, write_samples
 from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer, resume_arrays, resume_info,
                                 resume_target, train_state_of)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
@@ -103,6 +104,7 @@ class Loop:
                 rows.append(row)
                 self.buffer = run.buffer
                 self.log(log_line(row))
+                self._samples(it, run)
         finally:
             log.close()
             ckpt.close()
@@ -128,6 +130,7 @@ class Loop:
                 if cfg.elo.enabled and cfg.elo.recent_bests:
                     recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
         log.trim(latest if latest is not None else -1)
+        trim_samples(self.workdir, latest + 1 if latest is not None else 0)
         if log.recover(last_metrics):
             self.log(f"metrics.jsonl lacked iteration {latest}'s row: written from its checkpoint")
         start = int(state["iteration"]) + 1
@@ -228,6 +231,18 @@ class Loop:
         ratings = table.fit(cfg.elo.prior) if cfg.elo.enabled else ({}, {})
         return iteration_row(cfg, it, run, data, timing, mean_metrics(step_metrics), heldout, gate, measured,
                              measured_at, ratings, parts.heuristic_name)
+
+    def _samples(self, it: int, run: Run) -> None:
+        """The iteration's sample games of the best in ``<workdir>/games/`` (`loop/samples.py`; own keys,
+        after the checkpoint: training is the same with or without them). A failure is one warning line."""
+        try:
+            done = write_samples(self.parts, self.cfg, self.workdir, it, run.best, run.best_name)
+        except Exception as e:  # noqa: BLE001 - a replay file must not stop a training run
+            self.log(f"WARNING: iteration {it}'s sample game was not kept: {type(e).__name__}: {e}")
+            return
+        if done:
+            self.log(f"  sample: {done['samples/games']} game(s) of {run.best_name} in {self.workdir / 'games'} "
+                     f"({done['samples/seconds']:.1f} s)")
 
     def _self_play(self, run: Run, key, it: int, share: float):
         """A window of self-play with the best net: ``(slots, Window)``."""

@@ -84,6 +84,13 @@ class RingRiftEnv:
         del key
         return _agent_view(self.cfg, turn.step(self.cfg, state, action))
 
+    def decision_view(self, state: State) -> State:
+        """The state as `step` leaves it at a decision (or the end): an engine state (rules
+        `apply_move`) with the legal mask, rewards, terminated / truncated and the agent to move
+        filled in. Only meaningful where `step` would stop (no lone bookkeeping or, with
+        auto_single, lone option left); `games.ringrift.records` replays games with it."""
+        return _agent_view(self.cfg, turn.finish(self.cfg, state, _legal_mask(self.cfg, state)))
+
     def observe(self, state: State):
         """Observation planes relative to the seat to move (observe.py)."""
         from jaxzero.games.ringrift.observe import observe

@@ -328,6 +328,84 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
     return cfg, state
 
 
+def dump_game_state(cfg: RulesConfig, state, *, game_id: str = "jaxzero", created_at: Optional[str] = None) -> dict:
+    """The RingRift JSON GameState (TS field names, stacks TOP-first as `load_game_state` reads them
+    by default) of a position: board, players' counters, phase, seat to move, thresholds, pending
+    line reward, chain-capture position, last-player-standing tracking and `rulesOptions`.
+
+    A position says nothing of its move history (`moveHistory` is empty), so what only the history
+    tells (`acted`, `swapped`, the swap window, a capture-phase attacker) is lost: the dump is exact
+    for a game's initial position, and `check_round_trip` says whether it is for another one.
+    state: a State or a `notation.to_host` dict."""
+    s = notation._h(state)
+    b, p = get_board(cfg.board), cfg.num_players
+    phase = int(s["phase"])
+    over = phase == GAME_OVER
+    seat = lambda v: None if int(v) < 0 else int(v) + 1  # noqa: E731
+    cells = [c for c in range(b.num_cells) if int(s["height"][c]) > 0]
+    cells.sort(key=lambda c: (int(s["born"][c]), c))  # the stack dictionary's insertion order
+    stacks = {}
+    for c in cells:
+        rings = [int(r) for r in s["rings"][c, : int(s["height"][c])]][::-1]  # top first
+        cap = next((i for i, r in enumerate(rings) if r != rings[0]), len(rings))
+        stacks[b.cell_str(c)] = {"position": cell_pos(b, c), "rings": rings, "stackHeight": len(rings),
+                                 "capHeight": cap, "controllingPlayer": rings[0]}
+    markers = {b.cell_str(c): {"player": int(o), "position": cell_pos(b, c), "type": "regular"}
+               for c, o in enumerate(s["marker"]) if int(o) > 0}
+    collapsed = {b.cell_str(c): int(o) for c, o in enumerate(s["collapsed"]) if int(o) > 0}
+    players = [{"id": f"p{k}", "username": f"Player {k}", "type": "ai", "playerNumber": k, "isReady": True,
+                "timeRemaining": 0, "ringsInHand": int(s["hand"][k - 1]), "eliminatedRings": int(s["elim"][k - 1]),
+                "territorySpaces": int(s["terr"][k - 1])} for k in range(1, p + 1)]
+    actor = {str(k + 1): bool(s["lps_actor"][k]) for k in range(p) if bool(s["lps_seen"][k])}
+    attack = int(s["attack"])
+    st = {
+        "id": game_id, "boardType": cfg.board, "rngSeed": None,
+        "board": {"type": cfg.board, "size": 8 if cfg.board == "square8" else 9, "stacks": stacks, "markers": markers,
+                  "collapsedSpaces": collapsed, "eliminatedRings": {str(k): int(s["elim"][k - 1]) for k in range(1, p + 1)},
+                  "formedLines": [], "territories": {}},
+        "players": players,
+        "currentPhase": PHASE_NAMES[phase],
+        "currentPlayer": int(s["cur"]) + 1,
+        "moveHistory": [],
+        "timeControl": {"initialTime": 0, "increment": 0, "type": "none"},
+        "spectators": [],
+        "gameStatus": "completed" if over else "active",
+        "winner": seat(s["winner"]) if over else None,
+        "createdAt": created_at, "lastMoveAt": created_at,
+        "isRated": False,
+        "maxPlayers": p,
+        "totalRingsInPlay": int(s["hand"].sum()) + int(s["height"].astype(np.int64).sum()),
+        "totalRingsEliminated": int(s["elim"].sum()),
+        "victoryThreshold": int(s["victory_threshold"]),
+        "territoryVictoryThreshold": b.num_cells // 2 + 1,  # the legacy >50% rule RingRift still sends
+        "territoryVictoryMinimum": int(s["territory_minimum"]),
+        "chainCaptureState": None,
+        "mustMoveFromStackKey": b.cell_str(int(s["must_move"])) if int(s["must_move"]) >= 0 else None,
+        "zobristHash": None,
+        "lpsRoundIndex": int(s["lps_round"]),
+        "lpsCurrentRoundActorMask": actor,
+        "lpsExclusivePlayerForCompletedRound": seat(s["lps_excl"]),
+        "lpsCurrentRoundFirstPlayer": seat(s["lps_first"]),
+        "lpsConsecutiveExclusiveRounds": int(s["lps_count"]),
+        "lpsRoundsRequired": int(cfg.lps_rounds),
+        "lpsConsecutiveExclusivePlayer": seat(s["lps_cons"]),
+        "rulesOptions": {"swapRuleEnabled": bool(cfg.swap_rule)},
+        "pendingLineRewardElimination": bool(s["pend_line"]),
+    }
+    if phase == CHAIN and attack >= 0:
+        st["chainCapturePosition"] = cell_pos(b, attack)
+    return st
+
+
+def check_round_trip(cfg: RulesConfig, state) -> None:
+    """ValueError naming the differing digest fields unless `load_game_state(dump_game_state(state))`
+    is the same position (`notation.digest`) as `state`."""
+    _, back = load_game_state(dump_game_state(cfg, state), cfg, fill_mask=False)
+    diff = notation.diff_digests(notation.digest(cfg, back), notation.digest(cfg, state))
+    if diff:
+        raise ValueError(f"this position does not survive RingRift JSON without its move history: {diff}")
+
+
 # ----------------------------------------------------------------------------------------
 # RingRift Move dict <-> reference move string
 # ----------------------------------------------------------------------------------------
