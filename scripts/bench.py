@@ -8,6 +8,7 @@
     python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
     python scripts/bench.py precision --checkpoint runs/sq8_cpu [--games 50] [--json]
+    python scripts/bench.py fuzz [--steps 1000000] [--boards square8,hex8] [--players 2,3,4] [--batch 256] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -23,6 +24,8 @@ heuristic games/s at batch 1024; ``--small`` runs it with tiny batches on a CPU.
 interleaved; prints ``ratio`` = max^n median / mctx median (and the load average before and after).
 ``precision`` compares a workdir's best net computing in bfloat16 (the accelerator's inference dtype) with
 float32 on every decision point of the first reference games of its board: the share of equal argmax moves.
+``fuzz`` steps the jitted RingRift envs with random legal and illegal ids (half each by default) and checks
+every transition's invariants (jaxzero.bench.fuzz): steps, time, steps/s, violations (must be 0).
 """
 
 from __future__ import annotations
@@ -240,6 +243,45 @@ def _add_precision(sub):
     p.add_argument("--games", type=int, default=50, help="reference games whose decision points are used")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=bench_precision)
+def bench_fuzz(args, overrides) -> dict:
+    """Random legal and illegal ids through the jitted RingRift envs, every transition checked (jaxzero.bench.fuzz)."""
+    import jax
+
+    from jaxzero.bench.fuzz import fuzz
+
+    if overrides:
+        raise cli.UserError(f"unrecognised arguments {overrides}")
+    try:
+        boards = tuple(args.boards.split(","))
+        players = tuple(int(p) for p in args.players.split(","))
+    except ValueError:
+        raise cli.UserError(f"--players must be comma-separated integers, got {args.players!r}") from None
+    if not set(boards) <= {"square8", "hex8"} or not set(players) <= {2, 3, 4}:
+        raise cli.UserError(f"fuzz runs boards square8, hex8 with 2-4 players; got --boards {args.boards} "
+                            f"--players {args.players}")
+
+    def log(r):
+        if not args.json:
+            print(f"{r['game']}: {r['steps']} steps in {r['seconds']}s ({r['compile_s']}s compile), "
+                  f"{r['steps_per_s']} steps/s, {r['violations']} violations {r['violations_per_invariant'] or ''}",
+                  flush=True)
+
+    r = fuzz(args.steps, boards, players, args.batch, args.chunk, args.illegal_share, args.reset_every, args.seed, log)
+    return {"benchmark": "fuzz", **r, "device": str(jax.devices()[0].platform), "host": platform.node()}
+
+
+def _add_fuzz(sub):
+    p = sub.add_parser("fuzz", help="random legal and illegal ids through the jitted RingRift envs: invariant violations")
+    p.add_argument("--steps", type=int, default=10**6, help="checked steps in all, split over the configs")
+    p.add_argument("--boards", default="square8,hex8", help="comma-separated boards")
+    p.add_argument("--players", default="2,3,4", help="comma-separated player counts")
+    p.add_argument("--batch", type=int, default=256, help="games stepped together")
+    p.add_argument("--chunk", type=int, default=32, help="steps per jitted call")
+    p.add_argument("--illegal-share", type=float, default=0.5, help="probability that a step's id is random (illegal)")
+    p.add_argument("--reset-every", type=int, default=8, help="finished games restart every this many steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_fuzz)
 
 
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
@@ -251,6 +293,7 @@ SUBCOMMANDS = [
     _add_search,
     _add_gpu,
     _add_precision,
+    _add_fuzz,
 ]
 
 

@@ -166,15 +166,13 @@ def _values_line(v) -> str:
 
 def play(args, game, opponent, inp) -> int:
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
     from jaxzero.games.ringrift.parity.notation import legal_move_map, resolve_followup
     from jaxzero.games.ringrift.render import SEAT_NAMES, render_svg, render_text
-    from jaxzero.replays import host_state, move_name, step_fn
+    from jaxzero.replays import host_state, move_name
 
     desc, player, evaluate = opponent
-    step = step_fn(game)
     key = jax.random.PRNGKey(args.seed)
     state = game.init(key)
     me = args.seat - 1
@@ -231,7 +229,7 @@ def play(args, game, opponent, inp) -> int:
             name = move_name(game, host, action)
             print(f"player {mover + 1} ({desc.split(' (')[0]}) plays: {name}")
         swapped_before = bool(host["swapped"])
-        state = step(state, jnp.int32(action), key)
+        state = game.step_checked(state, action)  # an illegal id (a bad player) stops with a clear error
         if game.num_players == 2 and bool(state.swapped) and not swapped_before:
             print("the pie rule: the players swapped seats")
         last, t = name, t + 1

@@ -47,6 +47,14 @@ def _debug_pause(phase: str) -> int | None:
     return int(spec.split(":", 1)[1]) if spec.startswith(phase + ":") else None
 
 
+def _debug_phase(name: str, it: int) -> None:
+    """With ``JAXZERO_DEBUG_PHASES=1``, one ``PHASE <name> <iteration>`` line on stdout as a phase of an
+    iteration starts (selfplay, train, arena, checkpoint, metrics): the random-kill test reads from it
+    which phase each kill hit."""
+    if os.environ.get("JAXZERO_DEBUG_PHASES") == "1":
+        print(f"PHASE {name} {it}", flush=True)
+
+
 class Loop:
     """One training run on a workdir: the parts of its config (compiled once) and the iteration story."""
 
@@ -97,9 +105,11 @@ class Loop:
                 state = checkpoint_state(run.ts, run.best, it, run.key)
                 resume = (resume_arrays(run), resume_info(run, anchors.saved(), table.results))  # for an exact resume
                 t_save = time.time()
+                _debug_phase("checkpoint", it)
                 ckpt.save(it, state, self.config_json, row, resume)  # committed before the metrics line is appended
                 save_seconds = round(time.time() - t_save, 2)
                 run.last_good, run.last_good_iteration = state, it
+                _debug_phase("metrics", it)
                 log.write(row, table)
                 rows.append(row)
                 self.buffer = run.buffer
@@ -188,6 +198,7 @@ class Loop:
             print(f"DEBUG_PAUSE selfplay {it}", flush=True)
             time.sleep(3600)
         train_slots = slice(0, sp.batch_size - sp.holdout_slots)
+        _debug_phase("selfplay", it)
 
         # 1. self-play with the best net (a scheduled share of games with heuristic seats)
         share = config_lib.heuristic_share(cfg, it) if parts.selfplay.heuristic is not None else 0.0
@@ -201,6 +212,7 @@ class Loop:
 
         # 3. train the candidate; a non-finite loss rolls back (and this window's data leaves the buffer)
         t0 = time.time()
+        _debug_phase("train", it)
         run.ts, step_metrics = train_steps(parts.train_step, run.ts, run.buffer, k_train,
                                            cfg.train.steps_per_iteration, cfg.train.batch_size)
         timing = {"selfplay_seconds": window.seconds, "train_seconds": time.time() - t0}
@@ -217,6 +229,7 @@ class Loop:
 
         # 4. the gate: candidate vs best; promote, keep, or roll back
         t0 = time.time()
+        _debug_phase("arena", it)
         gate = (rolled_back("non-finite training loss") if broken
                 else run_gate(parts, cfg, run.ts.params, run.best, run.best_vs_heuristic, k_arena, k_heur))
         previous_best = self._apply_gate(it, run, gate, buffer_before if nonfinite else None)

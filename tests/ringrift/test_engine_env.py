@@ -34,14 +34,17 @@ def test_init_offers_every_placement(env):
 def test_checked_step_rejects_illegal_ids(env):
     s = env.jinit(jax.random.PRNGKey(0))
     lay = env.layout
-    with pytest.raises(ValueError, match="illegal action .* ring_placement"):
-        env.step_checked(s, lay.special(actions.SKIP_CAPTURE))
+    skip = lay.special(actions.SKIP_CAPTURE)
+    with pytest.raises(ValueError, match=f"illegal action {skip} .* in phase ring_placement for seat 1"):
+        env.step_checked(s, skip)
     with pytest.raises(ValueError, match="out of range"):
         env.step_checked(s, env.num_actions)
     with pytest.raises(ValueError, match="integer"):
         env.step_checked(s, "place")
     s2 = env.step_checked(s, lay.place(0, 1))
     assert int(s2.phase) == MOVE and int(s2.must_move) == 0
+    with pytest.raises(ValueError, match=f"illegal action {lay.place(5, 1)} .* in phase movement"):
+        env.step_checked(s2, lay.place(5, 1))  # the placed stack must move first
 
 
 def test_swap_changes_the_agent_not_the_board(env):

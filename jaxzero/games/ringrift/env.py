@@ -12,6 +12,10 @@ The engine state (`state.cur`, `state.ranks`) stays per seat.
 Rewards at game end are rank based: winner +1, last -1, linear in between; players sharing a
 rank (1224 ranking from `state.ranks`) get the average of the values of the places they share.
 Truncation (cfg.max_moves moves, bookkeeping included) sets `truncated` with zero rewards.
+
+Illegal ids: the jitted `step` leaves the state unchanged (an illegal id is a no-op, never a
+corrupt state; a finished game stays as it is, rewards included); `step_checked`, the host-side
+step of play.py and other user-facing callers, refuses it with a ValueError naming the id and phase.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from jaxzero.games.ringrift import actions
 from jaxzero.games.ringrift.boards import get_board
+from jaxzero.games.ringrift.invariants import action_is_legal
 from jaxzero.games.ringrift.rules import turn
 from jaxzero.games.ringrift.rules.legal import legal_mask as _legal_mask
 from jaxzero.games.ringrift.state import PHASE_NAMES, RulesConfig, State
@@ -80,9 +85,18 @@ class RingRiftEnv:
         return _agent_view(self.cfg, turn.init(self.cfg, key))
 
     def step(self, state: State, action, key=None) -> State:
-        """One decision, then automatic bookkeeping until the next decision or the end."""
+        """One decision, then automatic bookkeeping until the next decision or the end.
+
+        An id that is not legal in ``state`` (outside ``[0, num_actions)``, off its
+        ``legal_action_mask``, or any id once the game is over) returns ``state`` unchanged: the
+        jitted step never corrupts a state (``invariants.step_violations`` checks it; the fuzzer,
+        ``scripts/bench.py fuzz``, runs it on random ids). `step_checked` is the user-facing step
+        that refuses such an id with a clear error instead."""
         del key
-        return _agent_view(self.cfg, turn.step(self.cfg, state, action))
+        a = jnp.asarray(action, jnp.int32)
+        legal = action_is_legal(state, a)
+        new = _agent_view(self.cfg, turn.step(self.cfg, state, jnp.clip(a, 0, self.num_actions - 1)))
+        return jax.tree.map(lambda x, y: jnp.where(legal, x, y), new, state)
 
     def decision_view(self, state: State) -> State:
         """The state as `step` leaves it at a decision (or the end): an engine state (rules
