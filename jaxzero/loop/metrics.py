@@ -7,6 +7,7 @@ To add a metric: put it in the row `iteration_row` builds (and in `METRIC_KEYS` 
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 from pathlib import Path
@@ -206,7 +207,9 @@ class MetricsLog:
 
             self._writer = SummaryWriter(str(self.workdir / "tb"))
         for k, v in row.items():
-            if k != "iteration" and isinstance(v, (int, float, bool)) and v is not None:
+            # a NaN (e.g. held-out value loss when no held-out game finished) is a gap, not a point:
+            # tensorboardX would print a warning line into the run's log for each
+            if k != "iteration" and isinstance(v, (int, float, bool)) and math.isfinite(float(v)):
                 self._writer.add_scalar(k, float(v), row["iteration"])
         self._writer.flush()
 
