@@ -7,6 +7,7 @@
     python scripts/bench.py heuristic --board square8 --players 2 [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py heuristic --config configs/hex8_3p.py [--batch 256] [--seconds 30] [--json]
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
+    python scripts/bench.py scaling --config tictactoe [--devices 1,2,4,8] [--repeats 3] [--train-steps 20] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -20,6 +21,9 @@ heuristic games/s at batch 1024; ``--small`` runs it with tiny batches on a CPU.
 ``search`` times mctx's Gumbel search and the max^n search (jaxzero.search.maxn) in one run on the config's
 2-player game with its network (fresh, fixed seed), the same positions, simulations and batch, repetitions
 interleaved; prints ``ratio`` = max^n median / mctx median (and the load average before and after).
+``scaling`` measures self-play games/hour and train steps/s of a config on its mesh (jaxzero.mesh) with 1, 2,
+4, 8 forced CPU devices, one subprocess each (jaxzero.bench.scaling; the global batches stay the config's),
+and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -212,6 +216,33 @@ def _add_gpu(sub):
     p.set_defaults(func=bench_gpu)
 
 
+def bench_scaling(args, overrides) -> dict:
+    """Self-play games/hour and train steps/s on 1, 2, 4, ... forced CPU devices (jaxzero.bench.scaling)."""
+    from jaxzero.bench.scaling import markdown, table
+
+    try:
+        devices = [int(x) for x in args.devices.split(",")]
+    except ValueError:
+        raise cli.UserError(f"--devices takes comma-separated counts such as 1,2,4,8, got {args.devices!r}") from None
+    cli.load_config(args.config, overrides)  # a bad config or override fails here, once
+    log = None if args.json else (lambda r: print(json.dumps(r), flush=True))
+    rows = table(args.config, overrides, devices, args.repeats, args.train_steps, log=log)
+    if not args.json:
+        print(markdown(rows))
+    return {"benchmark": "scaling", "config": args.config, "overrides": overrides, "rows": rows,
+            "host": platform.node()}
+
+
+def _add_scaling(sub):
+    p = sub.add_parser("scaling", help="self-play games/hour and train steps/s on 1, 2, 4, 8 forced CPU devices")
+    p.add_argument("--config", required=True, help="config file or name, e.g. tictactoe")
+    p.add_argument("--devices", default="1,2,4,8", help="device counts, one subprocess each")
+    p.add_argument("--repeats", type=int, default=3, help="timed self-play chunks of selfplay.chunk_steps moves")
+    p.add_argument("--train-steps", type=int, default=20, help="timed train steps")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_scaling)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
@@ -220,6 +251,7 @@ SUBCOMMANDS = [
     _add_heuristic,
     _add_search,
     _add_gpu,
+    _add_scaling,
 ]
 
 
