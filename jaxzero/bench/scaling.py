@@ -123,7 +123,8 @@ def table(config: str, overrides: list[str], devices: list[int], repeats: int = 
             out = subprocess.run([sys.executable, "-c", _CHILD, arg], cwd=ROOT, env=env, capture_output=True,
                                  text=True, timeout=timeout)
             found = [x for x in out.stdout.splitlines() if x.startswith("SCALING ")]
-            row = json.loads(found[-1][8:]) if found else {"devices": n, "error": out.stderr.strip()[-500:]}
+            last = (out.stderr.strip().splitlines() or ["no output"])[-1]  # the exception's own line
+            row = json.loads(found[-1][8:]) if found else {"devices": n, "error": last[-500:]}
         except subprocess.TimeoutExpired:
             row = {"devices": n, "error": f"timed out after {timeout:.0f}s"}
         rows.append(row)
@@ -139,7 +140,7 @@ def markdown(rows: list[dict]) -> str:
              "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['devices']} | error: {r['error'][:80]} | | | | |")
+            lines.append(f"| {r['devices']} | error: {r['error'][:160]} | | | | |")
             continue
         sp = r["selfplay_positions_per_s"] / base["selfplay_positions_per_s"] if base else float("nan")
         tr = r["train_steps_per_s"] / base["train_steps_per_s"] if base else float("nan")
