@@ -108,18 +108,27 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _run(script: str, devices: int = 4, timeout: int = 900) -> subprocess.CompletedProcess:
-    # a generous collective timeout: on a loaded 2-core machine a device thread can reach an all-reduce
-    # long after the others (XLA:CPU aborts the process after 40 s by default)
-    flags = f"--xla_force_host_platform_device_count={devices} --xla_cpu_collective_call_terminate_timeout_seconds=600"
+def _run(script: str, devices: int = 4, timeout: int = 900, flags: str = "") -> subprocess.CompletedProcess:
+    flags = f"--xla_force_host_platform_device_count={devices} {flags}"
     env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
     return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
 
+STUCK = "Termination timeout for"  # XLA:CPU aborting a collective whose device threads never all arrived
+
+
 @pytest.mark.slow
 def test_four_devices_give_the_results_of_one():
-    out = _run(SCRIPT)
+    # Forced CPU devices can deadlock: XLA:CPU runs independent thunks concurrently, and two devices
+    # may enter one collective (an all-gather inside the search loop) while the other two wait in
+    # another (the loop condition's all-reduce). Seen in 2 of 4 runs on the loaded 2-core dev VM; it
+    # is the CPU runtime's, not the program's (accelerators order collectives). XLA then aborts after
+    # the terminate timeout with STUCK; such a run is retried, any other failure fails the test.
+    for _ in range(3):
+        out = _run(SCRIPT, flags="--xla_cpu_collective_call_terminate_timeout_seconds=120")
+        if out.returncode == 0 or STUCK not in out.stderr:
+            break
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     assert "MESH_OK" in out.stdout
 

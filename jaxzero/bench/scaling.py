@@ -116,12 +116,17 @@ def table(config: str, overrides: list[str], devices: list[int], repeats: int = 
     A count that fails (a batch that does not divide, a timeout) gives a row with ``error``."""
     rows = []
     for n in devices:
-        flags = f"--xla_force_host_platform_device_count={n} --xla_cpu_collective_call_terminate_timeout_seconds=600"
+        # forced CPU devices can deadlock in a collective (docs/scaling.md): XLA aborts after 60 s, and
+        # such a run is retried (3 tries)
+        flags = f"--xla_force_host_platform_device_count={n} --xla_cpu_collective_call_terminate_timeout_seconds=60"
         env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
         arg = json.dumps({"config": config, "overrides": overrides, "repeats": repeats, "train_steps": train_steps})
         try:
-            out = subprocess.run([sys.executable, "-c", _CHILD, arg], cwd=ROOT, env=env, capture_output=True,
-                                 text=True, timeout=timeout)
+            for _ in range(3):
+                out = subprocess.run([sys.executable, "-c", _CHILD, arg], cwd=ROOT, env=env, capture_output=True,
+                                     text=True, timeout=timeout)
+                if out.returncode == 0 or "Termination timeout for" not in out.stderr:
+                    break
             found = [x for x in out.stdout.splitlines() if x.startswith("SCALING ")]
             last = (out.stderr.strip().splitlines() or ["no output"])[-1]  # the exception's own line
             row = json.loads(found[-1][8:]) if found else {"devices": n, "error": last[-500:]}
