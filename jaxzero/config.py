@@ -163,6 +163,12 @@ def _add_data_and_safety(c: ml_collections.ConfigDict) -> None:
     c.debug = ml_collections.ConfigDict()
     c.debug.poison_iteration = -1
 
+    # The device mesh (jaxzero.mesh): one axis "data" over the first `devices` of jax.devices() (0: all).
+    # Self-play games, train positions and arena games are split over it (data parallel); every
+    # global batch size (selfplay.batch_size, train.batch_size, arena and elo games) must divide by it.
+    c.mesh = ml_collections.ConfigDict()
+    c.mesh.devices = 0
+
     c.loop = ml_collections.ConfigDict()
     c.loop.num_iterations = 20
     c.loop.max_to_keep = 3  # checkpoints kept
@@ -326,6 +332,10 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     if cfg.elo.prior < 0:
         raise ValueError(f"config.elo.prior must be >= 0, got {cfg.elo.prior}")
     if game is not None:
+        from jaxzero import mesh as mesh_lib
+
+        # the global batches split over the mesh's devices (asks JAX for its devices: only with a game)
+        mesh_lib.check_divisible(cfg, mesh_lib.num_devices(cfg.mesh.devices))
         if cfg.arena.num_games % game.num_players or cfg.arena.vs_random_games % game.num_players:
             raise ValueError(
                 f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "

@@ -19,6 +19,10 @@ Score: A's normalised rank score per game, (rank outcome + 1) / 2 from the seats
 (`jaxzero.games.outcomes.rank_outcome`: winner +1, last -1, linear between, ties averaged): 1 for first
 place, 0 for last; with 3 players 1 / 0.5 / 0, with 4 players 1 / 2/3 / 1/3 / 0. Equal players
 score 0.5 on average. A truncated or unfinished game counts 0.5 and is reported as `truncated`.
+
+Devices: with a ``mesh`` (`jaxzero.mesh`), the games' states and returns are split over its
+``"data"`` axis (``num_games`` divisible by the device count) and the compiler partitions every
+decision; the games and scores are those of one device.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxzero import mesh as mesh_lib
 from jaxzero.games.masks import uniform_legal
 from jaxzero.games.outcomes import rank_outcome
 from jaxzero.players import random_player  # noqa: F401  (re-exported: the match convention's baseline)
@@ -116,6 +121,14 @@ def _start(game, key, num_games: int) -> _Match:
     return _Match(jnp.zeros((), jnp.int32), states, returns, k_loop, jax.random.split(k_open, groups), states)
 
 
+def _shard(m: _Match, mesh) -> _Match:
+    """Inside jit: the per-game fields of ``m`` split over the mesh's ``"data"`` axis (None: as is)."""
+    if mesh is None:
+        return m
+    states, returns, fresh = mesh_lib.constrain_batch((m.states, m.returns, m.fresh), mesh)
+    return m._replace(states=states, returns=returns, fresh=fresh)
+
+
 def _running(m: _Match, max_moves: int) -> jax.Array:
     """[N] games still to be played a decision of."""
     return ~(m.states.terminated | m.states.truncated) & (m.t < max_moves)
@@ -150,18 +163,23 @@ def _scores(m: _Match) -> tuple[jax.Array, jax.Array]:
     return jnp.where(finished, (outcome + 1.0) / 2.0, 0.5), ~finished
 
 
-def play_games(game, act: Act, key, num_games: int, max_moves: int, opening_moves: int = 0):
+def play_games(game, act: Act, key, num_games: int, max_moves: int, opening_moves: int = 0, mesh=None):
     """Plays ``num_games`` games of A vs B to the end (or ``max_moves`` decisions) in one traced loop.
 
     Traceable (call it inside ``jax.jit``; the players may close over traced params). ``act`` gives
     both sides' actions (`players_act` of two players, or one function computing both, e.g. one
     search traced once for two nets). Returns A's per-game scores [num_games] (float32) and
     unfinished flags [num_games] (bool); see the module docstring for seats, openings and scores.
+    ``mesh``: split the games over its ``"data"`` axis (the same games and scores).
     """
     check_num_games(num_games, game.num_players)
-    m = _start(game, key, num_games)
+    if mesh is not None:
+        mesh_lib.check_batch("num_games", num_games, mesh)
+    m = _shard(_start(game, key, num_games), mesh)
     m = jax.lax.while_loop(
-        lambda m: jnp.any(_running(m, max_moves)), lambda m: _decide(game, act, opening_moves, max_moves, m), m
+        lambda m: jnp.any(_running(m, max_moves)),
+        lambda m: _shard(_decide(game, act, opening_moves, max_moves, m), mesh),
+        m,
     )
     scores, unfinished = _scores(m)
     chex.assert_shape([scores, unfinished], (num_games,))
@@ -178,6 +196,7 @@ def play_match(
     chunk: int = 16,
     opening_moves: int = 0,
     progress: Callable[[int, int, dict], None] | None = None,
+    mesh=None,
 ):
     """Plays `num_games` games of A vs B from Python, ``chunk`` decisions per compiled call; returns A's summary.
 
@@ -185,18 +204,25 @@ def play_match(
     The summary (`summarize`) has A's mean normalised rank score, its 95% Wilson interval, `games`,
     `truncated`, `seat_scores` (A's mean score by the seat it played) and `per_game`.
     ``progress(decisions, games_running, summary_so_far)`` is called after every chunk if given
-    (games still running count 0.5 in ``summary_so_far``).
+    (games still running count 0.5 in ``summary_so_far``). ``mesh``: split the games over its
+    ``"data"`` axis (the same games and scores).
     """
     p = game.num_players
     check_num_games(num_games, p)
+    if mesh is not None:
+        mesh_lib.check_batch("num_games", num_games, mesh)
+        key = mesh_lib.replicate(key, mesh)
     act = players_act(player_a, player_b)
 
     @jax.jit
     def run(m):
-        m, _ = jax.lax.scan(lambda m, _: (_decide(game, act, opening_moves, max_steps, m), None), m, None, length=chunk)
+        def body(m, _):
+            return _shard(_decide(game, act, opening_moves, max_steps, m), mesh), None
+
+        m, _ = jax.lax.scan(body, m, None, length=chunk)
         return m, jnp.sum(_running(m, max_steps))
 
-    m = jax.jit(lambda k: _start(game, k, num_games))(key)
+    m = jax.jit(lambda k: _shard(_start(game, k, num_games), mesh))(key)
 
     def summary(m):
         return summarize(*jax.device_get(_scores(m)), p)

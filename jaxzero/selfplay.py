@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxzero import mesh as mesh_lib
 from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
 from jaxzero.search import SearchBudget, make_search
 
@@ -176,6 +177,25 @@ def advance(
     return slots, record
 
 
+def mesh_play(play, mesh, num_replicated: int):
+    """``play(*replicated, slots, *rest, num_steps)`` jitted over ``mesh``: the first
+    ``num_replicated`` arguments (params) and everything after the slots (key, share) are placed
+    replicated, the slots split over ``"data"`` (axis 0), and the outputs come back as ``(slots
+    [B] split on axis 0, Trajectory [T, B] split on axis 1)``. The compiler partitions the batch;
+    the program (and so its result) is the one a single device runs (`jaxzero.mesh`).
+    Returns the callable with ``_cache_size`` (compiles so far)."""
+    out = (mesh_lib.data_sharding(mesh, 0), mesh_lib.data_sharding(mesh, 1))
+    jitted = jax.jit(play, static_argnames="num_steps", out_shardings=out)
+
+    def call(*args, num_steps: int, **kwargs):
+        front, slots, rest = args[:num_replicated], args[num_replicated], args[num_replicated + 1:]
+        front, rest, kwargs = mesh_lib.replicate((front, rest, kwargs), mesh)
+        return jitted(*front, mesh_lib.shard_batch(slots, mesh), *rest, num_steps=num_steps, **kwargs)
+
+    call._cache_size = jitted._cache_size
+    return call
+
+
 @dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: jit's static `self`
 class PlayerPlay:
     """Games of one network-free player in every seat (e.g. the heuristic: bootstrap data for the
@@ -188,9 +208,12 @@ class PlayerPlay:
     game: Any
     player: Any  # batched `(states, key) -> int32 actions [B]` (jaxzero.players)
     max_moves: int = 512
+    mesh: Any = None  # jax.sharding.Mesh with axis "data" splitting the game slots (None: one device)
 
     def __post_init__(self):
-        object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
+        mesh = self.mesh if self.mesh is not None else mesh_lib.data_mesh(1)
+        object.__setattr__(self, "mesh", mesh)
+        object.__setattr__(self, "play", mesh_play(self._play, mesh, 0))
 
     def init_slots(self, batch_size: int, key) -> Slots:
         """B fresh games, every seat played by the player."""
@@ -211,7 +234,12 @@ class PlayerPlay:
     def _play(self, slots: Slots, key, num_steps: int):
         """Advances all B slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B])."""
         chex.assert_rank(slots.moves, 1)
-        slots, traj = jax.lax.scan(lambda c, k: self._move(c, k), slots, jax.random.split(key, num_steps))
+
+        def body(carry, k):
+            carry, row = self._move(carry, k)
+            return mesh_lib.constrain_batch(carry, self.mesh), row
+
+        slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
         return slots, traj
 
@@ -243,11 +271,12 @@ class SelfPlay:
     heuristic: Any = None
     heuristic_seats: str = "all"  # "all": heuristic games are heuristic vs heuristic; "one": one seat
     heuristic_policy_target: bool = False  # heuristic moves give a one-hot policy target (else none)
+    mesh: Any = None  # jax.sharding.Mesh with axis "data" splitting the game slots (None: one device)
 
     @classmethod
-    def from_config(cls, game, apply_fn, cfg, heuristic=None) -> "SelfPlay":
+    def from_config(cls, game, apply_fn, cfg, heuristic=None, mesh=None) -> "SelfPlay":
         """The self-play a run config describes (`cfg.selfplay`, `cfg.game.max_moves`, `cfg.mix`);
-        `heuristic`: the mixed-data player, None for search-only self-play."""
+        `heuristic`: the mixed-data player, None for search-only self-play; `mesh`: the run's mesh."""
         sp = cfg.selfplay
         return cls(
             game,
@@ -268,6 +297,7 @@ class SelfPlay:
             heuristic=heuristic,
             heuristic_seats=cfg.mix.heuristic_seats,
             heuristic_policy_target=cfg.mix.heuristic_policy_target,
+            mesh=mesh,
         )
 
     def __post_init__(self):
@@ -282,7 +312,11 @@ class SelfPlay:
                                        self.value_scale, self.rescale_values)
             fast = make_search(self.search, self.game, self.apply_fn, fast_budget)
         object.__setattr__(self, "_fast_search", fast)
-        object.__setattr__(self, "play", jax.jit(self._play, static_argnames="num_steps"))
+        mesh = self.mesh if self.mesh is not None else mesh_lib.data_mesh(1)
+        object.__setattr__(self, "mesh", mesh)
+        # play(params, slots, key, num_steps, heuristic_share): params, key and share replicated,
+        # the slots split over the mesh's "data" axis (see `mesh_play`)
+        object.__setattr__(self, "play", mesh_play(self._play, mesh, 1))
 
     def _move(self, params, slots: Slots, key, heuristic_share):
         game = self.game
@@ -346,7 +380,8 @@ class SelfPlay:
         heuristic_share = jnp.asarray(heuristic_share, jnp.float32)
 
         def body(carry, k):
-            return self._move(params, carry, k, heuristic_share)
+            carry, row = self._move(params, carry, k, heuristic_share)
+            return mesh_lib.constrain_batch(carry, self.mesh), row
 
         slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
@@ -397,60 +432,3 @@ def finished_games(traj: Trajectory):
 def concat_trajectories(chunks):
     """Joins chunk trajectories along time."""
     return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *chunks)
-
-
-def batch_mesh(devices=None):
-    """A 1-D device mesh with axis ``"batch"`` (the game batch axis)."""
-    from jax.sharding import Mesh
-
-    return Mesh(np.array(list(devices if devices is not None else jax.devices())), ("batch",))
-
-
-def shard_batch(tree, mesh):
-    """Places a batched pytree (leading axis = game batch) split over ``mesh``'s ``"batch"`` axis."""
-    from jax.sharding import NamedSharding, PartitionSpec
-
-    n = mesh.devices.size
-    batch = jax.tree.leaves(tree)[0].shape[0]
-    if batch % n:
-        raise ValueError(f"game batch {batch} does not split over {n} devices")
-    return jax.tree.map(lambda x: jax.device_put(x, NamedSharding(mesh, PartitionSpec("batch"))), tree)
-
-
-def sharded_play(selfplay: SelfPlay, mesh):
-    """``play(params, slots, key, num_steps)`` run data-parallel with `jax.shard_map` over the game batch.
-
-    Each device advances its own slice of the game slots with no cross-device communication (params
-    replicated, each shard's key folded with its index); outputs stay sharded along the batch axis
-    (``Trajectory`` leaves ``[T, B, ...]`` on axis 1).
-    """
-    from functools import partial
-
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    def per_shard(params, slots, key, share, num_steps):
-        key = jax.random.fold_in(key, jax.lax.axis_index("batch"))
-        return selfplay._play(params, slots, key, num_steps, share)
-
-    replicated = NamedSharding(mesh, P())
-
-    @partial(jax.jit, static_argnames="num_steps")
-    def jitted(params, slots, key, share, num_steps: int):
-        fn = jax.shard_map(
-            partial(per_shard, num_steps=num_steps),
-            mesh=mesh,
-            in_specs=(P(), P("batch"), P(), P()),
-            out_specs=(P("batch"), P(None, "batch")),
-            check_vma=False,  # pgx/mctx loops carry unvarying values; shards never communicate
-        )
-        return fn(params, slots, key, share)
-
-    def play(params, slots, key, num_steps: int, heuristic_share=0.0):
-        # params / key may be committed to one device (after training or a restore): replicate them
-        share = jnp.asarray(heuristic_share, jnp.float32)
-        params, key, share = jax.device_put((params, key, share), replicated)
-        return jitted(params, slots, key, share, num_steps=num_steps)
-
-    play._cache_size = jitted._cache_size
-    return play

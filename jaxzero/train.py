@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxzero import mesh as mesh_lib
 from jaxzero import replay
 from jaxzero.search import mask_logits
 
@@ -59,14 +60,21 @@ def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0):
     return total, {"loss/policy": policy_loss, "loss/value": value_loss, "loss/total": total}
 
 
-def make_train_step(apply_fn, optimizer, value_loss_weight=1.0):
+def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None):
     """Jitted ``train_step(train_state, buffer, key, batch_size) -> (train_state, metrics)``.
 
-    Samples a uniform minibatch from the replay buffer, takes one optimizer step.
+    Samples a uniform minibatch of ``batch_size`` positions from the replay buffer, takes one
+    optimizer step. Data-parallel over ``mesh`` (`jaxzero.mesh`; None: one device): the train
+    state, buffer and key are replicated, the minibatch ``[batch_size, ...]`` is split over
+    ``"data"`` (``batch_size`` divisible by the device count), and the gradient of the loss (a mean
+    over the global minibatch) is reduced across devices by the compiler; the new state comes back
+    replicated. The same program as on one device: equal results up to float summation order.
     """
+    mesh = mesh if mesh is not None else mesh_lib.data_mesh(1)
+    rep = mesh_lib.replicated(mesh)
 
     def train_step(ts: TrainState, buffer: replay.ReplayBuffer, key, batch_size: int):
-        batch = replay.sample(buffer, key, batch_size)
+        batch = mesh_lib.constrain_batch(replay.sample(buffer, key, batch_size), mesh)
         chex.assert_shape(batch.value_mask, (batch_size,))
         grad_fn = jax.value_and_grad(lambda p: losses(apply_fn, p, batch, value_loss_weight), has_aux=True)
         (_, metrics), grads = grad_fn(ts.params)
@@ -75,11 +83,22 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0):
         metrics["grad_norm"] = optax.tree.norm(grads)
         return TrainState(params=params, opt_state=opt_state, step=ts.step + 1), metrics
 
-    return jax.jit(train_step, static_argnames="batch_size")
+    jitted = jax.jit(train_step, static_argnames="batch_size", in_shardings=(rep, rep, rep), out_shardings=rep)
+
+    def step(ts: TrainState, buffer: replay.ReplayBuffer, key, batch_size: int):
+        mesh_lib.check_batch("train batch_size", batch_size, mesh)
+        # a no-op for inputs already replicated (every step's output); a restored or fresh state moves once
+        return jitted(*mesh_lib.replicate((ts, buffer, key), mesh), batch_size)
+
+    step.jitted = jitted  # for inspection (`.lower(...)`) and `_cache_size`
+    step._cache_size = jitted._cache_size
+    return step
 
 
-def make_eval_fn(apply_fn, value_loss_weight=1.0):
-    """Jitted ``evaluate(params, batch) -> metrics``: losses and top-1 agreement with the search target."""
+def make_eval_fn(apply_fn, value_loss_weight=1.0, mesh=None):
+    """Jitted ``evaluate(params, batch) -> metrics``: losses and top-1 agreement with the search target
+    (``batch`` [N, ...] any size; computed replicated on ``mesh``, None: one device)."""
+    mesh = mesh if mesh is not None else mesh_lib.data_mesh(1)
 
     def evaluate(params, batch: replay.Batch):
         chex.assert_rank(batch.policy, 2)
@@ -94,4 +113,10 @@ def make_eval_fn(apply_fn, value_loss_weight=1.0):
             metrics["policy_accuracy"] = jnp.sum(agree * pmask) / jnp.maximum(pmask.sum(), 1.0)
         return metrics
 
-    return jax.jit(evaluate)
+    jitted = jax.jit(evaluate)
+
+    def call(params, batch: replay.Batch):
+        return jitted(*mesh_lib.replicate((params, batch), mesh))
+
+    call._cache_size = jitted._cache_size
+    return call

@@ -9,6 +9,7 @@
     python scripts/bench.py search --config configs/sq8.py [--simulations 64] [--batch 16] [--repeats 5] [--json]
     python scripts/bench.py precision --checkpoint runs/sq8_cpu [--games 50] [--json]
     python scripts/bench.py fuzz [--steps 1000000] [--boards square8,hex8] [--players 2,3,4] [--batch 256] [--json]
+    python scripts/bench.py scaling --config tictactoe [--devices 1,2,4,8] [--repeats 3] [--train-steps 20] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -26,6 +27,9 @@ interleaved; prints ``ratio`` = max^n median / mctx median (and the load average
 float32 on every decision point of the first reference games of its board: the share of equal argmax moves.
 ``fuzz`` steps the jitted RingRift envs with random legal and illegal ids (half each by default) and checks
 every transition's invariants (jaxzero.bench.fuzz): steps, time, steps/s, violations (must be 0).
+``scaling`` measures self-play games/hour and train steps/s of a config on its mesh (jaxzero.mesh) with 1, 2,
+4, 8 forced CPU devices, one subprocess each (jaxzero.bench.scaling; the global batches stay the config's),
+and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -282,6 +286,31 @@ def _add_fuzz(sub):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=bench_fuzz)
+def bench_scaling(args, overrides) -> dict:
+    """Self-play games/hour and train steps/s on 1, 2, 4, ... forced CPU devices (jaxzero.bench.scaling)."""
+    from jaxzero.bench.scaling import markdown, table
+
+    try:
+        devices = [int(x) for x in args.devices.split(",")]
+    except ValueError:
+        raise cli.UserError(f"--devices takes comma-separated counts such as 1,2,4,8, got {args.devices!r}") from None
+    cli.load_config(args.config, overrides)  # a bad config or override fails here, once
+    log = None if args.json else (lambda r: print(json.dumps(r), flush=True))
+    rows = table(args.config, overrides, devices, args.repeats, args.train_steps, log=log)
+    if not args.json:
+        print(markdown(rows))
+    return {"benchmark": "scaling", "config": args.config, "overrides": overrides, "rows": rows,
+            "host": platform.node()}
+
+
+def _add_scaling(sub):
+    p = sub.add_parser("scaling", help="self-play games/hour and train steps/s on 1, 2, 4, 8 forced CPU devices")
+    p.add_argument("--config", required=True, help="config file or name, e.g. tictactoe")
+    p.add_argument("--devices", default="1,2,4,8", help="device counts, one subprocess each")
+    p.add_argument("--repeats", type=int, default=3, help="timed self-play chunks of selfplay.chunk_steps moves")
+    p.add_argument("--train-steps", type=int, default=20, help="timed train steps")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_scaling)
 
 
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
@@ -294,6 +323,7 @@ SUBCOMMANDS = [
     _add_gpu,
     _add_precision,
     _add_fuzz,
+    _add_scaling,
 ]
 
 

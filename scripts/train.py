@@ -27,6 +27,10 @@ def main(argv=None) -> int:
     workdir = Path(args.workdir) if args.workdir else cli.default_workdir(args.config_spec)
     print(f"config {args.config_spec.path} (variant {args.config_spec.variant or 'none'}), workdir {workdir}",
           flush=True)
+    from jaxzero import mesh
+
+    # the devices each global batch is split over, and each device's share (config.mesh)
+    print(mesh.describe(cfg, mesh.num_devices(cfg.mesh.devices)), flush=True)
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.WARNING)  # orbax logs every save step at INFO

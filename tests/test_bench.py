@@ -95,3 +95,23 @@ def test_gpu_check_small_runs_on_cpu(tmp_path):
     assert r["small"] and r["selfplay_compact"]["compact"] and not r["selfplay_full_ids"]["compact"]
     assert r["selfplay_compact"]["decisions_per_s"] > 0 and r["selfplay_full_ids"]["decisions_per_s"] > 0
     assert r["compact_speedup"] > 0 and r["engine"]["decisions_per_s"] > 0 and r["heuristic"]["games"] >= 0
+
+
+@pytest.mark.slow
+def test_scaling_table_runs_one_subprocess_per_device_count():
+    from jaxzero.bench.scaling import markdown, table
+
+    overrides = ["--config.selfplay.num_simulations=2", "--config.selfplay.batch_size=8",
+                 "--config.selfplay.chunk_steps=3", "--config.selfplay.num_steps=3", "--config.train.batch_size=8",
+                 "--config.net.channels=4"]
+    rows = table("tictactoe", overrides, [1, 2], repeats=1, train_steps=2)
+    assert [r["devices"] for r in rows] == [1, 2], rows
+    for r in rows:
+        assert "error" not in r, r
+        assert r["selfplay_positions_per_s"] > 0 and r["train_steps_per_s"] > 0 and r["train_batch"] == 8
+    text = markdown(rows)
+    assert text.count("\n") == 3 and "| 2 |" in text
+    # a batch that does not divide is one row's error, not the table's end
+    bad = table("tictactoe", overrides + ["--config.selfplay.batch_size=9", "--config.selfplay.holdout_slots=1"], [2],
+                repeats=1, train_steps=1)
+    assert "config.selfplay.batch_size (9) must be divisible by the device count (2" in bad[0]["error"], bad

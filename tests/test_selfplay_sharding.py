@@ -1,4 +1,4 @@
-"""Self-play runs data-parallel over the game batch axis (shard_map; two forced host CPU devices, in a subprocess)."""
+"""Self-play runs data-parallel over the game batch axis (the run's mesh; two forced host CPU devices, in a subprocess)."""
 
 import os
 import subprocess
@@ -18,18 +18,19 @@ SCRIPT = textwrap.dedent(
     from jaxzero.config import default_config
     from jaxzero.games.registry import make_game
     from jaxzero.nn import make_model
-    from jaxzero.selfplay import SelfPlay, batch_mesh, init_slots, shard_batch, sharded_play, value_targets
+    from jaxzero.mesh import data_mesh, shard_batch
+    from jaxzero.selfplay import SelfPlay, init_slots, value_targets
     assert len(jax.devices()) == 2
     game = make_game("tic_tac_toe")
     cfg = default_config()
     cfg.net.num_blocks, cfg.net.channels, cfg.net.value_hidden = 1, 8, 16
     model, params = make_model(cfg.net, game)
-    sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=9)
+    mesh = data_mesh()
+    sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=9, mesh=mesh)
     slots = init_slots(game, 8, jax.random.key(0))
-    mesh = batch_mesh()
     sharded = shard_batch(slots, mesh)
     assert len(sharded.moves.sharding.device_set) == 2
-    play = sharded_play(sp, mesh)
+    play = sp.play
     out_slots, traj = play(params, sharded, jax.random.key(1), num_steps=10)
     assert traj.policy.shape == (10, 8, 9) and out_slots.moves.shape == (8,)
     assert len(traj.policy.sharding.device_set) == 2 and len(out_slots.moves.sharding.device_set) == 2
@@ -41,7 +42,7 @@ SCRIPT = textwrap.dedent(
     assert done[:, :4].sum() >= 4 and done[:, 4:].sum() >= 4
     values, mask = value_targets(traj)
     assert np.asarray(mask).any()
-    # the two shards use different random streams (key folded with the shard index)
+    # the two shards play different games (each slot its own random stream)
     assert not np.array_equal(np.asarray(traj.obs[:, :4]), np.asarray(traj.obs[:, 4:]))
     out_slots, traj = play(params, out_slots, jax.random.key(2), num_steps=10)  # carries on, sharded
     assert play._cache_size() == 1

@@ -56,7 +56,7 @@ class Anchors:
             if cfg.elo.anchor_games > 0 and not table.has_pair(parts.heuristic_name, ANCHOR):
                 # once per run: heuristic vs random ties the two anchors together
                 hr = play_match(parts.game, parts.heuristic, random_player, jax.random.fold_in(k_heur, 1),
-                                cfg.elo.anchor_games, cfg.arena.max_moves)
+                                cfg.elo.anchor_games, cfg.arena.max_moves, mesh=parts.mesh)
                 table.add(it, parts.heuristic_name, ANCHOR, hr["score"] * hr["games"], hr["games"])
                 out["heuristic_vs_random"] = hr
         if run.bootstrap is not None and cfg.elo.enabled and cfg.elo.bootstrap_games > 0 and name != "bootstrap":

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxzero import replay
+from jaxzero.mesh import replicated
 from jaxzero.loop.data import Window
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 
@@ -43,7 +44,8 @@ def bootstrap(parts, cfg, ts, buffer, key, *, progress: bool = False, log=print)
     slots = parts.bootstrap_play.init_slots(b.batch_size, k_slots)
     chunk = cfg.selfplay.chunk_steps
     _, window = Window.play(lambda sl, k: parts.bootstrap_play.play(sl, k, num_steps=chunk), slots, k_play,
-                            b.num_steps, chunk, "bootstrap: heuristic games", progress)
+                            b.num_steps, chunk, "bootstrap: heuristic games", progress,
+                            sharding=replicated(parts.mesh))
     train = slice(0, b.batch_size - b.holdout_slots)
     data = window.batch(train)
     # id -1: games still running at the end are never labelled by a self-play game of the same id

@@ -68,13 +68,13 @@ class Window:
     seconds: float
 
     @classmethod
-    def play(cls, play, slots, key, num_steps: int, chunk: int, desc: str, progress: bool, device=None):
-        """Plays a window (see `play_window`) and labels it: ``(slots, Window)``. ``device``: gather a
-        sharded trajectory onto that device first (a transfer, no collective)."""
+    def play(cls, play, slots, key, num_steps: int, chunk: int, desc: str, progress: bool, sharding=None):
+        """Plays a window (see `play_window`) and labels it: ``(slots, Window)``. ``sharding``: place
+        the (batch-sharded) trajectory so first, e.g. replicated over the mesh (an all-gather)."""
         t0 = time.time()
         slots, traj = play_window(play, slots, key, num_steps, chunk, desc, progress)
-        if device is not None:
-            traj = jax.device_put(traj, device)
+        if sharding is not None:
+            traj = jax.device_put(traj, sharding)
         values, value_mask = value_targets(traj)
         jax.block_until_ready(value_mask)
         return slots, cls(traj, values, value_mask, time.time() - t0)

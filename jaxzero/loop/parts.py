@@ -5,6 +5,9 @@ caches them by config (without its ``loop`` section: run length and checkpoint c
 traced function), so a second `Loop` on the same config in one process (a resume, as the tests do)
 reuses the jitted self-play, arena and train functions instead of re-tracing them (minutes for
 RingRift on CPU).
+
+The run's device mesh (`jaxzero.mesh`, ``config.mesh``) is built here once: self-play, the
+bootstrap's games, the train step, the evaluation and every arena run on it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 from typing import Any, Callable
 
 from jaxzero import config as config_lib
+from jaxzero import mesh as mesh_lib
 from jaxzero.arena import Arena
 from jaxzero.nn import make_inference_model, make_model
 from jaxzero.players import heuristic_player_for
@@ -27,6 +31,7 @@ class Parts:
     """Everything compiled that one run config needs; shared by every `Loop` with that config."""
 
     game: Any
+    mesh: Any  # jax.sharding.Mesh, axis "data": the run's devices (one device: a mesh of one)
     model: Any  # jaxzero.nn.Model: ``model.apply(params, obs) -> (logits, values)``
     params0: Any  # the freshly initialised network (seed ``config.seed``)
     optimizer: Any
@@ -57,13 +62,14 @@ def build_parts(cfg, game) -> Parts:
 
 
 def _build(cfg, game) -> Parts:
+    mesh = mesh_lib.mesh_from_config(cfg)
     model, params0 = make_model(cfg.net, game, cfg.seed)
     infer = make_inference_model(cfg.net, game)  # self-play and matches: bfloat16 on an accelerator
     selfplay_budget, eval_budget = config_lib.search_budgets(cfg)
     heuristic_name, heuristic = heuristic_player_for(game, cfg.heuristic)
     mixing = max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0
     arena = Arena(game, infer.apply, **selfplay_budget, opening_moves=cfg.arena.opening_moves,
-                  max_moves=cfg.arena.max_moves, search=cfg.selfplay.search)
+                  max_moves=cfg.arena.max_moves, search=cfg.selfplay.search, mesh=mesh)
     # the best's anchor matches may search with a larger budget than self-play and the gate
     eval_arena = arena if eval_budget == selfplay_budget else dataclasses.replace(arena, **eval_budget)
     vs_heuristic = raw_vs_heuristic = None
@@ -72,17 +78,19 @@ def _build(cfg, game) -> Parts:
         raw_vs_heuristic = functools.partial(eval_arena.raw_policy_vs_player, player=heuristic)
     return Parts(
         game=game,
+        mesh=mesh,
         model=model,
         params0=params0,
         optimizer=(optimizer := make_optimizer(cfg.train)),
-        selfplay=SelfPlay.from_config(game, infer.apply, cfg, heuristic=heuristic if mixing else None),
-        bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves) if cfg.bootstrap.num_steps > 0 else None,
+        selfplay=SelfPlay.from_config(game, infer.apply, cfg, heuristic=heuristic if mixing else None,
+                                     mesh=mesh),
+        bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves, mesh) if cfg.bootstrap.num_steps > 0 else None,
         arena=arena,
         eval_arena=eval_arena,
         heuristic_name=heuristic_name,
         heuristic=heuristic,
         vs_heuristic=vs_heuristic,
         raw_vs_heuristic=raw_vs_heuristic,
-        train_step=make_train_step(model.apply, optimizer, cfg.train.value_loss_weight),
-        evaluate=make_eval_fn(model.apply, cfg.train.value_loss_weight),
+        train_step=make_train_step(model.apply, optimizer, cfg.train.value_loss_weight, mesh),
+        evaluate=make_eval_fn(model.apply, cfg.train.value_loss_weight, mesh),
     )

@@ -38,7 +38,8 @@ from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer
                                 resume_target, train_state_of)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 from jaxzero.loop.workdir import WorkdirLock
-from jaxzero.selfplay import assign_heuristic_seats, batch_mesh, init_slots, shard_batch, sharded_play
+from jaxzero.mesh import replicated, shard_batch
+from jaxzero.selfplay import assign_heuristic_seats, init_slots
 
 
 def _debug_pause(phase: str) -> int | None:
@@ -181,12 +182,8 @@ class Loop:
                 run.bootstrap = restore_params(self.workdir / BOOTSTRAP_NET, state["best"])
             except CorruptCheckpointError as e:
                 self.log(f"warning: the bootstrap anchor is not measured: {e}")
-        self._play = parts.selfplay.play
-        if jax.device_count() > 1 and cfg.selfplay.batch_size % jax.device_count() == 0:
-            # data-parallel self-play: each device runs its slice of the game slots (shard_map)
-            mesh = batch_mesh()
-            run.slots = shard_batch(run.slots, mesh)
-            self._play = sharded_play(parts.selfplay, mesh)
+        # data-parallel self-play: the game slots split over the mesh (one device: a mesh of one)
+        run.slots = shard_batch(run.slots, parts.mesh)
         return run, start, first_metrics, carried
 
     def _iteration(self, it: int, run: Run, anchors: Anchors, table: EloTable) -> dict:
@@ -263,11 +260,11 @@ class Loop:
         sp = self.cfg.selfplay
 
         def play(slots, k):
-            return self._play(run.best, slots, k, num_steps=sp.chunk_steps, heuristic_share=share)
+            return self.parts.selfplay.play(run.best, slots, k, num_steps=sp.chunk_steps, heuristic_share=share)
 
-        sharded = self._play is not self.parts.selfplay.play
+        # the window is gathered whole onto every device: the replay buffer and training are replicated
         return Window.play(play, run.slots, key, sp.num_steps, sp.chunk_steps, f"self-play it {it}", self.progress,
-                           device=jax.devices()[0] if sharded else None)
+                           sharding=replicated(self.parts.mesh))
 
     def _apply_gate(self, it: int, run: Run, gate, buffer_before) -> str:
         """A promotion makes the candidate the best; a rollback restores the last good state (and

@@ -1,0 +1,114 @@
+"""The one device mesh of a run: a 1-D mesh over the devices with axis ``"data"``, built from the config.
+
+Data parallelism by sharding annotations: every batched pytree whose leading (or named) axis is a
+batch of games or positions is placed split over ``"data"`` (`shard_batch`); params, optimizer
+state, keys and the replay buffer are replicated (`replicate`). The jitted functions (self-play,
+the train step, the arena's matches) are jitted with those input and output shardings and the
+compiler (GSPMD) partitions them: each device computes its share of the batch, and the gradient of
+a loss averaged over a sharded batch becomes an all-reduce inserted by the compiler (no hand-written
+``psum``). Because the computation is the same program whatever the mesh (random keys are drawn for
+the global batch; ``jax_threefry_partitionable`` keeps them identical under sharding), a run on N
+devices gives the results of one device with the same global batch, up to float summation order.
+
+One device is the mesh of one device: the same code path. ``config.mesh.devices`` picks how many
+of ``jax.devices()`` the mesh spans (0: all). Every global batch size must divide by that count
+(`check_divisible`, called by `jaxzero.config.validate`).
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import AxisType, Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+DATA = "data"  # the one mesh axis: the batch of games (self-play, arena) or positions (training)
+
+
+def num_devices(devices: int = 0) -> int:
+    """Devices the mesh spans for ``config.mesh.devices = devices`` (0: all of ``jax.devices()``)."""
+    available = jax.device_count()
+    if devices < 0 or devices > available:
+        raise ValueError(f"config.mesh.devices must be in [0, {available}] (0: all {available} devices), got {devices}")
+    return devices or available
+
+
+def data_mesh(devices: int = 0) -> Mesh:
+    """A 1-D mesh with axis ``"data"`` over the first ``devices`` of ``jax.devices()`` (0: all)."""
+    n = num_devices(devices)
+    return jax.make_mesh((n,), (DATA,), axis_types=(AxisType.Auto,), devices=jax.devices()[:n])
+
+
+def mesh_from_config(cfg) -> Mesh:
+    """The run's mesh (``config.mesh.devices``)."""
+    return data_mesh(int(cfg.mesh.devices))
+
+
+def data_sharding(mesh: Mesh, axis: int = 0) -> NamedSharding:
+    """Arrays split over ``"data"`` along ``axis`` (leading axes before it replicated)."""
+    return NamedSharding(mesh, P(*([None] * axis), DATA))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    """Arrays held whole by every device of ``mesh``."""
+    return NamedSharding(mesh, P())
+
+
+def mesh_size(mesh: Mesh) -> int:
+    return int(np.prod(mesh.devices.shape))
+
+
+def check_batch(name: str, batch: int, mesh: Mesh) -> None:
+    """Raises ValueError naming ``name`` unless ``batch`` splits evenly over the mesh's devices."""
+    n = mesh_size(mesh)
+    if batch % n:
+        raise ValueError(f"{name} ({batch}) must be divisible by the {n} devices of the mesh")
+
+
+def shard_batch(tree, mesh: Mesh, axis: int = 0):
+    """Places a batched pytree (every leaf's ``axis`` = the batch, divisible by the device count) split
+    over ``"data"``; already placed leaves are not copied."""
+    leaves = jax.tree.leaves(tree)
+    if leaves:
+        check_batch("the batch axis", leaves[0].shape[axis], mesh)
+    return jax.device_put(tree, data_sharding(mesh, axis))
+
+
+def replicate(tree, mesh: Mesh):
+    """Places every leaf of ``tree`` whole on each device of ``mesh`` (a no-op for leaves already so)."""
+    return jax.device_put(tree, replicated(mesh))
+
+
+def constrain_batch(tree, mesh: Mesh, axis: int = 0):
+    """Inside jit: asks that every leaf of ``tree`` be split over ``"data"`` along ``axis``."""
+    return jax.lax.with_sharding_constraint(tree, data_sharding(mesh, axis))
+
+
+def global_batches(cfg) -> list[tuple[str, int]]:
+    """``[(setting, global size)]`` of every batch the loop splits over the mesh: self-play games,
+    train positions, the bootstrap's games and every match's games (settings that are 0 play nothing)."""
+    out = [("selfplay.batch_size", cfg.selfplay.batch_size), ("train.batch_size", cfg.train.batch_size),
+           ("arena.num_games", cfg.arena.num_games), ("arena.vs_random_games", cfg.arena.vs_random_games)]
+    if cfg.bootstrap.num_steps > 0:
+        out.append(("bootstrap.batch_size", cfg.bootstrap.batch_size))
+    if cfg.elo.enabled:
+        out += [(f"elo.{k}", cfg.elo[k]) for k in ("heuristic_games", "num_games", "anchor_games", "bootstrap_games")
+                if cfg.elo[k] > 0]
+    return out
+
+
+def check_divisible(cfg, devices: int) -> None:
+    """Raises ValueError naming the first global batch setting that does not divide by ``devices``."""
+    for name, size in global_batches(cfg):
+        if size % devices:
+            raise ValueError(
+                f"config.{name} ({size}) must be divisible by the device count ({devices}: config.mesh.devices="
+                f"{cfg.mesh.devices}, {jax.device_count()} devices visible); set it to a multiple of {devices} "
+                "or use fewer devices with --config.mesh.devices")
+
+
+def describe(cfg, devices: int) -> str:
+    """One line: the mesh and each global batch's per-device share."""
+    kind = jax.devices()[0].platform
+    shares = ", ".join(f"{name} {size} -> {size // devices}" for name, size in global_batches(cfg))
+    return f"mesh: {devices} {kind} device(s) on axis '{DATA}'; per device: {shares}"
