@@ -108,7 +108,9 @@ def check_divisible(cfg, devices: int) -> None:
 
 
 def describe(cfg, devices: int) -> str:
-    """One line: the mesh and each global batch's per-device share."""
+    """One line: the mesh and each global batch's per-device share (one device: nothing is split)."""
     kind = jax.devices()[0].platform
+    if devices == 1:
+        return f"mesh: 1 {kind} device on axis '{DATA}' (batches are not split)"
     shares = ", ".join(f"{name} {size} -> {size // devices}" for name, size in global_batches(cfg))
     return f"mesh: {devices} {kind} device(s) on axis '{DATA}'; per device: {shares}"
