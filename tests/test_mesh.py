@@ -118,7 +118,7 @@ def _run(script: str, devices: int = 4, timeout: int = 900, flags: str = "") -> 
 STUCK = "Termination timeout for"  # XLA:CPU aborting a collective whose device threads never all arrived
 
 
-@pytest.mark.slow
+@pytest.mark.extended  # forced CPU devices can deadlock in XLA:CPU collectives (docs/scaling.md): failed 2026-12-05 even with retries
 def test_four_devices_give_the_results_of_one():
     # Forced CPU devices can deadlock: XLA:CPU runs independent thunks concurrently, and two devices
     # may enter one collective (an all-gather inside the search loop) while the other two wait in
