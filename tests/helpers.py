@@ -26,3 +26,26 @@ def linear_model(game, key, *, logit_scale: float = 0.5, value_scale: float = 0.
         return x @ params["W"], jnp.concatenate([v[:, None], others], axis=-1)
 
     return apply_fn, params
+
+
+def metrics_rows(workdir) -> list:
+    """The rows of a run's ``metrics.jsonl``."""
+    import json
+    from pathlib import Path
+
+    return [json.loads(x) for x in (Path(workdir) / "metrics.jsonl").read_text().splitlines()]
+
+
+def final_state(workdir, lp):
+    """``(iteration, state)`` of a run's latest checkpoint, restored against ``lp.initial_state``'s shapes."""
+    from pathlib import Path
+
+    from jaxzero.checkpoint import Checkpointer
+
+    ck = Checkpointer(Path(workdir) / "checkpoints")
+    try:
+        it = ck.latest_iteration()
+        state, _, _ = ck.restore(it, jax.eval_shape(lp.initial_state))
+    finally:
+        ck.close()
+    return it, state

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxzero import cli, loop
-from jaxzero.checkpoint import Checkpointer
+from tests.helpers import final_state, metrics_rows
 
 TIMING_KEYS = ("elapsed_seconds",)
 
@@ -39,20 +39,6 @@ def _deterministic(row: dict) -> dict:
             if not k.endswith(("_seconds", "_mib")) and k not in TIMING_KEYS}
 
 
-def _metrics(workdir):
-    return [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
-
-
-def _final_state(workdir, lp):
-    ck = Checkpointer(workdir / "checkpoints")
-    try:
-        it = ck.latest_iteration()
-        state, _, _ = ck.restore(it, jax.eval_shape(lp.initial_state))
-    finally:
-        ck.close()
-    return it, state
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("gate", sorted(GATES))
 def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
@@ -68,7 +54,7 @@ def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
     assert "resuming from checkpoint of iteration 0" in resumed_log[0]
     assert not [x for x in resumed_log if x.startswith("WARNING")], resumed_log
 
-    rows_whole, rows_split = _metrics(whole), _metrics(split)
+    rows_whole, rows_split = metrics_rows(whole), metrics_rows(split)
     assert [r["iteration"] for r in rows_whole] == [r["iteration"] for r in rows_split] == [0, 1, 2]
     for a, b in zip(rows_whole, rows_split):
         da, db = _deterministic(a), _deterministic(b)
@@ -84,8 +70,8 @@ def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
         assert "vs_best/it0/score" in rows_split[2] and "vs_best/init/score" in rows_split[1]
 
     lp = loop.Loop(_cfg(3, gate), whole, progress=False, log=log.append)
-    it_w, state_w = _final_state(whole, lp)
-    it_s, state_s = _final_state(split, lp)
+    it_w, state_w = final_state(whole, lp)
+    it_s, state_s = final_state(split, lp)
     assert it_w == it_s == 2
     jax.tree.map(np.testing.assert_array_equal, state_w, state_s)  # params, optimizer state, best, key
     assert json.loads((whole / "elo.json").read_text()) == json.loads((split / "elo.json").read_text())

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from jaxzero import cli, loop
-from jaxzero.checkpoint import Checkpointer
+from tests.helpers import final_state, metrics_rows
 from tests.test_exact_resume import _deterministic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,19 +106,9 @@ def _committed(workdir: Path) -> int:
     return max(steps, default=-1)
 
 
-def _rows(workdir: Path) -> list[dict]:
-    return [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
-
-
 def _final_state(workdir: Path):
     lp = loop.Loop(cli.load_config("tictactoe", OVERRIDES), workdir, progress=False, log=lambda s: None)
-    ck = Checkpointer(workdir / "checkpoints")
-    try:
-        it = ck.latest_iteration()
-        state, _, _ = ck.restore(it, jax.eval_shape(lp.initial_state))
-    finally:
-        ck.close()
-    return it, state
+    return final_state(workdir, lp)
 
 
 @pytest.mark.extended
@@ -177,7 +167,7 @@ def test_twenty_random_kills_resume_to_the_uninterrupted_run(tmp_path):
     assert {"checkpoint", "metrics"} & set(by_phase), by_phase  # a kill while the iteration's files were written
     assert last >= 1, kills  # the killed run progressed over the kills
 
-    rows_whole, rows_killed = _rows(whole), _rows(killed)
+    rows_whole, rows_killed = metrics_rows(whole), metrics_rows(killed)
     assert [r["iteration"] for r in rows_killed] == list(range(ITERATIONS))  # one row each, none twice
     assert [r["iteration"] for r in rows_whole] == list(range(ITERATIONS))
     for a, b in zip(rows_whole, rows_killed):
