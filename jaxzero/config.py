@@ -82,6 +82,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.train.weight_decay = 1e-4
     c.train.max_grad_norm = 1.0
     c.train.value_loss_weight = 1.0
+    # weight of the policy loss on positions whose move a search chose (their improved-policy targets);
+    # positions of a network-free player (the heuristic's one-hot moves) keep weight 1. Below 1 trains
+    # the policy less toward targets that follow a weak value head (BENCHMARKS "what harms")
+    c.train.search_policy_weight = 1.0
 
     c.arena = ml_collections.ConfigDict()
     c.arena.num_games = 64  # candidate vs best, seats swapped evenly

@@ -21,6 +21,9 @@ from flax import struct
 
 from jaxzero.games.outcomes import rotate_to_mover
 
+# `Batch.source`: who chose the position's move (a search, or a network-free player such as the heuristic)
+SOURCE_SEARCH, SOURCE_HEURISTIC = 0, 1
+
 
 @struct.dataclass
 class Batch:
@@ -32,7 +35,7 @@ class Batch:
     value_mask: jax.Array  # bool[N]: value target present
     legal: jax.Array  # bool[N, A]
     # provenance (optional when building a Batch by hand; `add` fills search / policy target / id -1)
-    source: jax.Array = None  # int8[N]: selfplay.SOURCE_SEARCH (0) or SOURCE_HEURISTIC (1)
+    source: jax.Array = None  # int8[N]: SOURCE_SEARCH (0) or SOURCE_HEURISTIC (1)
     policy_mask: jax.Array = None  # bool[N]: policy target present (heuristic moves give none by default)
     game_id: jax.Array = None  # int32[N]: self-play game the position comes from
     mover: jax.Array = None  # int32[N]: seat to move (value targets are rotated to it)

@@ -33,6 +33,7 @@ from flax import struct
 
 from jaxzero import mesh as mesh_lib
 from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
+from jaxzero.replay import SOURCE_HEURISTIC, SOURCE_SEARCH
 from jaxzero.search import SearchBudget, make_search
 
 
@@ -88,7 +89,6 @@ def check_heuristic_seats(seats: str) -> None:
     """Raises ValueError unless ``seats`` is one of `HEURISTIC_SEATS`."""
     if seats not in HEURISTIC_SEATS:
         raise ValueError(f"heuristic seats must be one of {HEURISTIC_SEATS}, got {seats!r}")
-SOURCE_SEARCH, SOURCE_HEURISTIC = 0, 1
 
 
 def draw_heuristic_seats(key, batch_size: int, num_players: int, share, seats: str = "all"):

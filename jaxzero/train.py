@@ -43,16 +43,19 @@ def init_train_state(params, optimizer) -> TrainState:
     return TrainState(params=params, opt_state=optimizer.init(params), step=jnp.zeros((), jnp.int32))
 
 
-def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0):
+def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0, search_policy_weight=1.0):
     """(total, metrics): policy CE against the improved policy over positions with a policy target
-    (``policy_mask``; all when absent) + value MSE over positions with a value target."""
+    (``policy_mask``; all when absent) + value MSE over positions with a value target.
+
+    ``search_policy_weight`` scales the CE of positions whose move a search chose (``source`` 0,
+    the default when absent); the mean is still over all positions with a policy target, so 0
+    trains the policy on the other positions' targets (the heuristic's) alone."""
     logits, values = apply_fn(params, batch.obs)
     ce = optax.softmax_cross_entropy(logits, batch.policy)
-    if batch.policy_mask is None:
-        policy_loss = ce.mean()
-    else:
-        pmask = batch.policy_mask.astype(jnp.float32)
-        policy_loss = jnp.sum(ce * pmask) / jnp.maximum(pmask.sum(), 1.0)
+    pmask = jnp.ones(ce.shape, jnp.float32) if batch.policy_mask is None else batch.policy_mask.astype(jnp.float32)
+    searched = jnp.ones(ce.shape, bool) if batch.source is None else batch.source == replay.SOURCE_SEARCH
+    weight = pmask * jnp.where(searched, search_policy_weight, 1.0)
+    policy_loss = jnp.sum(ce * weight) / jnp.maximum(pmask.sum(), 1.0)
     mask = batch.value_mask.astype(jnp.float32)
     per_pos = jnp.mean((values - batch.value) ** 2, axis=-1)
     value_loss = jnp.sum(per_pos * mask) / jnp.maximum(mask.sum(), 1.0)
@@ -60,11 +63,11 @@ def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0):
     return total, {"loss/policy": policy_loss, "loss/value": value_loss, "loss/total": total}
 
 
-def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None):
+def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, search_policy_weight=1.0):
     """Jitted ``train_step(train_state, buffer, key, batch_size) -> (train_state, metrics)``.
 
     Samples a uniform minibatch of ``batch_size`` positions from the replay buffer, takes one
-    optimizer step. Data-parallel over ``mesh`` (`jaxzero.mesh`; None: one device): the train
+    optimizer step (`losses`: ``search_policy_weight`` scales the policy loss of searched positions). Data-parallel over ``mesh`` (`jaxzero.mesh`; None: one device): the train
     state, buffer and key are replicated, the minibatch ``[batch_size, ...]`` is split over
     ``"data"`` (``batch_size`` divisible by the device count), and the gradient of the loss (a mean
     over the global minibatch) is reduced across devices by the compiler; the new state comes back
@@ -76,7 +79,8 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None):
     def train_step(ts: TrainState, buffer: replay.ReplayBuffer, key, batch_size: int):
         batch = mesh_lib.constrain_batch(replay.sample(buffer, key, batch_size), mesh)
         chex.assert_shape(batch.value_mask, (batch_size,))
-        grad_fn = jax.value_and_grad(lambda p: losses(apply_fn, p, batch, value_loss_weight), has_aux=True)
+        grad_fn = jax.value_and_grad(lambda p: losses(apply_fn, p, batch, value_loss_weight, search_policy_weight),
+                                     has_aux=True)
         (_, metrics), grads = grad_fn(ts.params)
         updates, opt_state = optimizer.update(grads, ts.opt_state, ts.params)
         params = optax.apply_updates(ts.params, updates)

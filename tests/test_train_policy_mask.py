@@ -45,3 +45,23 @@ def test_replay_add_fills_provenance_defaults():
     np.testing.assert_array_equal(buf.data.policy_mask, [True, True, False, False])
     np.testing.assert_array_equal(buf.data.source, 0)
     np.testing.assert_array_equal(buf.data.game_id, -1)
+
+
+def test_search_policy_weight_scales_only_searched_positions():
+    """``search_policy_weight`` scales the CE of searched positions (source 0); heuristic positions
+    (source 1) keep weight 1; the mean stays over every position with a policy target."""
+    n, a = 6, 4
+    k1, k2 = jax.random.split(jax.random.key(1))
+    logits = jax.random.normal(k1, (n, a))
+    target = jax.nn.softmax(jax.random.normal(k2, (n, a)))
+    source = jnp.asarray([replay.SOURCE_SEARCH, replay.SOURCE_HEURISTIC] * 3, jnp.int8)
+    b = replay.Batch(obs=jnp.zeros((n, 1)), policy=target, value=jnp.zeros((n, 2)), value_mask=jnp.ones(n, bool),
+                     legal=jnp.ones((n, a), bool), source=source, policy_mask=jnp.ones(n, bool))
+    ce = np.asarray(optax.softmax_cross_entropy(logits, target))
+    apply_fn = lambda p, o: (logits, jnp.zeros((n, 2)))  # noqa: E731
+    for w in (1.0, 0.25, 0.0):
+        _, m = losses(apply_fn, None, b, search_policy_weight=w)
+        np.testing.assert_allclose(m["loss/policy"], (w * ce[::2].sum() + ce[1::2].sum()) / n, rtol=1e-6)
+    # weight 0: no policy gradient reaches the searched rows
+    g = jax.grad(lambda lg: losses(lambda p, o: (lg, jnp.zeros((n, 2))), None, b, search_policy_weight=0.0)[0])(logits)
+    assert np.all(np.asarray(g)[::2] == 0.0) and np.all(np.any(np.asarray(g)[1::2] != 0.0, axis=-1))
