@@ -226,13 +226,14 @@ class Checkpointer:
         found = self._latest_verified(lambda it: self._read(it, abstract_state)[:3], warn, reject)
         return None if found is None else (found[0], *found[1])
 
-    def resume_latest_verified(self, abstract_state: dict, resume_target, warn=print):
+    def resume_latest_verified(self, abstract_state: dict, resume_target, warn=print, reject: bool = True):
         """`restore_latest_verified` (bad steps set aside) for a resuming loop: ``(iteration, state,
         config, metrics, resume)``, or None without steps. ``resume_target(info)`` gives the abstract
         tree of the resume arrays for the step's JSON record; ``resume`` is ``(arrays, info)``, or a
         sentence saying why the step has none that fit (then the resume is not exact). A step whose
-        resume arrays fail their digest is bad like one whose state does."""
-        found = self._latest_verified(lambda it: self._read(it, abstract_state, resume_target), warn, True)
+        resume arrays fail their digest is bad like one whose state does (``reject=False``: left in place,
+        for readers)."""
+        found = self._latest_verified(lambda it: self._read(it, abstract_state, resume_target), warn, reject)
         return None if found is None else (found[0], *found[1])
 
     def _latest_verified(self, read, warn, reject: bool):

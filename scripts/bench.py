@@ -10,6 +10,7 @@
     python scripts/bench.py precision --checkpoint runs/sq8_cpu [--games 50] [--json]
     python scripts/bench.py fuzz [--steps 1000000] [--boards square8,hex8] [--players 2,3,4] [--batch 256] [--json]
     python scripts/bench.py scaling --config tictactoe [--devices 1,2,4,8] [--repeats 3] [--train-steps 20] [--json]
+    python scripts/bench.py targets --checkpoint runs/sq8_cpu [--variants P,V,PV] [--steps 320] [--games 192] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -30,6 +31,9 @@ every transition's invariants (jaxzero.bench.fuzz): steps, time, steps/s, violat
 ``scaling`` measures self-play games/hour and train steps/s of a config on its mesh (jaxzero.mesh) with 1, 2,
 4, 8 forced CPU devices, one subprocess each (jaxzero.bench.scaling; the global batches stay the config's),
 and prints a Markdown table.
+``targets`` fine-tunes a run's bootstrap net on its replay buffer's search self-play rows with the policy loss,
+the value loss or both, and plays each result against the bootstrap net: which targets carry knowledge
+(jaxzero.bench.targets).
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jaxzero import cli, paths  # noqa: E402
+
+
+def refuse_overrides(overrides: list[str]) -> None:
+    """Subcommands without a config take no ``--config.*`` overrides: name what was not understood."""
+    if overrides:
+        raise cli.UserError(f"unrecognised arguments {overrides}")
 
 
 def load_config(spec: str, overrides: list[str]):
@@ -98,8 +108,7 @@ def bench_engine(args, overrides) -> dict:
 
     from jaxzero.bench.engine import bench_engine as run
 
-    if overrides:
-        raise cli.UserError(f"unrecognised arguments {overrides}")
+    refuse_overrides(overrides)
     r = run(args.board, args.players, args.batch, args.seconds)
     r["steps_per_s"] = r["decisions_per_s"]
     r["device"] = str(jax.devices()[0].platform)
@@ -121,8 +130,7 @@ def bench_heuristic(args, overrides) -> dict:
         players = int(p.rstrip("p"))
         if "heuristic" in cfg and "weights" in cfg.heuristic and len(cfg.heuristic.weights):
             weights = dict(cfg.heuristic.weights)
-    if overrides:
-        raise cli.UserError(f"unrecognised arguments {overrides}")
+    refuse_overrides(overrides)
     r = run(board, players, args.batch, args.seconds, weights=weights)
     r["device"] = str(jax.devices()[0].platform)
     r["loadavg"] = [round(x, 2) for x in __import__("os").getloadavg()]
@@ -209,8 +217,7 @@ def bench_gpu(args, overrides) -> dict:
     """The accelerator check (jaxzero.bench.gpu): self-play compact on/off, engine, heuristic."""
     from jaxzero.bench.gpu import gpu_check
 
-    if overrides:
-        raise cli.UserError(f"unrecognised arguments {overrides}")
+    refuse_overrides(overrides)
     return {**gpu_check(small=args.small, out=args.out), "host": platform.node()}
 
 
@@ -226,8 +233,7 @@ def bench_precision(args, overrides) -> dict:
     """bfloat16 vs float32 argmax agreement of a workdir's best net on reference positions."""
     from jaxzero.bench.precision import argmax_agreement, trace_positions
 
-    if overrides:
-        raise cli.UserError(f"unrecognised arguments {overrides}")
+    refuse_overrides(overrides)
     best = cli.load_best(args.checkpoint)
     g = best.game
     if not g.id.startswith("ringrift_"):
@@ -247,14 +253,15 @@ def _add_precision(sub):
     p.add_argument("--games", type=int, default=50, help="reference games whose decision points are used")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=bench_precision)
+
+
 def bench_fuzz(args, overrides) -> dict:
     """Random legal and illegal ids through the jitted RingRift envs, every transition checked (jaxzero.bench.fuzz)."""
     import jax
 
     from jaxzero.bench.fuzz import fuzz
 
-    if overrides:
-        raise cli.UserError(f"unrecognised arguments {overrides}")
+    refuse_overrides(overrides)
     try:
         boards = tuple(args.boards.split(","))
         players = tuple(int(p) for p in args.players.split(","))
@@ -286,6 +293,8 @@ def _add_fuzz(sub):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=bench_fuzz)
+
+
 def bench_scaling(args, overrides) -> dict:
     """Self-play games/hour and train steps/s on 1, 2, 4, ... forced CPU devices (jaxzero.bench.scaling)."""
     from jaxzero.bench.scaling import markdown, table
@@ -313,6 +322,39 @@ def _add_scaling(sub):
     p.set_defaults(func=bench_scaling)
 
 
+def bench_targets(args, overrides) -> dict:
+    """Fine-tunes a run's bootstrap net on its self-play targets per loss variant and plays each against it
+    (jaxzero.bench.targets, issue 18)."""
+    from jaxzero.bench.targets import parse_variant, target_ablation
+
+    refuse_overrides(overrides)
+    variants = args.variants.split(",")
+    try:
+        [parse_variant(v) for v in variants]
+    except ValueError as e:
+        raise cli.UserError(str(e)) from None
+    if args.steps < 1 or args.games < 2:
+        raise cli.UserError(f"--steps must be >= 1 and --games >= 2, got {args.steps} and {args.games}")
+    try:
+        r = target_ablation(args.checkpoint, variants, args.steps, args.games, args.learning_rate, args.seed,
+                            log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)))
+    except ValueError as e:
+        raise cli.UserError(str(e)) from None
+    return {"benchmark": "targets", **r, "host": platform.node()}
+
+
+def _add_targets(sub):
+    p = sub.add_parser("targets", help="which self-play targets make a run's net stronger (fine-tune + match)")
+    p.add_argument("--checkpoint", required=True, help="a training workdir that bootstrapped from the heuristic")
+    p.add_argument("--variants", default="P,V,PV", help="comma-separated: P, V, PV or p<w>v<w> (loss weights)")
+    p.add_argument("--steps", type=int, default=320, help="fine-tuning steps per variant (the run's batch size)")
+    p.add_argument("--games", type=int, default=192, help="games of each variant against the bootstrap net")
+    p.add_argument("--learning-rate", type=float, default=3e-4, help="constant AdamW learning rate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=bench_targets)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
@@ -324,6 +366,7 @@ SUBCOMMANDS = [
     _add_precision,
     _add_fuzz,
     _add_scaling,
+    _add_targets,
 ]
 
 

@@ -129,3 +129,22 @@ def test_the_bootstrap_net_is_kept_as_a_fixed_loadable_anchor(boot_run):
     assert same == (not any(r["promoted"] for r in rows + rows2))  # the best is the bootstrap net until a promotion
     with pytest.raises(cli.UserError, match="unknown net @latest"):
         cli.load_best(f"{workdir}@latest")
+
+
+@pytest.mark.slow
+def test_target_ablation_fine_tunes_and_plays_against_the_bootstrap_net(boot_run):
+    """`scripts/bench.py targets` (issue 18): from the run's bootstrap net, each variant trains only the
+    losses it names on the buffer's search rows (held-out losses move accordingly) and plays the
+    bootstrap net; the workdir is only read."""
+    from jaxzero.bench.targets import target_ablation
+
+    _, workdir, _, _, _, _ = boot_run
+    before = sorted(p.name for p in (workdir / "checkpoints").iterdir())
+    r = target_ablation(workdir, ["P", "V"], steps=40, games=8, learning_rate=3e-3, log=lambda s: None, held_out=32)
+    boot, p, v = r["bootstrap"], r["variants"]["P"], r["variants"]["V"]
+    assert p["held_out"]["policy_loss"] < boot["policy_loss"]
+    assert v["held_out"]["value_loss"] < boot["value_loss"]
+    assert (p["policy_weight"], p["value_weight"], v["policy_weight"], v["value_weight"]) == (1.0, 0.0, 0.0, 1.0)
+    for row in (p, v):
+        assert 0.0 <= row["ci_low"] <= row["vs_bootstrap"] <= row["ci_high"] <= 1.0
+    assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == before
