@@ -260,6 +260,39 @@ def _pending_region(st: dict, b: Board, phase: int, cur: int, history: list):
     return False, region
 
 
+def _lps_fields(st: dict, p: int) -> dict:
+    """The last-player-standing round tracking of a GameState (RingRift's ``lps*`` fields, as
+    `dump_game_state` writes them) as host fields; a state without them starts the tracking afresh."""
+    def seat(key):
+        v = st.get(key)
+        if v is None:
+            return -1
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= p:
+            raise ValueError(f"{key} must be a player number 1-{p} or null, got {v!r}")
+        return v - 1
+
+    def count(key):
+        v = st.get(key, 0)
+        if v is None:
+            return 0
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ValueError(f"{key} must be a count >= 0, got {v!r}")
+        return v
+
+    mask = st.get("lpsCurrentRoundActorMask") or {}
+    if not isinstance(mask, dict):
+        raise ValueError(f"lpsCurrentRoundActorMask must map player numbers to booleans, got {type(mask).__name__}")
+    seen, actor = np.zeros((p,), bool), np.zeros((p,), bool)
+    for k, v in mask.items():
+        if not str(k).isdigit() or not 1 <= int(k) <= p:
+            raise ValueError(f"lpsCurrentRoundActorMask has player {k!r}; players are 1-{p}")
+        seen[int(k) - 1], actor[int(k) - 1] = True, bool(v)
+    return dict(lps_round=np.int32(count("lpsRoundIndex")), lps_first=np.int32(seat("lpsCurrentRoundFirstPlayer")),
+                lps_seen=seen, lps_actor=actor, lps_excl=np.int32(seat("lpsExclusivePlayerForCompletedRound")),
+                lps_count=np.int32(count("lpsConsecutiveExclusiveRounds")),
+                lps_cons=np.int32(seat("lpsConsecutiveExclusivePlayer")))
+
+
 def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool = True,
                     ring_order: str = "top_first", **cfg_kwargs):
     """Imports a RingRift JSON GameState. Returns (cfg, State).
@@ -321,6 +354,7 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
         terminated=np.bool_(phase == GAME_OVER),
         out_turn=notation.out_turn_of(hand, rings, p),
         born=_stack_order(st["board"], b),
+        **_lps_fields(st, p),
     )
     state = notation.from_host(cfg, h)
     if fill_mask:
@@ -328,15 +362,17 @@ def load_game_state(obj, cfg: Optional[RulesConfig] = None, *, fill_mask: bool =
     return cfg, state
 
 
-def dump_game_state(cfg: RulesConfig, state, *, game_id: str = "jaxzero", created_at: Optional[str] = None) -> dict:
+def dump_game_state(cfg: RulesConfig, state, *, game_id: str = "jaxzero", created_at: Optional[str] = None,
+                    move_history: Optional[Sequence[dict]] = None) -> dict:
     """The RingRift JSON GameState (TS field names, stacks TOP-first as `load_game_state` reads them
     by default) of a position: board, players' counters, phase, seat to move, thresholds, pending
     line reward, chain-capture position, last-player-standing tracking and `rulesOptions`.
 
-    A position says nothing of its move history (`moveHistory` is empty), so what only the history
-    tells (`acted`, `swapped`, the swap window, a capture-phase attacker) is lost: the dump is exact
-    for a game's initial position, and `check_round_trip` says whether it is for another one.
-    state: a State or a `notation.to_host` dict."""
+    A position alone says nothing of its move history, so what only the history tells (`acted`,
+    `swapped`, the swap window, a capture-phase attacker) is carried by ``move_history``: the game's
+    RingRift Move dicts so far, written as `moveHistory` (RingRift's server sends them too). Without
+    it (`moveHistory` empty) the dump is exact for a game's initial position, and
+    `check_round_trip` says whether it is for another one. state: a State or a `notation.to_host` dict."""
     s = notation._h(state)
     b, p = get_board(cfg.board), cfg.num_players
     phase = int(s["phase"])
@@ -366,7 +402,7 @@ def dump_game_state(cfg: RulesConfig, state, *, game_id: str = "jaxzero", create
         "players": players,
         "currentPhase": PHASE_NAMES[phase],
         "currentPlayer": int(s["cur"]) + 1,
-        "moveHistory": [],
+        "moveHistory": [dict(m) for m in (move_history or [])],
         "timeControl": {"initialTime": 0, "increment": 0, "type": "none"},
         "spectators": [],
         "gameStatus": "completed" if over else "active",
@@ -397,10 +433,10 @@ def dump_game_state(cfg: RulesConfig, state, *, game_id: str = "jaxzero", create
     return st
 
 
-def check_round_trip(cfg: RulesConfig, state) -> None:
-    """ValueError naming the differing digest fields unless `load_game_state(dump_game_state(state))`
-    is the same position (`notation.digest`) as `state`."""
-    _, back = load_game_state(dump_game_state(cfg, state), cfg, fill_mask=False)
+def check_round_trip(cfg: RulesConfig, state, move_history: Optional[Sequence[dict]] = None) -> None:
+    """ValueError naming the differing digest fields unless `load_game_state(dump_game_state(state,
+    move_history=move_history))` is the same position (`notation.digest`) as `state`."""
+    _, back = load_game_state(dump_game_state(cfg, state, move_history=move_history), cfg, fill_mask=False)
     diff = notation.diff_digests(notation.digest(cfg, back), notation.digest(cfg, state))
     if diff:
         raise ValueError(f"this position does not survive RingRift JSON without its move history: {diff}")
