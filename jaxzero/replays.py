@@ -64,6 +64,15 @@ def step_fn(game):
     return jax.jit(game.step)
 
 
+@functools.lru_cache(maxsize=16)
+def init_fn(game):
+    """The jitted ``game.init`` (one compile per game object). Called eagerly instead, a
+    ``lax.while_loop`` in the rules (RingRift's territory labels) is traced to a fresh jaxpr and
+    compiled afresh on every call, and JAX's primitive cache keeps every one of them: the training
+    loop's sample game each iteration grew the process's memory (issue 24)."""
+    return jax.jit(game.init)
+
+
 def host_state(state) -> dict:
     """All fields of one state as numpy arrays (chex dataclasses and pgx states alike)."""
     items = dict(state.items()) if hasattr(state, "items") else {
@@ -74,6 +83,22 @@ def host_state(state) -> dict:
 
 def evaluator(game, apply_fn: Callable, params):
     """``evaluate(state) -> (values [P] per absolute seat, policy [A])`` of one unbatched state."""
+    try:
+        run = _evaluate_fn(game, apply_fn)
+    except TypeError:  # an unhashable apply_fn: a compile per call
+        run = _evaluate_fn.__wrapped__(game, apply_fn)
+
+    def evaluate(state):
+        v, pol = run(params, state)
+        return np.asarray(v), np.asarray(pol)
+
+    return evaluate
+
+
+@functools.lru_cache(maxsize=16)
+def _evaluate_fn(game, apply_fn: Callable):
+    """The jitted evaluation of `evaluator`, params an argument: one compile per game and network, not
+    one per call (the loop's sample game evaluates a new net's positions every iteration)."""
 
     @jax.jit
     def run(params, state):
@@ -85,11 +110,7 @@ def evaluator(game, apply_fn: Callable, params):
         absolute = jnp.zeros(p).at[(mover + jnp.arange(p)) % p].set(values[0])  # inverse of rotate_to_mover
         return absolute, policy
 
-    def evaluate(state):
-        v, pol = run(params, state)
-        return np.asarray(v), np.asarray(pol)
-
-    return evaluate
+    return run
 
 
 def play_game(game, players: Sequence[Callable] | Callable, key, *, apply_fn: Callable | None = None, params=None,
@@ -106,7 +127,7 @@ def play_game(game, players: Sequence[Callable] | Callable, key, *, apply_fn: Ca
     step = step_fn(game)
     evaluate = evaluator(game, apply_fn, params) if apply_fn is not None else None
     key, k0 = jax.random.split(key)
-    state = init_state if init_state is not None else game.init(k0)
+    state = init_state if init_state is not None else init_fn(game)(k0)
     rec = GameRecord(game, [], [], [], [] if evaluate else None, [] if evaluate else None,
                      np.zeros(game.num_players, np.float32), False, False)
     while True:

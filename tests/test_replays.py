@@ -66,3 +66,26 @@ def test_ringrift_records_read_back_as_game_records(tmp_path):
     ttt = play_game(make_game("tic_tac_toe"), random_player, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="not one"):
         ringrift_record(ttt)
+
+
+def test_play_game_compiles_nothing_on_a_second_game(caplog):
+    """Issue 24: the loop plays a RingRift sample game every iteration. Its eager ``game.init`` compiled a
+    fresh ``lax.while_loop`` (territory labels) on every call, each kept by JAX's primitive cache (~1.7 MiB
+    of resident memory per game on square8), and the evaluator recompiled the net per game. The second
+    game of the same game and network (another net's params) compiles nothing."""
+    import logging
+
+    from jaxzero.config import default_config
+
+    game = make_game("ringrift_square8_2p")
+    cfg = default_config()
+    cfg.net.num_blocks, cfg.net.channels, cfg.net.value_hidden = 1, 8, 8
+    model, params = make_model(cfg.net, game, 0)
+    _, other = make_model(cfg.net, game, 1)
+    play_game(game, random_player, jax.random.PRNGKey(0), apply_fn=model.apply, params=params, max_moves=1)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), jax.log_compiles():
+        rec = play_game(game, random_player, jax.random.PRNGKey(1), apply_fn=model.apply, params=other, max_moves=1)
+    assert len(rec.values) == 2
+    compiles = [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
+    assert compiles == []
