@@ -1,4 +1,4 @@
-"""Benchmarks. Subcommands (add one with a function + `add_parser` in `SUBCOMMANDS`):
+"""Benchmarks. Subcommands (a runner + an `_add_*` function calling `_subcommand`, listed in `SUBCOMMANDS`):
 
     python scripts/bench.py selfplay --config configs/connect4.py [--config.selfplay.batch_size=128] [--json]
     python scripts/bench.py profile --config configs/sq8.py [--batch 16] [--repeats 5] [--json]
@@ -50,6 +50,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from jaxzero import cli, paths  # noqa: E402
 
 
+def _subcommand(sub, name: str, func, help: str) -> argparse.ArgumentParser:  # noqa: A002 (add_parser's name)
+    """The subparser of subcommand ``name`` running ``func(args, overrides)``, with the shared
+    ``--json`` flag (print one JSON object); the caller adds the subcommand's own arguments."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=func)
+    return p
+
+
 def refuse_overrides(overrides: list[str]) -> None:
     """Subcommands without a config take no ``--config.*`` overrides: name what was not understood."""
     if overrides:
@@ -71,13 +80,11 @@ def bench_selfplay(args, overrides) -> dict:
 
 
 def _add_selfplay(sub):
-    p = sub.add_parser("selfplay", help="search self-play throughput (games/s, positions/s)")
+    p = _subcommand(sub, "selfplay", bench_selfplay, help="search self-play throughput (games/s, positions/s)")
     p.add_argument("--config", required=True, help="config file, e.g. configs/connect4.py")
     p.add_argument("--repeats", type=int, default=3, help="timed chunks of selfplay.chunk_steps moves")
     p.add_argument("--engine-seconds", type=float, default=10.0,
                    help="RingRift: seconds of random engine play at the same batch (0: skip)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_selfplay)
 
 
 def bench_profile(args, overrides) -> dict:
@@ -91,15 +98,14 @@ def bench_profile(args, overrides) -> dict:
 
 
 def _add_profile(sub):
-    p = sub.add_parser("profile", help="time split of one search decision: net, rules, packing, bookkeeping")
+    p = _subcommand(sub, "profile", bench_profile,
+                    help="time split of one search decision: net, rules, packing, bookkeeping")
     p.add_argument("--config", required=True, help="config file, e.g. configs/sq8.py")
     p.add_argument("--batch", type=int, default=None, help="positions searched together (default selfplay.batch_size)")
     p.add_argument("--repeats", type=int, default=5, help="timed calls of each piece (median)")
     p.add_argument("--peak-gflops", type=float, default=320.0, help="device peak float32 GFLOP/s (net's floor)")
     p.add_argument("--bandwidth-gbs", type=float, default=20.0, help="device memory bandwidth GB/s (net's floor)")
     p.add_argument("--no-full", action="store_true", help="skip timing the search over all action ids")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_profile)
 
 
 def bench_engine(args, overrides) -> dict:
@@ -146,13 +152,11 @@ def _add_heuristic(sub):
 
 def _add_ringrift(name, func, batch, seconds, help_):
     def add(sub):
-        p = sub.add_parser(name, help=help_)
+        p = _subcommand(sub, name, func, help=help_)
         p.add_argument("--board", default="square8", choices=("square8", "hex8"))
         p.add_argument("--players", type=int, default=2, choices=(2, 3, 4))
         p.add_argument("--batch", type=int, default=batch, help="games played in parallel")
         p.add_argument("--seconds", type=float, default=seconds, help="timed wall seconds after compilation")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(func=func)
 
     return add
 
@@ -202,15 +206,14 @@ def bench_search_speed(args, overrides) -> dict:
 
 
 def _add_search(sub):
-    p = sub.add_parser("search", help="max^n vs mctx search time at equal simulations and batch (2 players)")
+    p = _subcommand(sub, "search", bench_search_speed,
+                    help="max^n vs mctx search time at equal simulations and batch (2 players)")
     p.add_argument("--config", required=True, help="config file of a 2-player game, e.g. configs/sq8.py")
     p.add_argument("--simulations", type=int, default=None, help="default: the config's selfplay.num_simulations")
     p.add_argument("--considered", type=int, default=None, help="default: selfplay.max_num_considered_actions")
     p.add_argument("--batch", type=int, default=16, help="positions searched together")
     p.add_argument("--repeats", type=int, default=5, help="timed calls of each search, interleaved")
     p.add_argument("--max-moves", type=int, default=40, help="positions after up to this many random moves")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_search_speed)
 
 
 def bench_gpu(args, overrides) -> dict:
@@ -222,11 +225,10 @@ def bench_gpu(args, overrides) -> dict:
 
 
 def _add_gpu(sub):
-    p = sub.add_parser("gpu", help="accelerator check: search self-play (compact on/off), engine, heuristic")
+    p = _subcommand(sub, "gpu", bench_gpu,
+                    help="accelerator check: search self-play (compact on/off), engine, heuristic")
     p.add_argument("--small", action="store_true", help="tiny batches and net: a smoke test on a CPU")
     p.add_argument("--out", default=None, help="also write the result (so far) to this JSON file after every part")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_gpu)
 
 
 def bench_precision(args, overrides) -> dict:
@@ -248,11 +250,10 @@ def bench_precision(args, overrides) -> dict:
 
 
 def _add_precision(sub):
-    p = sub.add_parser("precision", help="bfloat16 vs float32 inference: argmax agreement on reference positions")
+    p = _subcommand(sub, "precision", bench_precision,
+                    help="bfloat16 vs float32 inference: argmax agreement on reference positions")
     p.add_argument("--checkpoint", required=True, help="a RingRift training workdir (DIR or DIR@bootstrap)")
     p.add_argument("--games", type=int, default=50, help="reference games whose decision points are used")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_precision)
 
 
 def bench_fuzz(args, overrides) -> dict:
@@ -282,7 +283,8 @@ def bench_fuzz(args, overrides) -> dict:
 
 
 def _add_fuzz(sub):
-    p = sub.add_parser("fuzz", help="random legal and illegal ids through the jitted RingRift envs: invariant violations")
+    p = _subcommand(sub, "fuzz", bench_fuzz,
+                    help="random legal and illegal ids through the jitted RingRift envs: invariant violations")
     p.add_argument("--steps", type=int, default=10**6, help="checked steps in all, split over the configs")
     p.add_argument("--boards", default="square8,hex8", help="comma-separated boards")
     p.add_argument("--players", default="2,3,4", help="comma-separated player counts")
@@ -291,8 +293,6 @@ def _add_fuzz(sub):
     p.add_argument("--illegal-share", type=float, default=0.5, help="probability that a step's id is random (illegal)")
     p.add_argument("--reset-every", type=int, default=8, help="finished games restart every this many steps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_fuzz)
 
 
 def bench_scaling(args, overrides) -> dict:
@@ -313,13 +313,12 @@ def bench_scaling(args, overrides) -> dict:
 
 
 def _add_scaling(sub):
-    p = sub.add_parser("scaling", help="self-play games/hour and train steps/s on 1, 2, 4, 8 forced CPU devices")
+    p = _subcommand(sub, "scaling", bench_scaling,
+                    help="self-play games/hour and train steps/s on 1, 2, 4, 8 forced CPU devices")
     p.add_argument("--config", required=True, help="config file or name, e.g. tictactoe")
     p.add_argument("--devices", default="1,2,4,8", help="device counts, one subprocess each")
     p.add_argument("--repeats", type=int, default=3, help="timed self-play chunks of selfplay.chunk_steps moves")
     p.add_argument("--train-steps", type=int, default=20, help="timed train steps")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_scaling)
 
 
 def bench_targets(args, overrides) -> dict:
@@ -344,15 +343,14 @@ def bench_targets(args, overrides) -> dict:
 
 
 def _add_targets(sub):
-    p = sub.add_parser("targets", help="which self-play targets make a run's net stronger (fine-tune + match)")
+    p = _subcommand(sub, "targets", bench_targets,
+                    help="which self-play targets make a run's net stronger (fine-tune + match)")
     p.add_argument("--checkpoint", required=True, help="a training workdir that bootstrapped from the heuristic")
     p.add_argument("--variants", default="P,V,PV", help="comma-separated: P, V, PV or p<w>v<w> (loss weights)")
     p.add_argument("--steps", type=int, default=320, help="fine-tuning steps per variant (the run's batch size)")
     p.add_argument("--games", type=int, default=192, help="games of each variant against the bootstrap net")
     p.add_argument("--learning-rate", type=float, default=3e-4, help="constant AdamW learning rate")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=bench_targets)
 
 
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).

@@ -35,7 +35,7 @@ from jaxzero.loop.state import initial_state, resume_target
 from jaxzero.match import wilson_interval
 from jaxzero.nn import make_model
 from jaxzero.search import mask_logits
-from jaxzero.train import make_optimizer
+from jaxzero.train import losses, make_optimizer
 
 NAMED = {"P": (1.0, 0.0), "V": (0.0, 1.0), "PV": (1.0, 1.0)}
 HELD_OUT = 2000
@@ -94,29 +94,26 @@ def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learn
     pool = np.setdiff1d(searched, held_out)
     opt = optax.adamw(learning_rate, weight_decay=cfg.train.weight_decay)
 
-    def loss_fn(params, batch, wp, wv):
-        logits, values = model.apply(params, batch.obs)
-        pmask = batch.policy_mask.astype(jnp.float32)
-        lp = jnp.sum(optax.softmax_cross_entropy(logits, batch.policy) * pmask) / jnp.maximum(pmask.sum(), 1.0)
-        vmask = batch.value_mask.astype(jnp.float32)
-        lv = jnp.sum(jnp.mean((values - batch.value) ** 2, -1) * vmask) / jnp.maximum(vmask.sum(), 1.0)
-        return wp * lp + wv * lv, (lp, lv)
+    # every row trained on is a searched one, so `losses` weighs its policy loss by wp and its value loss by wv
+    def loss(params, batch, wp, wv):
+        return losses(model.apply, params, batch, value_loss_weight=wv, search_policy_weight=wp)
 
     @jax.jit
     def step(params, opt_state, idx, wp, wv):
-        grads = jax.grad(lambda p: loss_fn(p, replay.rows(buf, idx), wp, wv)[0])(params)
+        grads = jax.grad(lambda p: loss(p, replay.rows(buf, idx), wp, wv)[0])(params)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state
 
     @jax.jit
     def held_out_metrics(params):
         batch = replay.rows(buf, jnp.asarray(held_out))
-        _, (lp, lv) = loss_fn(params, batch, 1.0, 1.0)
+        _, m = loss(params, batch, 1.0, 1.0)
         logits = mask_logits(model.apply(params, batch.obs)[0], batch.legal)
         probs = jax.nn.softmax(logits, -1)
         entropy = -jnp.sum(jnp.where(batch.legal, probs * jnp.log(jnp.maximum(probs, 1e-30)), 0.0), -1)
         top1 = jnp.argmax(logits, -1) == jnp.argmax(batch.policy, -1)
-        return dict(policy_loss=lp, value_loss=lv, top1=top1.mean(), entropy=entropy.mean())
+        return dict(policy_loss=m["loss/policy"], value_loss=m["loss/value"], top1=top1.mean(),
+                    entropy=entropy.mean())
 
     budget = search_budgets(cfg)[0]
     arena = Arena(game, model.apply, **budget, opening_moves=cfg.arena.opening_moves,
