@@ -295,6 +295,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.arena.promotion_threshold must be in [0, 1], got {cfg.arena.promotion_threshold}")
     if cfg.train.learning_rate <= 0:
         raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
+    for key in ("value_loss_weight", "search_policy_weight"):
+        if not cfg.train[key] >= 0:  # a negative weight would train away from the targets
+            raise ValueError(f"config.train.{key} must be >= 0, got {cfg.train[key]}")
     if cfg.arena.gate not in ("lcb", "threshold", "always"):
         raise ValueError(f"config.arena.gate must be 'lcb', 'threshold' or 'always', got {cfg.arena.gate!r}")
     _checked("heuristic.player", check_heuristic_kind, cfg.heuristic.player)

@@ -25,6 +25,8 @@ def test_default_and_shipped_configs_validate():
         ("selfplay.full_search_prob", 0.0, "config.selfplay.full_search_prob must be in"),
         ("selfplay.fast_simulations", 0, "selfplay.fast_simulations"),  # checked only when the cap is on
         ("loop.sample_games", -1, "config.loop.sample_games must be a non-negative integer"),
+        ("train.search_policy_weight", -0.5, "config.train.search_policy_weight must be >= 0"),
+        ("train.value_loss_weight", -1.0, "config.train.value_loss_weight must be >= 0"),
     ],
 )
 def test_bad_values_are_named(path, value, match):
