@@ -79,6 +79,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.train.warmup_steps = 50
     c.train.decay_steps = 5000
     c.train.end_learning_rate_factor = 0.05
+    # > 0: a constant learning rate for every step after the bootstrap's bootstrap.train_steps (self-play
+    # fine-tuning of an imitating net; 0: the warmup-cosine schedule above runs on). BENCHMARKS "what
+    # harms": at the schedule's ~1.7e-3 the self-play targets break the bootstrap's policy head
+    c.train.selfplay_learning_rate = 0.0
     c.train.weight_decay = 1e-4
     c.train.max_grad_norm = 1.0
     c.train.value_loss_weight = 1.0
@@ -295,7 +299,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
         raise ValueError(f"config.arena.promotion_threshold must be in [0, 1], got {cfg.arena.promotion_threshold}")
     if cfg.train.learning_rate <= 0:
         raise ValueError(f"config.train.learning_rate must be > 0, got {cfg.train.learning_rate}")
-    for key in ("value_loss_weight", "search_policy_weight"):
+    for key in ("value_loss_weight", "search_policy_weight", "selfplay_learning_rate"):
         if not cfg.train[key] >= 0:  # a negative weight would train away from the targets
             raise ValueError(f"config.train.{key} must be >= 0, got {cfg.train[key]}")
     if cfg.arena.gate not in ("lcb", "threshold", "always"):

@@ -24,8 +24,10 @@ class TrainState:
     step: jax.Array  # int32
 
 
-def make_optimizer(train_cfg) -> optax.GradientTransformation:
-    """AdamW with linear warmup + cosine decay, after global-norm clipping."""
+def learning_rate_schedule(train_cfg, bootstrap_steps: int = 0) -> optax.Schedule:
+    """Linear warmup + cosine decay of ``train_cfg.learning_rate``; when ``train_cfg.selfplay_learning_rate``
+    > 0, every step from ``bootstrap_steps`` on (the steps after the heuristic bootstrap,
+    `jaxzero.loop.bootstrap`) uses that constant rate instead."""
     schedule = optax.warmup_cosine_decay_schedule(
         init_value=0.0,
         peak_value=train_cfg.learning_rate,
@@ -33,9 +35,17 @@ def make_optimizer(train_cfg) -> optax.GradientTransformation:
         decay_steps=max(train_cfg.decay_steps, train_cfg.warmup_steps + 1),
         end_value=train_cfg.learning_rate * train_cfg.end_learning_rate_factor,
     )
+    selfplay_lr = float(train_cfg.get("selfplay_learning_rate", 0.0))
+    if selfplay_lr > 0:
+        schedule = optax.join_schedules([schedule, optax.constant_schedule(selfplay_lr)], [int(bootstrap_steps)])
+    return schedule
+
+
+def make_optimizer(train_cfg, bootstrap_steps: int = 0) -> optax.GradientTransformation:
+    """AdamW at `learning_rate_schedule`, after global-norm clipping."""
     return optax.chain(
         optax.clip_by_global_norm(train_cfg.max_grad_norm),
-        optax.adamw(schedule, weight_decay=train_cfg.weight_decay),
+        optax.adamw(learning_rate_schedule(train_cfg, bootstrap_steps), weight_decay=train_cfg.weight_decay),
     )
 
 

@@ -10,7 +10,7 @@ from jaxzero import replay
 from jaxzero.config import default_config
 from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
-from jaxzero.train import init_train_state, losses, make_eval_fn, make_optimizer, make_train_step
+from jaxzero.train import init_train_state, learning_rate_schedule, losses, make_eval_fn, make_optimizer, make_train_step
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,26 @@ def test_schedule_warms_up_then_decays():
     moves = np.array(moves)
     assert moves[0] == 0.0 and moves[5] < moves[10]  # warmup
     assert moves[99] < 0.2 * moves[10]  # cosine decay to 10%
+
+
+def test_selfplay_learning_rate_replaces_the_schedule_after_the_bootstrap():
+    """train.selfplay_learning_rate: the bootstrap's steps follow the warmup-cosine schedule, every later
+    step the constant rate (the optimizer's own count carries the switch across checkpoints)."""
+    c = ml_collections.ConfigDict(
+        dict(learning_rate=1.0, warmup_steps=10, decay_steps=100, end_learning_rate_factor=0.1, weight_decay=0.0,
+             max_grad_norm=1e9, selfplay_learning_rate=0.03)
+    )
+    sched = learning_rate_schedule(c, bootstrap_steps=40)
+    off = ml_collections.ConfigDict(c.to_dict())
+    off.selfplay_learning_rate = 0.0
+    plain = learning_rate_schedule(off, 40)
+    for step in (0, 5, 20, 39):
+        assert float(sched(step)) == pytest.approx(float(plain(step)))
+    assert float(plain(40)) > 0.5
+    for step in (40, 41, 1000):
+        assert float(sched(step)) == pytest.approx(0.03)
+    # the optimizer moves at that rate (Adam's first steps move by ~lr per unit gradient)
+    opt = make_optimizer(c, bootstrap_steps=0)
+    params = {"w": jnp.zeros(())}
+    upd, _ = opt.update({"w": jnp.ones(())}, opt.init(params), params)
+    assert -float(upd["w"]) == pytest.approx(0.03, rel=1e-3)

@@ -81,7 +81,7 @@ def _build(cfg, game) -> Parts:
         mesh=mesh,
         model=model,
         params0=params0,
-        optimizer=(optimizer := make_optimizer(cfg.train)),
+        optimizer=(optimizer := make_optimizer(cfg.train, cfg.bootstrap.train_steps)),
         selfplay=SelfPlay.from_config(game, infer.apply, cfg, heuristic=heuristic if mixing else None,
                                      mesh=mesh),
         bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves, mesh) if cfg.bootstrap.num_steps > 0 else None,
