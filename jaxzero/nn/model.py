@@ -73,24 +73,30 @@ def policy_head_factory(name: str, game):
     return POLICY_HEADS[name]
 
 
-def make_model(net_cfg, game, key_or_seed=0) -> tuple[Model, dict]:
-    """Builds the network described by ``net_cfg`` for ``game``; returns (model, params as a plain dict)."""
-    head = policy_head_factory(net_cfg.policy_head, game)
-    seed = key_or_seed if isinstance(key_or_seed, int) else int(jax.random.randint(key_or_seed, (), 0, 2**31 - 1))
-    net = AZNet(
+def _build_net(net_cfg, game, seed: int) -> AZNet:
+    """The nnx network of ``net_cfg`` for ``game``, its params drawn from ``seed``."""
+    return AZNet(
         game.observation_shape,
         game.num_actions,
         game.num_players,
         num_blocks=net_cfg.num_blocks,
         channels=net_cfg.channels,
         value_hidden=net_cfg.value_hidden,
-        policy_head=head,
+        policy_head=policy_head_factory(net_cfg.policy_head, game),
         dtype=DTYPES[net_cfg.dtype],
         rngs=nnx.Rngs(seed),
     )
-    graphdef, state = nnx.split(net)
-    model = Model(graphdef, tuple(game.observation_shape), game.num_actions, game.num_players)
-    return model, nnx.to_pure_dict(state)
+
+
+def _model_of(graphdef, game) -> Model:
+    return Model(graphdef, tuple(game.observation_shape), game.num_actions, game.num_players)
+
+
+def make_model(net_cfg, game, key_or_seed=0) -> tuple[Model, dict]:
+    """Builds the network described by ``net_cfg`` for ``game``; returns (model, params as a plain dict)."""
+    seed = key_or_seed if isinstance(key_or_seed, int) else int(jax.random.randint(key_or_seed, (), 0, 2**31 - 1))
+    graphdef, state = nnx.split(_build_net(net_cfg, game, seed))
+    return _model_of(graphdef, game), nnx.to_pure_dict(state)
 
 
 def inference_dtype(name: str, backend: str | None = None) -> str:
@@ -112,4 +118,6 @@ def make_inference_model(net_cfg, game, backend: str | None = None) -> Model:
     name = inference_dtype(net_cfg.get("inference_dtype", "auto"), backend)
     cfg = ml_collections.ConfigDict(net_cfg.to_dict())
     cfg.dtype = name
-    return make_model(cfg, game)[0]
+    # only the graph: nnx.eval_shape traces the constructor without allocating or initialising params
+    graphdef, _ = nnx.split(nnx.eval_shape(lambda: _build_net(cfg, game, 0)))
+    return _model_of(graphdef, game)
