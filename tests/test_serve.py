@@ -137,6 +137,49 @@ def test_every_request_gets_a_legal_move(server, requests_rows):
     assert not bad, f"{len(bad)} of {len(requests_rows)} requests not answered with a legal move: {bad[:5]}"
 
 
+@pytest.mark.parametrize("board,players", [("hex8", 2), ("square8", 3), ("square8", 4), ("hex8", 3)])
+def test_the_served_heuristic_plays_itself_through_ringrift_json(server, requests_rows, board, players):
+    """Self-play states of jaxzero's own engine beyond square8 2p (the checkpoint test's game): from the
+    initial position each state is exported as RingRift JSON with its move history (rings
+    bottom-first), reads back as the same position, and the server's answer is one of the legal moves
+    of jaxzero's state, field for field; the answer is then played. (The module's first test posts
+    every board and player count, so the server has compiled them.)"""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from jaxzero.games.ringrift import init
+    from jaxzero.games.ringrift.parity import interop, notation
+    from jaxzero.games.ringrift.presets import rules_config
+    from jaxzero.games.ringrift.state import GAME_OVER
+
+    cfg = rules_config(board, players)
+    eng = notation.engine_fns(cfg)
+    state, history, movers, phases = init(cfg), [], set(), set()
+    for t in range(24):
+        if int(state.phase) == GAME_OVER:
+            break
+        exported = interop.dump_game_state(cfg, state, game_id=f"selfplay-{board}-{players}", move_history=history)
+        interop.check_round_trip(cfg, state, history)
+        body = {"game_state": _bottom_first(exported), "player_number": exported["currentPlayer"], "seed": t}
+        r = server.post("/ai/move", json=body)
+        assert r.status_code == 200, (t, r.text[:300])
+        move = r.json()["move"]
+        legal = set()
+        for a in np.nonzero(np.asarray(eng.legal_mask(state)))[0]:
+            try:
+                legal.add(move_key(_norm_z(interop.action_to_move(cfg, state, int(a), exported))))
+            except ValueError:  # a recovery sub-decision: RingRift folds it into the slide
+                pass
+        assert move_key(_norm_z(move)) in legal, (t, exported["currentPhase"], move)
+        movers.add(move["player"])
+        phases.add(exported["currentPhase"])
+        for a in interop.move_to_actions(cfg, state, move):
+            state = eng.apply_move(state, jnp.int32(a))
+        history.append(move)
+    assert len(history) == 24 and movers == set(range(1, players + 1)), (len(history), movers)
+    assert {"ring_placement", "movement"} <= phases, phases
+
+
 def test_same_request_and_seed_same_move(server, requests_rows):
     for row in requests_rows[:6]:
         a = server.post("/ai/move", json=row["request"]).json()["move"]
