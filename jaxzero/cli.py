@@ -198,7 +198,9 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
     """The best net of ``workdir``'s latest checkpoint, restored against the abstract state of its
     own saved config (nothing else is built or compiled). ``game_name``: refuse another game's run.
 
-    ``DIR@bootstrap`` names the net the run's heuristic bootstrap trained (kept as a fixed anchor)."""
+    ``DIR@bootstrap`` names the net the run's heuristic bootstrap trained (kept as a fixed anchor);
+    ``DIR@candidate`` the latest checkpoint's candidate, the net training goes on from (the best
+    until a gate promotes it: do the kept candidates get stronger without a promotion?)."""
     import jax
 
     from jaxzero.checkpoint import Checkpointer, CorruptCheckpointError
@@ -210,8 +212,8 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
 
     workdir, _, which = str(workdir).partition("@")
     workdir = Path(workdir)
-    if which not in ("", "best", "bootstrap"):
-        raise UserError(f"unknown net @{which} of {workdir}: use DIR (its best) or DIR@bootstrap")
+    if which not in ("", "best", "bootstrap", "candidate"):
+        raise UserError(f"unknown net @{which} of {workdir}: use DIR (its best), DIR@bootstrap or DIR@candidate")
     if not (workdir / "checkpoints").is_dir():
         raise UserError(f"{workdir} is not a training workdir (it has no checkpoints/)")
     try:
@@ -244,7 +246,8 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
                         restore_params(workdir / BOOTSTRAP_NET, params0), -1)
         except CorruptCheckpointError as e:
             raise UserError(str(e)) from e
-    return Best(saved, game, make_inference_model(saved.net, game).apply, state["best"], it)
+    return Best(saved, game, make_inference_model(saved.net, game).apply,
+                state["candidate" if which == "candidate" else "best"], it)
 
 
 def prepare_workdir(workdir: Path) -> None:

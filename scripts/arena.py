@@ -6,7 +6,8 @@
 
 A player is `random` (uniform legal), `heuristic` (the game's heuristic: RingRift's one-ply greedy
 evaluation, else the generic one-ply greedy player; `config.heuristic`), a training workdir (its
-latest checkpoint's best net, or `DIR@bootstrap`: the net its heuristic bootstrap trained, with the deterministic search its run measured the best with:
+latest checkpoint's best net; `DIR@bootstrap`: the net its heuristic bootstrap trained; `DIR@candidate`: the net its
+training goes on from, which a kept gate has not promoted), with the deterministic search its run measured the best with:
 `selfplay.search` at the budget `arena.eval_simulations` / `eval_considered`, which default to the
 self-play budget; `--simulations 0` / `--b-simulations 0`: its raw policy, the argmax of the net's
 legal logits without search), or a search kind `maxn`,
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jaxzero import cli, paths  # noqa: E402
 
-KINDS = "random | heuristic | maxn | paranoid | mctx | auto | training workdir"
+KINDS = "random | heuristic | maxn | paranoid | mctx | auto | training workdir (DIR, DIR@bootstrap, DIR@candidate)"
 
 
 def asked_simulations(args, side: str = "a") -> int | None:

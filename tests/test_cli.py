@@ -68,3 +68,31 @@ def test_train_takes_a_bare_config_name_and_files_the_run_under_runs(tmp_path):
     assert best.iteration == 0 and best.config.game.name == "tic_tac_toe"
     with pytest.raises(cli.UserError, match="trained tic_tac_toe, not connect_four"):
         cli.load_best(tmp_path / "runs/tictactoe", "connect_four")
+
+
+def test_a_workdir_names_its_best_and_its_candidate(tmp_path):
+    """`DIR` is the latest checkpoint's best, `DIR@candidate` its candidate (the net training goes on
+    from); they differ once a gate has kept a candidate."""
+    import jax
+    import numpy as np
+
+    from jaxzero.checkpoint import Checkpointer
+    from jaxzero.config import fill_defaults, to_json
+    from jaxzero.games.registry import make_game
+    from jaxzero.loop.state import initial_state
+    from jaxzero.nn import make_model
+    from jaxzero.train import make_optimizer
+
+    cfg = fill_defaults(cli.load_config("tictactoe"))
+    model, params0 = make_model(cfg.net, make_game(cfg.game.name), cfg.seed)
+    state = initial_state(params0, make_optimizer(cfg.train), cfg.seed)
+    state["candidate"] = jax.tree.map(lambda x: x + 1.0, state["candidate"])
+    ckpt = Checkpointer(tmp_path / "checkpoints")
+    ckpt.save(3, state, to_json(cfg), {"iteration": 3})
+    ckpt.close()
+    same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))  # noqa: E731
+    best, cand = cli.load_best(tmp_path), cli.load_best(f"{tmp_path}@candidate")
+    assert same(best.params, params0) and same(cand.params, state["candidate"]) and not same(cand.params, params0)
+    assert best.iteration == cand.iteration == 3
+    with pytest.raises(cli.UserError, match="DIR@candidate"):
+        cli.load_best(f"{tmp_path}@newest")
