@@ -100,11 +100,18 @@ def check_num_games(num_games: int, num_players: int) -> None:
 
 class _Match(NamedTuple):
     t: jax.Array  # decisions played (int32 scalar)
+    index: jax.Array  # int32 [N] the games' numbers in the whole match (A's seat, the games' keys)
     states: Any  # [N] game states
     returns: jax.Array  # [N, P] summed rewards per seat
-    key: jax.Array
-    open_keys: jax.Array  # [N // P] one opening key per group
+    key: jax.Array  # the match's key: each game folds its number in for its own draws
+    open_keys: jax.Array  # [N] the opening key of each game's group (one per group of P games)
     fresh: Any  # [N] the initial states, shown to the players in place of finished games
+
+
+def _specs():
+    """The `_Match`'s ``shard_map`` specs: per-game fields split over ``"data"``, the rest whole."""
+    b, w = mesh_lib.BATCH, mesh_lib.WHOLE
+    return _Match(t=w, index=b, states=b, returns=b, key=w, open_keys=b, fresh=b)
 
 
 def _where_rows(pred, on_true, on_false):
@@ -112,21 +119,15 @@ def _where_rows(pred, on_true, on_false):
     return jax.tree.map(lambda x, y: jnp.where(pred.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), on_true, on_false)
 
 
-def _start(game, key, num_games: int) -> _Match:
+def _start(game, key, index) -> _Match:
+    """The games numbered ``index`` (int32 [n], any share of a match's games): each group of P
+    games (numbers ``g // P``) starts from the initial state and opening key of its group's key."""
     p = game.num_players
-    groups = num_games // p
+    group = index // p
     k_init, k_open, k_loop = jax.random.split(key, 3)
-    states = jax.vmap(game.init)(jnp.repeat(jax.random.split(k_init, groups), p, axis=0))
-    returns = jnp.zeros((num_games, p), jnp.float32)
-    return _Match(jnp.zeros((), jnp.int32), states, returns, k_loop, jax.random.split(k_open, groups), states)
-
-
-def _shard(m: _Match, mesh) -> _Match:
-    """Inside jit: the per-game fields of ``m`` split over the mesh's ``"data"`` axis (None: as is)."""
-    if mesh is None:
-        return m
-    states, returns, fresh = mesh_lib.constrain_batch((m.states, m.returns, m.fresh), mesh)
-    return m._replace(states=states, returns=returns, fresh=fresh)
+    states = jax.vmap(game.init)(mesh_lib.game_keys(k_init, group))
+    returns = jnp.zeros((index.shape[0], p), jnp.float32)
+    return _Match(jnp.zeros((), jnp.int32), index, states, returns, k_loop, mesh_lib.game_keys(k_open, group), states)
 
 
 def _running(m: _Match, max_moves: int) -> jax.Array:
@@ -137,19 +138,19 @@ def _running(m: _Match, max_moves: int) -> jax.Array:
 def _decide(game, act: Act, opening_moves: int, max_moves: int, m: _Match) -> _Match:
     """One decision in every running game: A's action where A's seat moves, else B's (random in the opening)."""
     p = game.num_players
-    n = m.returns.shape[0]
     key, k_act, k_step = jax.random.split(m.key, 3)
     running = _running(m, max_moves)
     # a finished game is played on from its initial position, and the result thrown away
     seen = _where_rows(running, m.states, m.fresh)
-    a, b = act(seen, k_act)
-    seat_a = jnp.arange(n) % p
+    # each game alone with its own key (jaxzero.mesh.per_game): the same moves in any share of the games
+    a, b = mesh_lib.per_game(act)(seen, mesh_lib.game_keys(k_act, m.index))
+    seat_a = m.index % p
     action = jnp.where(seen.current_player == seat_a, a, b).astype(jnp.int32)
     if opening_moves:
         group_keys = jax.vmap(lambda k: jax.random.fold_in(k, m.t))(m.open_keys)
-        opening = jax.vmap(uniform_legal)(jnp.repeat(group_keys, p, axis=0), seen.legal_action_mask)
+        opening = jax.vmap(uniform_legal)(group_keys, seen.legal_action_mask)
         action = jnp.where(m.t < opening_moves, opening, action)
-    nxt = jax.vmap(game.step)(seen, action, jax.random.split(k_step, n))
+    nxt = jax.vmap(game.step)(seen, action, mesh_lib.game_keys(k_step, m.index))
     states = _where_rows(running, nxt, m.states)
     returns = m.returns + jnp.where(running[:, None], nxt.rewards, 0.0)
     return m._replace(t=m.t + 1, states=states, returns=returns, key=key)
@@ -157,9 +158,9 @@ def _decide(game, act: Act, opening_moves: int, max_moves: int, m: _Match) -> _M
 
 def _scores(m: _Match) -> tuple[jax.Array, jax.Array]:
     """A's per-game normalised rank scores [N] (0.5 where unfinished) and the unfinished flags [N]."""
-    n, p = m.returns.shape
+    p = m.returns.shape[1]
     finished = m.states.terminated
-    outcome = jnp.take_along_axis(rank_outcome(m.returns), (jnp.arange(n) % p)[:, None], axis=1)[:, 0]
+    outcome = jnp.take_along_axis(rank_outcome(m.returns), (m.index % p)[:, None], axis=1)[:, 0]
     return jnp.where(finished, (outcome + 1.0) / 2.0, 0.5), ~finished
 
 
@@ -170,18 +171,24 @@ def play_games(game, act: Act, key, num_games: int, max_moves: int, opening_move
     both sides' actions (`players_act` of two players, or one function computing both, e.g. one
     search traced once for two nets). Returns A's per-game scores [num_games] (float32) and
     unfinished flags [num_games] (bool); see the module docstring for seats, openings and scores.
-    ``mesh``: split the games over its ``"data"`` axis (the same games and scores).
+    ``mesh``: split the games over its ``"data"`` axis under ``shard_map``: each device plays its
+    games until they are done, with no communication (every draw is per game), and the games and
+    scores are those of one device. ``key`` and whatever ``act`` closes over are replicated.
     """
     check_num_games(num_games, game.num_players)
     if mesh is not None:
         mesh_lib.check_batch("num_games", num_games, mesh)
-    m = _shard(_start(game, key, num_games), mesh)
-    m = jax.lax.while_loop(
-        lambda m: jnp.any(_running(m, max_moves)),
-        lambda m: _shard(_decide(game, act, opening_moves, max_moves, m), mesh),
-        m,
-    )
-    scores, unfinished = _scores(m)
+
+    def local(key, index):
+        m = jax.lax.while_loop(
+            lambda m: jnp.any(_running(m, max_moves)),
+            lambda m: _decide(game, act, opening_moves, max_moves, m),
+            _start(game, key, index),
+        )
+        return _scores(m)
+
+    run = mesh_lib.shard_games(local, mesh, (mesh_lib.WHOLE, mesh_lib.BATCH), mesh_lib.BATCH)
+    scores, unfinished = run(key, jnp.arange(num_games, dtype=jnp.int32))
     chex.assert_shape([scores, unfinished], (num_games,))
     return scores, unfinished
 
@@ -214,15 +221,16 @@ def play_match(
         key = mesh_lib.replicate(key, mesh)
     act = players_act(player_a, player_b)
 
-    @jax.jit
-    def run(m):
+    def chunk_local(m):
         def body(m, _):
-            return _shard(_decide(game, act, opening_moves, max_steps, m), mesh), None
+            return _decide(game, act, opening_moves, max_steps, m), None
 
         m, _ = jax.lax.scan(body, m, None, length=chunk)
-        return m, jnp.sum(_running(m, max_steps))
+        return m, _running(m, max_steps)
 
-    m = jax.jit(lambda k: _shard(_start(game, k, num_games), mesh))(key)
+    run = jax.jit(mesh_lib.shard_games(chunk_local, mesh, (_specs(),), (_specs(), mesh_lib.BATCH)))
+    start = mesh_lib.shard_games(lambda k, i: _start(game, k, i), mesh, (mesh_lib.WHOLE, mesh_lib.BATCH), _specs())
+    m = jax.jit(start)(key, jnp.arange(num_games, dtype=jnp.int32))
 
     def summary(m):
         return summarize(*jax.device_get(_scores(m)), p)
@@ -230,6 +238,7 @@ def play_match(
     decisions = 0
     while decisions < max_steps:
         m, running = run(m)
+        running = int(np.asarray(running).sum())
         decisions += chunk
         if progress is not None:
             progress(min(decisions, max_steps), int(running), summary(m))

@@ -17,6 +17,9 @@ of ``jax.devices()`` the mesh spans (0: all). Every global batch size must divid
 
 from __future__ import annotations
 
+import re
+
+import chex
 import jax
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding
@@ -82,6 +85,66 @@ def replicate(tree, mesh: Mesh):
 def constrain_batch(tree, mesh: Mesh, axis: int = 0):
     """Inside jit: asks that every leaf of ``tree`` be split over ``"data"`` along ``axis``."""
     return jax.lax.with_sharding_constraint(tree, data_sharding(mesh, axis))
+
+
+def game_keys(key, index):
+    """``key[B]``: one PRNG key per game, ``fold_in(key, index[b])`` for the games' global indices
+    ``index int32[B]`` (a slot's game id, a match's game number). A game's draws come from its own key,
+    so they do not depend on how the batch is split over devices."""
+    chex.assert_rank(index, 1)
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, index)
+
+
+def per_game(fn):
+    """``fn(states, key, *rest) -> batched outputs`` (a batched search or player: every output leaf's
+    axis 0 is the batch) called on each game alone: ``(states [B], keys [B], *rest) -> outputs [B]``,
+    a ``jax.vmap`` over games of a batch-of-one call with that game's key (``rest`` is shared).
+
+    A batched search or player draws its random numbers for the whole batch from one key (mctx's
+    Gumbel noise, a random player's choices), so a game's draws would depend on its batch. Called per
+    game they depend only on its key: a shard of games gives the results those games get in the
+    whole batch, and no batch-level step (a gather over the batch, a loop running until every game
+    is done) couples the games.
+    """
+
+    def call(states, keys, *rest):
+        def one(state, key):
+            out = fn(jax.tree.map(lambda x: x[None], state), key, *rest)
+            return jax.tree.map(lambda x: x[0], out)
+
+        return jax.vmap(one)(states, keys)
+
+    return call
+
+
+def shard_games(fn, mesh, in_specs, out_specs):
+    """``fn`` run on each device's share of the games under ``jax.shard_map`` over ``mesh``'s
+    ``"data"`` axis (``in_specs``/``out_specs``: `BATCH` for arrays split by game, `WHOLE` for params
+    and keys). ``fn`` must be per game (`per_game`, `game_keys`): then each shard runs without any
+    cross-device communication and the results are those of one device; a mesh of one device is
+    the same code path. ``mesh`` None: ``fn`` itself."""
+    if mesh is None:
+        return fn
+    # check_vma off: mctx's loops start their carries from constants, which the varying-axis type
+    # check would have to be told about inside third-party code; every output here is per game
+    # (BATCH) or computed from whole inputs alone (WHOLE: a match's move counter and key)
+    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
+
+
+BATCH = P(DATA)  # shard_map spec: split over the games (axis 0)
+WHOLE = P()  # shard_map spec: the same on every device
+
+
+COLLECTIVES = ("all-gather", "all-reduce", "collective-permute", "all-to-all", "reduce-scatter")
+
+
+def count_collectives(hlo_text: str) -> dict[str, int]:
+    """``{op: count}`` of the cross-device collective ops in a compiled program's HLO text
+    (``jitted.lower(...).compile().as_text()``); async pairs count once (their ``-start``)."""
+    counts = {}
+    for op in COLLECTIVES:
+        counts[op] = len(re.findall(rf"\s{op}(?:-start)?\(", hlo_text))
+    return counts
 
 
 def global_batches(cfg) -> list[tuple[str, int]]:

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+from jax.sharding import PartitionSpec as P
 
 from jaxzero import mesh as mesh_lib
 from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
@@ -125,26 +126,31 @@ def _select(pred, on_true, on_false):
 
 
 def sample_with_temperature(key, weights, legal, temperature):
-    """One action per row drawn from ``weights ** (1 / temperature)`` over legal actions."""
+    """One action per row drawn from ``weights ** (1 / temperature)`` over legal actions (vmap it
+    over per-game keys for draws independent of the batch)."""
     logits = jnp.log(jnp.maximum(weights, 1e-12)) / temperature
     logits = jnp.where(legal, logits, -jnp.inf)
     return jax.random.categorical(key, logits, axis=-1).astype(jnp.int32)
 
 
 def advance(
-    game, slots: Slots, action, policy, policy_mask, source, legal_overflow, k_step, k_reset, max_moves: int, new_seats
+    game, slots: Slots, action, policy, policy_mask, source, legal_overflow, k_step, k_reset, max_moves: int, new_seats,
+    num_slots: int | None = None,
 ):
     """Plays ``action`` in every slot and records the move: ``(slots, Trajectory row)``.
 
+    ``k_step`` and ``k_reset`` are per-slot keys ``[B]`` (the game step's chance, the fresh game).
     A game that ends (terminal, or ``max_moves`` reached: truncated) restarts from a fresh initial
-    state with id ``+B`` and the seat assignment ``new_seats`` (bool[B, P]); the record keeps the
+    state with id ``+num_slots`` (the global number of slots, of which these B may be one device's
+    share; None: B) and the seat assignment ``new_seats`` (bool[B, P]); the record keeps the
     position before the move, its ``policy`` target, ``policy_mask``, ``source``, the search's
     ``legal_overflow`` (int32[B]) and the returns after it.
     """
     batch = slots.moves.shape[0]
+    chex.assert_shape([k_step, k_reset], (batch,))
     gs = slots.state
     live = ~(gs.terminated | gs.truncated)
-    nxt = jax.vmap(game.step)(gs, action, jax.random.split(k_step, batch))
+    nxt = jax.vmap(game.step)(gs, action, k_step)
     returns = slots.returns + nxt.rewards
     moves = slots.moves + 1
     terminated = nxt.terminated
@@ -166,12 +172,12 @@ def advance(
         moves=slots.moves,
         legal_overflow=legal_overflow,
     )
-    fresh = jax.vmap(game.init)(jax.random.split(k_reset, batch))
+    fresh = jax.vmap(game.init)(k_reset)
     slots = Slots(
         state=_select(done, fresh, nxt),
         moves=jnp.where(done, 0, moves),
         returns=jnp.where(done[:, None], 0.0, returns),
-        game_id=jnp.where(done, slots.game_id + batch, slots.game_id),
+        game_id=jnp.where(done, slots.game_id + (batch if num_slots is None else num_slots), slots.game_id),
         heuristic=jnp.where(done[:, None], new_seats, slots.heuristic),
     )
     return slots, record
@@ -181,17 +187,29 @@ def mesh_play(play, mesh, num_replicated: int):
     """``play(*replicated, slots, *rest, num_steps)`` jitted over ``mesh``: the first
     ``num_replicated`` arguments (params) and everything after the slots (key, share) are placed
     replicated, the slots split over ``"data"`` (axis 0), and the outputs come back as ``(slots
-    [B] split on axis 0, Trajectory [T, B] split on axis 1)``. The compiler partitions the batch;
-    the program (and so its result) is the one a single device runs (`jaxzero.mesh`).
-    Returns the callable with ``_cache_size`` (compiles so far)."""
+    [B] split on axis 0, Trajectory [T, B] split on axis 1)``.
+
+    ``play`` runs under ``jax.shard_map`` on each device's slots (`jaxzero.mesh.shard_games`): every
+    random draw of a move is keyed per game (`jaxzero.mesh.game_keys` of the slots' game ids) and
+    the search runs per game (`jaxzero.mesh.per_game`), so the compiled program has no cross-device
+    collective and N devices give the results of one. Returns the callable (``jitted``: the jitted
+    ``(front, slots, rest, kwargs, num_steps)``; ``_cache_size``: compiles so far)."""
+    spec_out = (mesh_lib.BATCH, P(None, mesh_lib.DATA))
+
+    def run(front, slots, rest, kwargs, num_steps: int):
+        local = mesh_lib.shard_games(lambda f, s, r, kw: play(*f, s, *r, num_steps=num_steps, **kw), mesh,
+                                     (mesh_lib.WHOLE, mesh_lib.BATCH, mesh_lib.WHOLE, mesh_lib.WHOLE), spec_out)
+        return local(front, slots, rest, kwargs)
+
     out = (mesh_lib.data_sharding(mesh, 0), mesh_lib.data_sharding(mesh, 1))
-    jitted = jax.jit(play, static_argnames="num_steps", out_shardings=out)
+    jitted = jax.jit(run, static_argnames="num_steps", out_shardings=out)
 
     def call(*args, num_steps: int, **kwargs):
         front, slots, rest = args[:num_replicated], args[num_replicated], args[num_replicated + 1:]
         front, rest, kwargs = mesh_lib.replicate((front, rest, kwargs), mesh)
-        return jitted(*front, mesh_lib.shard_batch(slots, mesh), *rest, num_steps=num_steps, **kwargs)
+        return jitted(front, mesh_lib.shard_batch(slots, mesh), rest, kwargs, num_steps=num_steps)
 
+    call.jitted = jitted
     call._cache_size = jitted._cache_size
     return call
 
@@ -222,22 +240,23 @@ class PlayerPlay:
         )
 
     def _move(self, slots: Slots, key):
-        k_act, k_step, k_reset = jax.random.split(key, 3)
-        action = self.player(slots.state, k_act).astype(jnp.int32)
+        keys = jax.vmap(lambda k: jax.random.split(k, 3))(mesh_lib.game_keys(key, slots.game_id))
+        k_act, k_step, k_reset = keys[:, 0], keys[:, 1], keys[:, 2]
+        action = mesh_lib.per_game(self.player)(slots.state, k_act).astype(jnp.int32)
         batch = action.shape[0]
         policy = jax.nn.one_hot(action, self.game.num_actions, dtype=jnp.float32)
         source = jnp.full((batch,), SOURCE_HEURISTIC, jnp.int8)
         no_overflow = jnp.zeros((batch,), jnp.int32)
         return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, no_overflow, k_step,
-                       k_reset, self.max_moves, slots.heuristic)
+                       k_reset, self.max_moves, slots.heuristic, batch * mesh_lib.mesh_size(self.mesh))
 
     def _play(self, slots: Slots, key, num_steps: int):
-        """Advances all B slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B])."""
+        """Advances all B slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).
+        Runs on one device's share of the slots (under ``shard_map`` over ``mesh``: `mesh_play`)."""
         chex.assert_rank(slots.moves, 1)
 
         def body(carry, k):
-            carry, row = self._move(carry, k)
-            return mesh_lib.constrain_batch(carry, self.mesh), row
+            return self._move(carry, k)
 
         slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
@@ -321,26 +340,29 @@ class SelfPlay:
     def _move(self, params, slots: Slots, key, heuristic_share):
         game = self.game
         batch = slots.moves.shape[0]
-        k_search, k_sample, k_step, k_reset = jax.random.split(key, 4)
-        k_heur, k_seats = jax.random.split(jax.random.fold_in(key, 1))  # unused (no change) without a heuristic
+        # every draw of a game from its own key (its game id folded in): independent of the batch's split
+        k_games, k_full = jax.random.split(key)
+        keys = jax.vmap(lambda k: jax.random.split(k, 6))(mesh_lib.game_keys(k_games, slots.game_id))
+        k_search, k_sample, k_step, k_reset, k_heur, k_seats = (keys[:, i] for i in range(6))
         gs = slots.state
         full = jnp.ones((), bool)
+
+        def searched(search):
+            def go():
+                o = mesh_lib.per_game(lambda s, k: search(params, s, k))(gs, k_search)
+                return o.action, o.action_weights, o.legal_overflow
+
+            return go
+
         if self._fast_search is None:
-            out = self._search(params, gs, k_search)
-            chosen, weights, overflow = out.action, out.action_weights, out.legal_overflow
+            chosen, weights, overflow = searched(self._search)()
         else:
-            # one draw per move for the whole batch: a batch-level cond runs only the search it needs
-            full = jax.random.uniform(jax.random.fold_in(key, 2)) < self.full_search_prob
-
-            def run(search):
-                def go():
-                    o = search(params, gs, k_search)
-                    return o.action, o.action_weights, o.legal_overflow
-
-                return go
-
-            chosen, weights, overflow = jax.lax.cond(full, run(self._search), run(self._fast_search))
-        sampled = sample_with_temperature(k_sample, weights, gs.legal_action_mask, self.temperature)
+            # one draw per move for the whole batch (the same on every device): a batch-level cond
+            # runs only the search it needs
+            full = jax.random.uniform(k_full) < self.full_search_prob
+            chosen, weights, overflow = jax.lax.cond(full, searched(self._search), searched(self._fast_search))
+        sampled = jax.vmap(sample_with_temperature, in_axes=(0, 0, 0, None))(
+            k_sample, weights, gs.legal_action_mask, self.temperature)
         action = jnp.where(slots.moves < self.temperature_moves, sampled, chosen)
         mover = gs.current_player.astype(jnp.int32)
         policy = weights
@@ -350,7 +372,7 @@ class SelfPlay:
             # batch-level cond (not under vmap): no heuristic work in a move where no slot needs it
             h_action = jax.lax.cond(
                 jnp.any(by_heuristic),
-                lambda: self.heuristic(gs, k_heur).astype(jnp.int32),
+                lambda: mesh_lib.per_game(self.heuristic)(gs, k_heur).astype(jnp.int32),
                 lambda: jnp.zeros((batch,), jnp.int32),
             )
             action = jnp.where(by_heuristic, h_action, action)
@@ -360,28 +382,29 @@ class SelfPlay:
                 policy_mask = policy_mask | by_heuristic
             else:
                 policy_mask = policy_mask & ~by_heuristic
-            new_seats = draw_heuristic_seats(k_seats, batch, game.num_players, heuristic_share, self.heuristic_seats)
+            new_seats = jax.vmap(lambda k: draw_heuristic_seats(k, 1, game.num_players, heuristic_share,
+                                                                self.heuristic_seats)[0])(k_seats)
         else:
             by_heuristic = jnp.zeros((batch,), bool)
             new_seats = slots.heuristic
         source = jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8)
         return advance(
             game, slots, action, policy, policy_mask, source, overflow, k_step, k_reset, self.max_moves,
-            new_seats,
+            new_seats, batch * mesh_lib.mesh_size(self.mesh),
         )
 
     def _play(self, params, slots: Slots, key, num_steps: int, heuristic_share=0.0):
         """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).
 
         ``heuristic_share`` (a traced scalar: changing it does not recompile) is the probability that a
-        game starting in this chunk has heuristic seats (needs ``heuristic``)."""
+        game starting in this chunk has heuristic seats (needs ``heuristic``). Runs on one device's
+        share of the slots (under ``shard_map`` over ``mesh``: `mesh_play`)."""
         chex.assert_rank(slots.moves, 1)
         chex.assert_shape(slots.heuristic, (slots.moves.shape[0], self.game.num_players))
         heuristic_share = jnp.asarray(heuristic_share, jnp.float32)
 
         def body(carry, k):
-            carry, row = self._move(params, carry, k, heuristic_share)
-            return mesh_lib.constrain_batch(carry, self.mesh), row
+            return self._move(params, carry, k, heuristic_share)
 
         slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))
