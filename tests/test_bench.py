@@ -97,7 +97,7 @@ def test_gpu_check_small_runs_on_cpu(tmp_path):
     assert r["compact_speedup"] > 0 and r["engine"]["decisions_per_s"] > 0 and r["heuristic"]["games"] >= 0
 
 
-@pytest.mark.extended  # forced CPU devices can deadlock in XLA:CPU collectives (docs/scaling.md)
+@pytest.mark.slow  # self-play holds no collective (shard_map); the train step one all-reduce (docs/scaling.md)
 def test_scaling_table_runs_one_subprocess_per_device_count():
     from jaxzero.bench.scaling import markdown, table
 
