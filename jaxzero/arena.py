@@ -8,7 +8,8 @@ random need no random opening (the opponent already varies the games) and start 
 position; net-vs-net and net-vs-player games open with ``opening_moves`` random decisions so games
 differ. Params are arguments: one compile per ``num_games`` (and per player), not per net.
 The games are split over the ``mesh``'s ``"data"`` axis (`jaxzero.mesh`; ``num_games`` divisible by
-its device count), params and keys replicated: the results of one device.
+its device count) under ``shard_map``, params and keys replicated, each game searched alone with
+its own key (`jaxzero.match.play_games`): no cross-device communication, the results of one device.
 """
 
 from __future__ import annotations

@@ -20,9 +20,13 @@ Score: A's normalised rank score per game, (rank outcome + 1) / 2 from the seats
 place, 0 for last; with 3 players 1 / 0.5 / 0, with 4 players 1 / 2/3 / 1/3 / 0. Equal players
 score 0.5 on average. A truncated or unfinished game counts 0.5 and is reported as `truncated`.
 
-Devices: with a ``mesh`` (`jaxzero.mesh`), the games' states and returns are split over its
-``"data"`` axis (``num_games`` divisible by the device count) and the compiler partitions every
-decision; the games and scores are those of one device.
+Randomness is per game: game g's draws (its group's initial state and opening, the players' keys,
+the game's steps) come from keys with g (or its group g // P) folded in, and every player is called
+on each game alone (`jaxzero.mesh.per_game`), so a game does not depend on the others in its batch.
+
+Devices: with a ``mesh`` (`jaxzero.mesh`), the games are split over its ``"data"`` axis
+(``num_games`` divisible by the device count) under ``shard_map``: each device plays its games to
+the end with no communication; the games and scores are those of one device.
 """
 
 from __future__ import annotations

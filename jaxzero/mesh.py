@@ -1,14 +1,15 @@
 """The one device mesh of a run: a 1-D mesh over the devices with axis ``"data"``, built from the config.
 
-Data parallelism by sharding annotations: every batched pytree whose leading (or named) axis is a
-batch of games or positions is placed split over ``"data"`` (`shard_batch`); params, optimizer
-state, keys and the replay buffer are replicated (`replicate`). The jitted functions (self-play,
-the train step, the arena's matches) are jitted with those input and output shardings and the
-compiler (GSPMD) partitions them: each device computes its share of the batch, and the gradient of
-a loss averaged over a sharded batch becomes an all-reduce inserted by the compiler (no hand-written
-``psum``). Because the computation is the same program whatever the mesh (random keys are drawn for
-the global batch; ``jax_threefry_partitionable`` keeps them identical under sharding), a run on N
-devices gives the results of one device with the same global batch, up to float summation order.
+Data parallelism: every batched pytree whose leading (or named) axis is a batch of games or
+positions is placed split over ``"data"`` (`shard_batch`); params, optimizer state, keys and the
+replay buffer are replicated (`replicate`). Games (self-play, the arena's matches) run under
+``jax.shard_map`` (`shard_games`): each device plays its share alone, with no collective, which
+needs every random draw keyed per game (`game_keys`) and every search or player called per game
+(`per_game`: mctx draws its noise for a whole batch from one key). The train step is jitted with
+input and output shardings and partitioned by the compiler (GSPMD): the gradient of a loss averaged
+over a sharded batch becomes an all-reduce it inserts (no hand-written ``psum``). Either way a run
+on N devices gives the results of one device with the same global batch, up to float summation
+order; `count_collectives` reads a compiled program's collectives (tests/test_mesh.py).
 
 One device is the mesh of one device: the same code path. ``config.mesh.devices`` picks how many
 of ``jax.devices()`` the mesh spans (0: all). Every global batch size must divide by that count

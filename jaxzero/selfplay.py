@@ -1,7 +1,10 @@
 """Batched self-play: B games advanced together under one jit, auto-reset, outcome targets.
 
-One move of all B game slots is one search call over the batch axis; ``lax.scan`` runs a chunk of
-moves. Each step records (obs, improved-policy target, mover, legal mask, game id, done, truncated,
+One move of all B game slots is one search per game (`jaxzero.mesh.per_game`: a vmap over games of
+a batch-of-one search, each with its own key); ``lax.scan`` runs a chunk of moves. Every random draw
+of a move is keyed per game (the game id folded into the move's key), so a chunk runs on each
+device's share of the slots under ``shard_map`` (`mesh_play`) with no communication, and gives the
+results of one device. Each step records (obs, improved-policy target, mover, legal mask, game id, done, truncated,
 cumulative seat returns). `value_targets` then walks the window backwards (reverse scan) giving every
 position the final outcome of its game, rotated so index 0 is the player to move there. Positions of
 games that are still running at the end of the window get no value target yet (``value_mask =
