@@ -67,6 +67,16 @@ def default_config() -> ml_collections.ConfigDict:
     c.selfplay.full_search_prob = 1.0
     c.selfplay.fast_simulations = 16
     c.selfplay.fast_considered = 8
+    # Leaf-value prior (issue 18): the self-play search's leaf values mix the network's with the
+    # game's hand-written evaluation (RingRift: the heuristic's, `heuristic_values`), weight linear
+    # from `prior_value_weight` at iteration 0 to `prior_value_final_weight` at
+    # `prior_value_decay_iterations` (0 = constant); `prior_value_scale` maps evaluation differences
+    # to values (tanh). The teacher's judgement guides the targets while the value head is weak, then
+    # fades. Matches and the arena always use the network alone. 0 = off.
+    c.selfplay.prior_value_weight = 0.0
+    c.selfplay.prior_value_final_weight = 0.0
+    c.selfplay.prior_value_decay_iterations = 0
+    c.selfplay.prior_value_scale = 1.0
     c.selfplay.holdout_slots = 4  # game slots whose positions are held out for policy_accuracy
 
     c.replay = ml_collections.ConfigDict()
@@ -212,6 +222,20 @@ def heuristic_share(cfg, iteration: int) -> float:
     return float(m.heuristic_share + frac * (m.final_share - m.heuristic_share))
 
 
+def prior_value_weight(cfg, iteration: int) -> float:
+    """The scheduled weight of the leaf-value prior at ``iteration`` (config.selfplay.prior_value_*)."""
+    sp = cfg.selfplay
+    if sp.prior_value_decay_iterations <= 0:
+        return float(sp.prior_value_weight)
+    frac = min(max(iteration, 0) / sp.prior_value_decay_iterations, 1.0)
+    return float(sp.prior_value_weight + frac * (sp.prior_value_final_weight - sp.prior_value_weight))
+
+
+def uses_value_prior(cfg) -> bool:
+    """Whether any iteration's self-play search mixes in the game's leaf-value prior."""
+    return max(cfg.selfplay.prior_value_weight, cfg.selfplay.prior_value_final_weight) > 0
+
+
 def _checked(path: str, check, *args) -> None:
     """Runs the owning module's ``check(*args)``; its ValueError names the config key ``path``."""
     try:
@@ -313,6 +337,14 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     if cfg.mix.decay_iterations < 0:
         raise ValueError(f"config.mix.decay_iterations must be >= 0, got {cfg.mix.decay_iterations}")
     _checked("mix.heuristic_seats", check_heuristic_seats, cfg.mix.heuristic_seats)
+    for key in ("prior_value_weight", "prior_value_final_weight"):
+        if not 0.0 <= cfg.selfplay[key] <= 1.0:
+            raise ValueError(f"config.selfplay.{key} must be in [0, 1], got {cfg.selfplay[key]}")
+    if cfg.selfplay.prior_value_decay_iterations < 0:
+        raise ValueError(
+            f"config.selfplay.prior_value_decay_iterations must be >= 0, got {cfg.selfplay.prior_value_decay_iterations}")
+    if not cfg.selfplay.prior_value_scale > 0:
+        raise ValueError(f"config.selfplay.prior_value_scale must be > 0, got {cfg.selfplay.prior_value_scale}")
     if cfg.heuristic.player == "none" and max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic, but config.heuristic.player is 'none'")
     b = cfg.bootstrap
@@ -352,6 +384,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
                 f"config.arena.num_games and vs_random_games must be multiples of num_players ({game.num_players}) "
                 "so seats are swapped evenly"
             )
+        if uses_value_prior(cfg) and not callable(getattr(game, "heuristic_values", None)):
+            raise ValueError(f"config.selfplay.prior_value_weight > 0 needs a game with a hand-written evaluation "
+                             f"(heuristic_values); {game.id} has none")
         for key in ("heuristic_games", "num_games", "anchor_games", "bootstrap_games"):
             if cfg.elo.enabled and cfg.elo[key] % game.num_players:
                 raise ValueError(

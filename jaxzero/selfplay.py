@@ -38,7 +38,7 @@ from jax.sharding import PartitionSpec as P
 from jaxzero import mesh as mesh_lib
 from jaxzero.games.outcomes import rank_outcome, rotate_to_mover
 from jaxzero.replay import SOURCE_HEURISTIC, SOURCE_SEARCH
-from jaxzero.search import SearchBudget, make_search
+from jaxzero.search import SearchBudget, make_search, with_value_prior
 
 
 @struct.dataclass
@@ -293,12 +293,18 @@ class SelfPlay:
     heuristic: Any = None
     heuristic_seats: str = "all"  # "all": heuristic games are heuristic vs heuristic; "one": one seat
     heuristic_policy_target: bool = False  # heuristic moves give a one-hot policy target (else none)
+    # Leaf-value prior: `(state) -> float32 [P]` mover-relative values in [-1, 1] (a game's hand-written
+    # evaluation, e.g. RingRift's `heuristic_values`) that the search mixes into the network's leaf
+    # values with the weight passed to `play` per call (`jaxzero.search.common.with_value_prior`);
+    # None = the network's values alone.
+    value_prior: Any = None
     mesh: Any = None  # jax.sharding.Mesh with axis "data" splitting the game slots (None: one device)
 
     @classmethod
-    def from_config(cls, game, apply_fn, cfg, heuristic=None, mesh=None) -> "SelfPlay":
+    def from_config(cls, game, apply_fn, cfg, heuristic=None, mesh=None, value_prior=None) -> "SelfPlay":
         """The self-play a run config describes (`cfg.selfplay`, `cfg.game.max_moves`, `cfg.mix`);
-        `heuristic`: the mixed-data player, None for search-only self-play; `mesh`: the run's mesh."""
+        `heuristic`: the mixed-data player, None for search-only self-play; `mesh`: the run's mesh;
+        `value_prior`: the search's leaf-value prior (see the field), None for the network's alone."""
         sp = cfg.selfplay
         return cls(
             game,
@@ -319,6 +325,7 @@ class SelfPlay:
             heuristic=heuristic,
             heuristic_seats=cfg.mix.heuristic_seats,
             heuristic_policy_target=cfg.mix.heuristic_policy_target,
+            value_prior=value_prior,
             mesh=mesh,
         )
 
@@ -326,13 +333,16 @@ class SelfPlay:
         check_heuristic_seats(self.heuristic_seats)
         budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale, self.compact,
                               self.value_scale, self.rescale_values)
-        search = make_search(self.search, self.game, self.apply_fn, budget)
+        game, apply_fn = self.game, self.apply_fn
+        if self.value_prior is not None:  # the searches take (params, prior weight)
+            game, apply_fn = with_value_prior(game, apply_fn, self.value_prior)
+        search = make_search(self.search, game, apply_fn, budget)
         object.__setattr__(self, "_search", search)
         fast = None
         if self.full_search_prob < 1.0:
             fast_budget = SearchBudget(self.fast_simulations, self.fast_considered, self.gumbel_scale, self.compact,
                                        self.value_scale, self.rescale_values)
-            fast = make_search(self.search, self.game, self.apply_fn, fast_budget)
+            fast = make_search(self.search, game, apply_fn, fast_budget)
         object.__setattr__(self, "_fast_search", fast)
         mesh = self.mesh if self.mesh is not None else mesh_lib.data_mesh(1)
         object.__setattr__(self, "mesh", mesh)
@@ -340,8 +350,10 @@ class SelfPlay:
         # the slots split over the mesh's "data" axis (see `mesh_play`)
         object.__setattr__(self, "play", mesh_play(self._play, mesh, 1))
 
-    def _move(self, params, slots: Slots, key, heuristic_share):
+    def _move(self, params, slots: Slots, key, heuristic_share, prior_weight):
         game = self.game
+        if self.value_prior is not None:
+            params = (params, prior_weight)  # the searches' apply (with_value_prior)
         batch = slots.moves.shape[0]
         # every draw of a game from its own key (its game id folded in): independent of the batch's split
         k_games, k_full = jax.random.split(key)
@@ -396,18 +408,21 @@ class SelfPlay:
             new_seats, batch * mesh_lib.mesh_size(self.mesh),
         )
 
-    def _play(self, params, slots: Slots, key, num_steps: int, heuristic_share=0.0):
+    def _play(self, params, slots: Slots, key, num_steps: int, heuristic_share=0.0, prior_weight=0.0):
         """Advances all B game slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).
 
         ``heuristic_share`` (a traced scalar: changing it does not recompile) is the probability that a
-        game starting in this chunk has heuristic seats (needs ``heuristic``). Runs on one device's
-        share of the slots (under ``shard_map`` over ``mesh``: `mesh_play`)."""
+        game starting in this chunk has heuristic seats (needs ``heuristic``); ``prior_weight`` (traced
+        too) the weight of ``value_prior`` in the search's leaf values (ignored without one). Runs on
+        one device's share of the slots (under ``shard_map`` over ``mesh``: `mesh_play`)."""
         chex.assert_rank(slots.moves, 1)
         chex.assert_shape(slots.heuristic, (slots.moves.shape[0], self.game.num_players))
         heuristic_share = jnp.asarray(heuristic_share, jnp.float32)
+        prior_weight = jnp.asarray(prior_weight, jnp.float32)
+        chex.assert_shape(prior_weight, ())
 
         def body(carry, k):
-            return self._move(params, carry, k, heuristic_share)
+            return self._move(params, carry, k, heuristic_share, prior_weight)
 
         slots, traj = jax.lax.scan(body, slots, jax.random.split(key, num_steps))
         chex.assert_shape(traj.policy, (num_steps, slots.moves.shape[0], self.game.num_actions))

@@ -27,6 +27,9 @@ def test_default_and_shipped_configs_validate():
         ("loop.sample_games", -1, "config.loop.sample_games must be a non-negative integer"),
         ("train.search_policy_weight", -0.5, "config.train.search_policy_weight must be >= 0"),
         ("train.value_loss_weight", -1.0, "config.train.value_loss_weight must be >= 0"),
+        ("selfplay.prior_value_weight", 1.5, "config.selfplay.prior_value_weight must be in"),
+        ("selfplay.prior_value_scale", 0.0, "config.selfplay.prior_value_scale must be > 0"),
+        ("selfplay.prior_value_decay_iterations", -2, "config.selfplay.prior_value_decay_iterations"),
     ],
 )
 def test_bad_values_are_named(path, value, match):
@@ -122,3 +125,16 @@ def test_bootstrap_needs_a_heuristic():
     cfg.heuristic.player = "none"
     with pytest.raises(ValueError, match="config.bootstrap.num_steps > 0 needs a heuristic"):
         validate(cfg)
+
+
+def test_a_value_prior_needs_a_hand_written_evaluation_and_its_weight_fades():
+    from jaxzero.config import prior_value_weight
+
+    cfg = default_config()
+    cfg.selfplay.prior_value_weight = 0.5
+    with pytest.raises(ValueError, match="heuristic_values.*connect_four has none"):
+        validate(cfg, make_game("connect_four"))
+    validate(cfg, make_game("ringrift_square8_2p"))
+    assert prior_value_weight(cfg, 0) == prior_value_weight(cfg, 50) == 0.5  # constant by default
+    cfg.selfplay.prior_value_decay_iterations = 4
+    assert [prior_value_weight(cfg, i) for i in (0, 2, 4, 9)] == [0.5, 0.25, 0.0, 0.0]

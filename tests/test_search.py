@@ -10,7 +10,7 @@ from flax import struct
 from jaxzero.config import default_config
 from jaxzero.games.registry import make_game
 from jaxzero.nn import make_model
-from jaxzero.search import ILLEGAL_LOGIT, SearchBudget, run_mctx_search
+from jaxzero.search import ILLEGAL_LOGIT, SearchBudget, run_mctx_search, with_value_prior
 from jaxzero.search.gumbel import make_mctx_model
 
 
@@ -154,3 +154,42 @@ def test_value_scale_moves_the_improved_policy_between_the_prior_and_the_search(
     assert kl_from_prior(tiny) < kl_from_prior(raw) and kl_from_prior(tiny) < kl_from_prior(default)
     with pytest.raises(ValueError, match="value_scale"):
         SearchBudget(num_simulations=4, max_num_considered_actions=2, value_scale=0.0)
+
+
+def test_a_value_prior_mixes_into_the_leaf_values_by_its_traced_weight(ttt_net):
+    """`with_value_prior`: the search's leaf values are ``(1 - w) * net + w * prior`` (checked against
+    a network that returns exactly that mix), the priors stay the network's, and the weight is a
+    traced argument (one compile for every weight)."""
+    game, model, params = ttt_net
+    states = batch(ttt_after([0, 3])[1], ttt_after([4])[1], ttt_after([0, 3, 8, 4])[1])
+
+    def prior_of_obs(obs):  # any state function that disagrees with the net: here from the board
+        x = jnp.tanh(jnp.sum(obs * jnp.arange(obs.size).reshape(obs.shape)) / 10.0)
+        return jnp.stack([x, -x])
+
+    def prior_fn(state):
+        return prior_of_obs(game.observe(state))
+
+    budget = SearchBudget(num_simulations=24, max_num_considered_actions=9, gumbel_scale=0.0)
+    wgame, wapply = with_value_prior(game, model.apply, prior_fn)
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def mixed(p, weight):
+        return run_mctx_search(wgame, wapply, budget, (p, weight), states, jax.random.key(0))
+
+    for weight in (0.0, 0.5, 1.0):
+        def reference_apply(p, obs, weight=weight):
+            logits, values = model.apply(p, obs)
+            return logits, (1 - weight) * values + weight * jax.vmap(prior_of_obs)(obs)
+
+        want = run_mctx_search(game, reference_apply, budget, params, states, jax.random.key(0))
+        got = mixed(params, jnp.float32(weight))
+        np.testing.assert_array_equal(got.action, want.action)
+        np.testing.assert_allclose(got.action_weights, want.action_weights, atol=1e-5)
+        if weight == 0.0:
+            plain = run_mctx_search(game, model.apply, budget, params, states, jax.random.key(0))
+            np.testing.assert_allclose(got.action_weights, plain.action_weights, atol=1e-6)
+    full = np.asarray(mixed(params, jnp.float32(1.0)).action_weights)
+    none = np.asarray(mixed(params, jnp.float32(0.0)).action_weights)
+    assert np.abs(full - none).max() > 1e-3  # the prior changes the targets

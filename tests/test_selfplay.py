@@ -76,6 +76,27 @@ def test_playout_cap_randomisation_masks_fast_search_policies(ttt):
     assert np.all(w[~legal] == 0.0) and np.all(np.asarray(traj.legal_overflow) == 0)
 
 
+def test_a_value_prior_weighted_zero_plays_the_plain_games_and_weighted_one_changes_the_targets(ttt):
+    """SelfPlay.value_prior: the search mixes it in by the weight given to `play` (traced: one compile)."""
+    game, model, params = ttt
+
+    def prior(state):  # the mover's value from the board alone: any state function will do
+        x = jnp.tanh(jnp.sum(game.observe(state) * jnp.arange(9.0).reshape(3, 3, 1)) / 5.0)
+        return jnp.stack([x, -x])
+
+    kw = dict(num_simulations=8, max_num_considered_actions=9, max_moves=9, temperature_moves=2)
+    plain = SelfPlay(game, model.apply, **kw)
+    mixed = SelfPlay(game, model.apply, value_prior=prior, **kw)
+    slots = init_slots(game, 4, jax.random.key(0))
+    _, want = plain.play(params, slots, jax.random.key(1), num_steps=6)
+    _, got = mixed.play(params, slots, jax.random.key(1), num_steps=6, prior_weight=0.0)
+    np.testing.assert_array_equal(got.obs, want.obs)  # the same moves
+    np.testing.assert_allclose(got.policy, want.policy, atol=1e-6)
+    _, full = mixed.play(params, slots, jax.random.key(1), num_steps=6, prior_weight=1.0)
+    assert np.abs(np.asarray(full.policy) - np.asarray(want.policy)).max() > 1e-3
+    assert mixed.play._cache_size() == 1
+
+
 def test_selfplay_batch_runs_whole_games(ttt):
     game, model, params = ttt
     sp = SelfPlay(game, model.apply, num_simulations=8, max_num_considered_actions=9, temperature_moves=2, max_moves=9)

@@ -61,6 +61,14 @@ def build_parts(cfg, game) -> Parts:
     return _CACHE[key]
 
 
+def _value_prior(cfg, game):
+    """The self-play search's leaf-value prior (`SelfPlay.value_prior`): the game's
+    ``heuristic_values`` at the config's scale, or None when the config uses none."""
+    if not config_lib.uses_value_prior(cfg):
+        return None
+    return functools.partial(game.heuristic_values, scale=float(cfg.selfplay.prior_value_scale))  # validated
+
+
 def _build(cfg, game) -> Parts:
     mesh = mesh_lib.mesh_from_config(cfg)
     model, params0 = make_model(cfg.net, game, cfg.seed)
@@ -83,7 +91,7 @@ def _build(cfg, game) -> Parts:
         params0=params0,
         optimizer=(optimizer := make_optimizer(cfg.train, cfg.bootstrap.train_steps)),
         selfplay=SelfPlay.from_config(game, infer.apply, cfg, heuristic=heuristic if mixing else None,
-                                     mesh=mesh),
+                                     mesh=mesh, value_prior=_value_prior(cfg, game)),
         bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves, mesh) if cfg.bootstrap.num_steps > 0 else None,
         arena=arena,
         eval_arena=eval_arena,

@@ -200,7 +200,8 @@ class Loop:
         # 1. self-play with the best net (a scheduled share of games with heuristic seats)
         share = config_lib.heuristic_share(cfg, it) if parts.selfplay.heuristic is not None else 0.0
         run.slots, window = self._self_play(run, k_sp, it, share)
-        data = window_metrics(window, train_slots, self.zobrist_keys) | {"data/heuristic_share_target": share}
+        data = window_metrics(window, train_slots, self.zobrist_keys) | {
+            "data/heuristic_share_target": share, "data/prior_value_weight": config_lib.prior_value_weight(cfg, it)}
 
         # 2. the window's positions enter the replay buffer; games ending now label their earlier positions
         buffer_before = run.buffer
@@ -257,10 +258,12 @@ class Loop:
     def _self_play(self, run: Run, key, it: int, share: float):
         """A window of self-play with the best net: ``(slots, Window)``."""
         share = jnp.asarray(share, jnp.float32)
+        prior = jnp.asarray(config_lib.prior_value_weight(self.cfg, it), jnp.float32)
         sp = self.cfg.selfplay
 
         def play(slots, k):
-            return self.parts.selfplay.play(run.best, slots, k, num_steps=sp.chunk_steps, heuristic_share=share)
+            return self.parts.selfplay.play(run.best, slots, k, num_steps=sp.chunk_steps, heuristic_share=share,
+                                            prior_weight=prior)
 
         # the window is gathered whole onto every device: the replay buffer and training are replicated
         return Window.play(play, run.slots, key, sp.num_steps, sp.chunk_steps, f"self-play it {it}", self.progress,

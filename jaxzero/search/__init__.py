@@ -5,7 +5,14 @@ One public face, laid out as mctx's own: shared pieces in `common`, the algorith
 kind in `kinds`. Imports no RingRift code.
 """
 
-from jaxzero.search.common import ILLEGAL_LOGIT, SearchBudget, SearchOutput, mask_logits, max_legal_actions
+from jaxzero.search.common import (
+    ILLEGAL_LOGIT,
+    SearchBudget,
+    SearchOutput,
+    mask_logits,
+    max_legal_actions,
+    with_value_prior,
+)
 from jaxzero.search.gumbel import run_mctx_search
 from jaxzero.search.kinds import SEARCH_KINDS, make_search, resolve_kind
 from jaxzero.search.maxn import run_maxn_search
@@ -23,4 +30,5 @@ __all__ = [
     "run_maxn_search",
     "run_mctx_search",
     "run_paranoid_search",
+    "with_value_prior",
 ]

@@ -97,6 +97,39 @@ def step_and_evaluate(game, apply_fn, params, key, action, states):
     return next_states, logits, values
 
 
+class _PriorObservation:
+    """A game seen through `with_value_prior`: ``observe(state)`` is ``(obs, prior_values [P])``;
+    everything else is the game's."""
+
+    def __init__(self, game, prior_fn):
+        self._game, self._prior_fn = game, prior_fn
+
+    def __getattr__(self, name):
+        return getattr(self._game, name)
+
+    def observe(self, state):
+        return self._game.observe(state), self._prior_fn(state)
+
+
+def with_value_prior(game, apply_fn, prior_fn):
+    """``(game', apply_fn')`` for a search whose leaf values mix the network's with a prior:
+    ``values = (1 - w) * net_values + w * prior_fn(state)``.
+
+    ``prior_fn(state) -> float32 [P]`` gives mover-relative values in [-1, 1] for one state (a
+    hand-written evaluation, e.g. RingRift's heuristic); ``apply_fn'`` takes ``params = (net_params,
+    w)`` with ``w`` a float32 scalar (traced: a schedule over iterations does not recompile); the
+    priors (logits) stay the network's. Any search kind runs on the pair unchanged."""
+
+    def mixed_apply(params, obs):
+        net_params, weight = params
+        net_obs, prior = obs
+        logits, values = apply_fn(net_params, net_obs)
+        chex.assert_equal_shape([values, prior])
+        return logits, (1.0 - weight) * values + weight * prior.astype(values.dtype)
+
+    return _PriorObservation(game, prior_fn), mixed_apply
+
+
 def max_legal_actions(game) -> int:
     """K: the most legal actions any state of ``game`` has (its optional static ``max_legal_actions``
     attribute; ``num_actions`` when it declares none)."""

@@ -53,6 +53,28 @@ def test_evaluate_against_strongest_opponent_and_wins():
         heuristic.weights_vector({"nope": 1.0})
 
 
+def test_mover_values_are_the_evaluation_from_the_seat_to_move_on():
+    """The heuristic as a search's leaf-value prior: index i is the i-th seat after the mover,
+    tanh(scale * (its score - the strongest other's)); a decided game is +-1."""
+    cfg, s = _position()
+    w = heuristic.weights_vector()
+    sc = np.asarray(heuristic.seat_scores(cfg, s, w))
+    for cur in range(3):
+        v = np.asarray(heuristic.mover_values(cfg, s.replace(cur=jnp.int32(cur)), w, 0.7))
+        for i in range(3):
+            seat = (cur + i) % 3
+            want = np.tanh(0.7 * (sc[seat] - max(sc[j] for j in range(3) if j != seat)))
+            assert v[i] == pytest.approx(want, rel=1e-5, abs=1e-6), (cur, i)
+    assert len(set(np.round(sc, 4))) == 3  # the three seats really differ
+    won = np.asarray(heuristic.mover_values(cfg, s.replace(cur=jnp.int32(1), winner=jnp.int32(2)), w, 0.7))
+    np.testing.assert_allclose(won, [-1.0, 1.0, -1.0])
+    two = RulesConfig(board="square8", num_players=2)
+    t = empty_state(two).replace(elim=jnp.array([3, 0], jnp.int32))
+    v0 = np.asarray(heuristic.mover_values(two, t, w, 1.0))
+    v1 = np.asarray(heuristic.mover_values(two, t.replace(cur=jnp.int32(1)), w, 1.0))
+    assert v0[0] > 0 and v0[0] == pytest.approx(-v0[1]) and v1[0] == pytest.approx(v0[1])
+
+
 @pytest.mark.slow
 def test_greedy_beats_random_square8_2p():
     from jaxzero.games import ringrift

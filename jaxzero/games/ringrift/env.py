@@ -111,6 +111,13 @@ class RingRiftEnv:
 
         return observe(self.cfg, state)
 
+    def heuristic_values(self, state: State, scale: float = 1.0):
+        """The heuristic's evaluation of ``state`` as values in [-1, 1], float32 [P] mover-relative
+        (`heuristic.mover_values` with the default weights): a leaf-value prior for search."""
+        from jaxzero.games.ringrift.heuristic import mover_values, weights_vector
+
+        return mover_values(self.cfg, state, weights_vector(), scale)
+
     def policy_layout(self):
         """``(gather_index [A], cell_channels, num_global)`` for a spatial policy head (observe.py)."""
         from jaxzero.games.ringrift.observe import policy_gather_table

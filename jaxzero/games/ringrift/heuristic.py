@@ -144,6 +144,23 @@ def evaluate(cfg: RulesConfig, state: State, seat: jax.Array, weights: jax.Array
     return _relative(seat_scores(cfg, state, weights), seat)
 
 
+def mover_values(cfg: RulesConfig, state: State, weights: jax.Array, scale: float) -> jax.Array:
+    """The evaluation as value estimates in [-1, 1], float32 [P] mover-relative (index 0 = the seat
+    to move, i = the i-th seat after it, the order of the networks' values): ``tanh(scale * d_i)``
+    with ``d_i`` seat i's score minus the strongest other seat's (`evaluate`); +-1 once decided.
+
+    A search can mix these into its network's leaf values (`jaxzero.search.common.with_value_prior`):
+    a hand-written evaluation that sees the material a weak value head misses. ``scale`` maps score
+    differences to values (calibrated on heuristic games: BENCHMARKS.md, issue 18)."""
+    p = cfg.num_players
+    scores = seat_scores(cfg, state, weights)
+    rel = scores[(state.cur + jnp.arange(p)) % p]  # engine seats from the mover's on (seat i XOR swap: 2p)
+    others = jnp.where(jnp.eye(p, dtype=bool), -jnp.inf, rel[None, :])
+    v = jnp.tanh(scale * (rel - jnp.max(others, axis=1)))
+    chex.assert_shape(v, (p,))
+    return v.astype(jnp.float32)
+
+
 def max_legal(cfg: RulesConfig) -> int:
     """An upper bound on the number of legal decisions in any state (placements dominate)."""
     n = get_board(cfg.board).num_cells
