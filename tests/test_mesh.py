@@ -1,7 +1,17 @@
-"""The run's mesh (jaxzero.mesh): self-play, a train step and an arena match on 4 forced CPU devices give
-the results of one device with the same global batch and seeds; the compiled self-play and arena match
-hold no cross-device collective (each device plays its games alone, under shard_map); batch sizes that
-do not split are refused.
+"""The run's mesh (jaxzero.mesh): on 4 forced CPU devices, with the same global batch and seeds as one
+device, every program that plays games gives the results of one device and its compiled form holds no
+cross-device collective (each device plays its games alone, under shard_map):
+
+* search self-play (`SelfPlay`): the same games, targets and slots;
+* the bootstrap's player self-play (`PlayerPlay`, the greedy one-ply player in every seat): the same
+  trajectories (one-hot policy, obs, game ids);
+* mixed self-play (`SelfPlay` with a heuristic player, ``heuristic_share=0.5``): the same
+  trajectories (policy, obs, source: who chose each move) and the same heuristic seats;
+* the arena's net-vs-net, net-vs-random and net-vs-player (the greedy player) matches: the same
+  per-game scores.
+
+A train step gives the same params, optimizer state and losses (its gradient all-reduce, inserted by
+the compiler, is the one collective). Batch sizes that do not split are refused.
 
 The 4 devices need ``XLA_FLAGS`` before JAX starts, so the comparison runs in a subprocess (the
 pattern of tests/test_selfplay_sharding.py); both meshes live in that one process, so the one-device
@@ -30,7 +40,8 @@ SCRIPT = textwrap.dedent(
     from jaxzero.loop.data import trajectory_to_batch
     from jaxzero.mesh import count_collectives, data_mesh, replicate, shard_batch
     from jaxzero.nn import make_model
-    from jaxzero.selfplay import SelfPlay, init_slots, value_targets
+    from jaxzero.players import greedy_reward_player
+    from jaxzero.selfplay import PlayerPlay, SelfPlay, assign_heuristic_seats, init_slots, value_targets
     from jaxzero.train import init_train_state, make_optimizer, make_train_step
 
     assert jax.device_count() == 4
@@ -49,6 +60,12 @@ SCRIPT = textwrap.dedent(
             np.testing.assert_allclose(np.asarray(x, np.float64), np.asarray(y, np.float64), rtol=rtol, atol=atol,
                                        err_msg=what)
 
+    def no_collectives(jitted, *args, **kwargs):  # compiled on the 4-device mesh: each device plays alone
+        counts = count_collectives(jitted.lower(*args, **kwargs).compile().as_text())
+        assert sum(counts.values()) == 0, counts
+
+    greedy = greedy_reward_player(game)  # the bootstrap's and mixed data's player (tic-tac-toe: no own heuristic)
+
     # 1. self-play: 8 game slots, two chunks of 6 moves (games end and restart)
     out = {}
     for name, mesh in (("one", one), ("four", four)):
@@ -56,9 +73,8 @@ SCRIPT = textwrap.dedent(
                       temperature_moves=2, mesh=mesh)
         slots = init_slots(game, 8, jax.random.key(0))
         if mesh is four:  # each device plays its own games: no collective anywhere in the compiled chunk
-            args = (replicate((params,), mesh), shard_batch(slots, mesh), replicate((jax.random.key(1),), mesh), {})
-            hlo = sp.play.jitted.lower(*args, num_steps=6).compile().as_text()
-            assert sum(count_collectives(hlo).values()) == 0, count_collectives(hlo)
+            no_collectives(sp.play.jitted, replicate((params,), mesh), shard_batch(slots, mesh),
+                           replicate((jax.random.key(1),), mesh), {}, num_steps=6)
         slots, t1 = sp.play(params, slots, jax.random.key(1), num_steps=6)
         slots, t2 = sp.play(params, slots, jax.random.key(2), num_steps=6)
         assert len(t2.policy.sharding.device_set) == mesh.devices.size
@@ -74,7 +90,53 @@ SCRIPT = textwrap.dedent(
     assert int(np.asarray(b1.done).sum()) > 0
     print(f"selfplay equal ({time.time() - t0:.0f}s)", flush=True)
 
-    # 2. train steps from one replay buffer: params, optimizer state and losses match
+    # 2. the bootstrap's player self-play (greedy player in every seat, no search): 8 slots, two chunks of 6
+    out = {}
+    for name, mesh in (("one", one), ("four", four)):
+        pp = PlayerPlay(game, greedy, max_moves=9, mesh=mesh)
+        slots = pp.init_slots(8, jax.random.key(0))
+        if mesh is four:
+            no_collectives(pp.play.jitted, (), shard_batch(slots, mesh), replicate((jax.random.key(5),), mesh), {},
+                           num_steps=6)
+        slots, t1 = pp.play(slots, jax.random.key(5), num_steps=6)
+        slots, t2 = pp.play(slots, jax.random.key(6), num_steps=6)
+        assert len(t2.policy.sharding.device_set) == mesh.devices.size
+        out[name] = jax.device_get((slots, t1, t2))
+    (q1, c1, d1), (q4, c4, d4) = out["one"], out["four"]
+    for x, y in ((c1, c4), (d1, d4)):  # one-hot policies of the same moves: all exact
+        for field in ("policy", "obs", "game_id", "done", "valid", "returns", "source"):
+            np.testing.assert_array_equal(getattr(x, field), getattr(y, field), err_msg="player play " + field)
+    np.testing.assert_array_equal(q1.game_id, q4.game_id)
+    assert int(np.asarray(d1.done).sum()) > 0 and int(q1.game_id.max()) >= 8  # games ended and restarted
+    print(f"player play equal ({time.time() - t0:.0f}s)", flush=True)
+
+    # 3. mixed self-play: the greedy player plays every seat of about half the games (the first games'
+    # seats drawn up front, the restarted games' seats by the chunk, per game); search plays the rest
+    out = {}
+    for name, mesh in (("one", one), ("four", four)):
+        sp = SelfPlay(game, model.apply, num_simulations=4, max_num_considered_actions=9, max_moves=9,
+                      temperature_moves=2, heuristic=greedy, mesh=mesh)
+        slots = assign_heuristic_seats(init_slots(game, 8, jax.random.key(0)), jax.random.key(8), 0.5)
+        share = jax.numpy.float32(0.5)
+        if mesh is four:
+            no_collectives(sp.play.jitted, replicate((params,), mesh), shard_batch(slots, mesh),
+                           replicate((jax.random.key(1),), mesh), replicate({"heuristic_share": share}, mesh),
+                           num_steps=6)
+        slots, t1 = sp.play(params, slots, jax.random.key(1), num_steps=6, heuristic_share=share)
+        slots, t2 = sp.play(params, slots, jax.random.key(2), num_steps=6, heuristic_share=share)
+        out[name] = jax.device_get((slots, t1, t2))
+    (q1, c1, d1), (q4, c4, d4) = out["one"], out["four"]
+    for x, y in ((c1, c4), (d1, d4)):
+        for field in ("obs", "source", "game_id", "done", "valid", "returns", "policy_mask", "heuristic_game"):
+            np.testing.assert_array_equal(getattr(x, field), getattr(y, field), err_msg="mixed " + field)
+        close(x.policy, y.policy, "mixed self-play policy")
+    np.testing.assert_array_equal(q1.heuristic, q4.heuristic)
+    for t in (c1, d1):  # both sources play in each chunk
+        src = np.asarray(t.source)[np.asarray(t.valid)]
+        assert (src == 0).any() and (src == 1).any(), src
+    print(f"mixed selfplay equal ({time.time() - t0:.0f}s)", flush=True)
+
+    # 4. train steps from one replay buffer: params, optimizer state and losses match
     values, vmask = value_targets(b1)
     data = trajectory_to_batch(b1, values, vmask, slice(0, 8))
     buf = replay.add(replay.init_buffer(256, game.observation_shape, game.num_actions, game.num_players), data)
@@ -99,19 +161,21 @@ SCRIPT = textwrap.dedent(
     assert not np.allclose(jax.tree.leaves(res["one"][0].params)[0], jax.tree.leaves(params)[0])  # it trained
     print(f"train equal ({time.time() - t0:.0f}s)", flush=True)
 
-    # 3. arena: net vs net (random openings) and net vs uniform random, 8 games each
+    # 5. arena: net vs net (random openings), net vs uniform random and net vs the greedy player, 8 games each
     res = {}
     for name, mesh in (("one", one), ("four", four)):
         arena = Arena(game, model.apply, num_simulations=4, max_num_considered_actions=9, opening_moves=1,
                       max_moves=9, mesh=mesh)
-        res[name] = (arena.match(params, other, jax.random.key(3), 8), arena.vs_random(params, jax.random.key(4), 8))
+        res[name] = (arena.match(params, other, jax.random.key(3), 8), arena.vs_random(params, jax.random.key(4), 8),
+                     arena.vs_player(params, greedy, jax.random.key(9), 8))
         if mesh is four:
             p, o, k = replicate((params, other, jax.random.key(3)), mesh)
-            hlo = arena._vs_net.lower(p, o, k, num_games=8).compile().as_text()
-            assert sum(count_collectives(hlo).values()) == 0, count_collectives(hlo)
+            no_collectives(arena._vs_net, p, o, k, num_games=8)
+            no_collectives(arena._vs_random, p, k, num_games=8)
+            no_collectives(arena._vs_player, p, k, player=greedy, num_games=8)
     for x, y in zip(res["one"], res["four"]):
         assert x["per_game"] == y["per_game"] and x["games"] == 8, (x, y)
-    assert len(set(res["one"][0]["per_game"])) > 1 or len(set(res["one"][1]["per_game"])) > 1  # real games
+    assert any(len(set(r["per_game"])) > 1 for r in res["one"])  # real games
     print(f"arena equal ({time.time() - t0:.0f}s)", flush=True)
     print("MESH_OK")
     """
