@@ -10,7 +10,7 @@
     python scripts/bench.py precision --checkpoint runs/sq8_cpu [--games 50] [--json]
     python scripts/bench.py fuzz [--steps 1000000] [--boards square8,hex8] [--players 2,3,4] [--batch 256] [--json]
     python scripts/bench.py scaling --config tictactoe [--devices 1,2,4,8] [--repeats 3] [--train-steps 20] [--json]
-    python scripts/bench.py targets --checkpoint runs/sq8_cpu [--variants P,V,PV] [--steps 320] [--games 192] [--json]
+    python scripts/bench.py targets --checkpoint runs/sq8_cpu [--variants P,V,PV] [--steps 320] [--games 192] [--against heuristic-raw] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -336,10 +336,14 @@ def bench_targets(args, overrides) -> dict:
         raise cli.UserError(f"--steps must be >= 1 and --games >= 2, got {args.steps} and {args.games}")
     try:
         r = target_ablation(args.checkpoint, variants, args.steps, args.games, args.learning_rate, args.seed,
-                            log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)))
+                            log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)),
+                            against=args.against)
     except ValueError as e:
         raise cli.UserError(str(e)) from None
     return {"benchmark": "targets", **r, "host": platform.node()}
+
+
+AGAINST_CHOICES = ("bootstrap", "heuristic-raw")  # jaxzero.bench.targets.AGAINST (not imported at parse time)
 
 
 def _add_targets(sub):
@@ -350,6 +354,9 @@ def _add_targets(sub):
     p.add_argument("--steps", type=int, default=320, help="fine-tuning steps per variant (the run's batch size)")
     p.add_argument("--games", type=int, default=192, help="games of each variant against the bootstrap net")
     p.add_argument("--learning-rate", type=float, default=3e-4, help="constant AdamW learning rate")
+    p.add_argument("--against", choices=AGAINST_CHOICES, default="bootstrap",
+                   help="bootstrap: searched, against the bootstrap net; heuristic-raw: each raw policy (no search) "
+                        "against the heuristic, the bootstrap net's raw policy as the baseline")
     p.add_argument("--seed", type=int, default=0)
 
 

@@ -146,5 +146,12 @@ def test_target_ablation_fine_tunes_and_plays_against_the_bootstrap_net(boot_run
     assert v["held_out"]["value_loss"] < boot["value_loss"]
     assert (p["policy_weight"], p["value_weight"], v["policy_weight"], v["value_weight"]) == (1.0, 0.0, 0.0, 1.0)
     for row in (p, v):
-        assert 0.0 <= row["ci_low"] <= row["vs_bootstrap"] <= row["ci_high"] <= 1.0
+        assert 0.0 <= row["ci_low"] <= row["score"] <= row["ci_high"] <= 1.0
+    # the other question: each raw policy against the heuristic, the bootstrap's raw policy the baseline
+    h = target_ablation(workdir, ["P"], steps=10, games=8, learning_rate=3e-3, log=lambda s: None, held_out=32,
+                        against="heuristic-raw")
+    assert h["against"] == "heuristic-raw" and 0.0 <= h["bootstrap_score"]["score"] <= 1.0
+    assert 0.0 <= h["variants"]["P"]["ci_low"] <= h["variants"]["P"]["score"] <= h["variants"]["P"]["ci_high"] <= 1.0
+    with pytest.raises(ValueError, match="unknown opponent 'random'"):
+        target_ablation(workdir, ["P"], steps=1, games=8, against="random")
     assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == before

@@ -6,6 +6,9 @@ each fine-tuned net against the bootstrap net at the run's self-play budget (det
 the config's random openings, seats rotated). A variant that trains on targets which carry knowledge
 beyond the bootstrap scores above 0.5; one whose targets mislead scores below.
 
+``--against heuristic-raw`` asks the other question: does a variant's raw policy (no search) play
+the heuristic better than the bootstrap net's raw policy does, with the same openings?
+
 Variants: ``P`` (policy loss only), ``V`` (value loss only), ``PV`` (both, as the loop trains), or
 ``p<w>v<w>`` (weights, e.g. ``p0.25v1``). Every variant starts from the same net with a fresh
 AdamW at a constant learning rate and samples the same rows; 2,000 search rows with value targets are
@@ -34,6 +37,7 @@ from jaxzero.games.registry import make_game
 from jaxzero.loop.state import initial_state, resume_target
 from jaxzero.match import wilson_interval
 from jaxzero.nn import make_model
+from jaxzero.players import heuristic_player_for
 from jaxzero.search import mask_logits
 from jaxzero.train import losses, make_optimizer
 
@@ -76,9 +80,18 @@ def load_run(workdir: str | Path):
     return cfg, game, model, restore_params(workdir / BOOTSTRAP_NET, params0), saved[0]["buffer"]
 
 
+AGAINST = ("bootstrap", "heuristic-raw")
+
+
 def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learning_rate: float = 3e-4,
-                    seed: int = 0, log=print, held_out: int = HELD_OUT) -> dict:
-    """Fine-tunes the bootstrap net of ``workdir`` per variant and plays each against it (module docstring)."""
+                    seed: int = 0, log=print, held_out: int = HELD_OUT, against: str = "bootstrap") -> dict:
+    """Fine-tunes the bootstrap net of ``workdir`` per variant and plays each against it (module docstring).
+
+    ``against="heuristic-raw"``: each variant's raw policy (argmax over legal logits, no search) plays
+    the run's heuristic instead, and the bootstrap net's raw policy once with the same openings as the
+    baseline: do the targets teach the network itself more than its teacher knew?"""
+    if against not in AGAINST:
+        raise ValueError(f"unknown opponent {against!r}: use one of {', '.join(AGAINST)}")
     weights = {v: parse_variant(v) for v in variants}
     cfg, game, model, boot, buf = load_run(workdir)
     size = int(buf.size)
@@ -118,14 +131,29 @@ def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learn
     budget = search_budgets(cfg)[0]
     arena = Arena(game, model.apply, **budget, opening_moves=cfg.arena.opening_moves,
                   max_moves=cfg.arena.max_moves, search=cfg.selfplay.search)
+    if against == "bootstrap":
+        def play(params):
+            return arena.match(params, boot, jax.random.key(seed + 1000), games)
+    else:
+        _, heuristic = heuristic_player_for(game, cfg.heuristic)
+        if heuristic is None:
+            raise ValueError(f"{workdir}'s config has no heuristic (config.heuristic.player = 'none')")
+
+        def play(params):
+            return arena.raw_policy_vs_player(params, heuristic, jax.random.key(seed + 1000), games)
 
     def as_floats(d):
         return {k: round(float(v), 4) for k, v in d.items()}
 
     out = {"workdir": str(workdir), "game": cfg.game.name, "buffer_rows": size, "search_rows": int(len(searched)),
-           "steps": steps, "games": games, "learning_rate": learning_rate, **budget,
+           "steps": steps, "games": games, "learning_rate": learning_rate, **budget, "against": against,
            "bootstrap": as_floats(held_out_metrics(boot)), "variants": {}}
     log(f"bootstrap held-out: {out['bootstrap']}")
+    if against != "bootstrap":
+        res = play(boot)
+        low, high = wilson_interval(res["score"], games)
+        out["bootstrap_score"] = {"score": round(res["score"], 4), "ci_low": round(low, 4), "ci_high": round(high, 4)}
+        log(f"bootstrap net's raw policy vs the heuristic: {res['score']:.3f} [{low:.3f}, {high:.3f}] over {games} games")
     for v, (wp, wv) in weights.items():
         params, opt_state = boot, opt.init(boot)
         t0 = time.time()
@@ -134,11 +162,11 @@ def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learn
             params, opt_state = step(params, opt_state, idx, jnp.float32(wp), jnp.float32(wv))
         metrics = as_floats(held_out_metrics(params))
         t1 = time.time()
-        res = arena.match(params, boot, jax.random.key(seed + 1000), games)
+        res = play(params)
         low, high = wilson_interval(res["score"], games)
-        row = {"policy_weight": wp, "value_weight": wv, "held_out": metrics, "vs_bootstrap": round(res["score"], 4),
+        row = {"policy_weight": wp, "value_weight": wv, "held_out": metrics, "score": round(res["score"], 4),
                "ci_low": round(low, 4), "ci_high": round(high, 4), "train_seconds": round(t1 - t0, 1),
                "match_seconds": round(time.time() - t1, 1)}
         out["variants"][v] = row
-        log(f"{v}: vs bootstrap {row['vs_bootstrap']:.3f} [{low:.3f}, {high:.3f}] over {games} games; held-out {metrics}")
+        log(f"{v}: vs {against} {row['score']:.3f} [{low:.3f}, {high:.3f}] over {games} games; held-out {metrics}")
     return out
