@@ -111,15 +111,17 @@ def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learn
     def loss(params, batch, wp, wv):
         return losses(model.apply, params, batch, value_loss_weight=wv, search_policy_weight=wp)
 
+    # the buffer and the held-out ids are arguments, not closed-over constants (XLA would spend
+    # minutes constant-folding a gather from a 65,536-row buffer)
     @jax.jit
-    def step(params, opt_state, idx, wp, wv):
+    def step(params, opt_state, buf, idx, wp, wv):
         grads = jax.grad(lambda p: loss(p, replay.rows(buf, idx), wp, wv)[0])(params)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state
 
     @jax.jit
-    def held_out_metrics(params):
-        batch = replay.rows(buf, jnp.asarray(held_out))
+    def held_out_rows_metrics(params, buf, held_out_ids):
+        batch = replay.rows(buf, held_out_ids)
         _, m = loss(params, batch, 1.0, 1.0)
         logits = mask_logits(model.apply(params, batch.obs)[0], batch.legal)
         probs = jax.nn.softmax(logits, -1)
@@ -127,6 +129,11 @@ def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learn
         top1 = jnp.argmax(logits, -1) == jnp.argmax(batch.policy, -1)
         return dict(policy_loss=m["loss/policy"], value_loss=m["loss/value"], top1=top1.mean(),
                     entropy=entropy.mean())
+
+    held_out_ids = jnp.asarray(held_out)
+
+    def held_out_metrics(params):
+        return held_out_rows_metrics(params, buf, held_out_ids)
 
     budget = search_budgets(cfg)[0]
     arena = Arena(game, model.apply, **budget, opening_moves=cfg.arena.opening_moves,
@@ -159,7 +166,7 @@ def target_ablation(workdir, variants, steps: int = 320, games: int = 192, learn
         t0 = time.time()
         for s in range(steps):
             idx = jnp.asarray(rng.choice(pool, cfg.train.batch_size))
-            params, opt_state = step(params, opt_state, idx, jnp.float32(wp), jnp.float32(wv))
+            params, opt_state = step(params, opt_state, buf, idx, jnp.float32(wp), jnp.float32(wv))
         metrics = as_floats(held_out_metrics(params))
         t1 = time.time()
         res = play(params)
