@@ -25,8 +25,10 @@ def load_config(name, arg):
     return mod.get_config(arg)
 
 
-def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False, samples=True):
+def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False, samples=True, prior=False):
     cfg = load_config(name, "tiny")
+    if prior:  # the heuristic's evaluation mixed into self-play's leaf values, fading out over 2 iterations
+        cfg.selfplay.prior_value_weight, cfg.selfplay.prior_value_decay_iterations = 0.5, 2
     if not samples:  # the sample game's compiles (a one-game search, the env step) cost ~1-4 min here
         cfg.loop.sample_games = 0
     if bootstrap:  # the :cpu setting's first best: RingRift's heuristic games without search
@@ -51,6 +53,8 @@ def _two_iterations_then_resume(name, tmp_path, num_players, bootstrap=False, sa
         assert 0 <= r["arena/truncated"] <= cfg.arena.num_games
         assert r["truncated"] <= r["games"]
         assert r["value_targets"] <= r["positions"]
+    if prior:
+        assert [r["data/prior_value_weight"] for r in lines] == [0.5, 0.25]
     if bootstrap:
         assert lines[0]["bootstrap/positions"] == cfg.bootstrap.num_steps * 3
         assert lines[0]["best_from"] in ("bootstrap", "it0") and "bootstrap/positions" not in lines[1]
@@ -121,8 +125,8 @@ def test_sq8_tiny_loop_with_a_bootstrap_from_the_ringrift_heuristic(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_sq8_3p_tiny_loop(tmp_path):
-    _two_iterations_then_resume("sq8_3p", tmp_path, 3)
+def test_sq8_3p_tiny_loop(tmp_path):  # with the leaf-value prior (max^n search over the mixed values)
+    _two_iterations_then_resume("sq8_3p", tmp_path, 3, prior=True)
 
 
 @pytest.mark.slow
