@@ -470,7 +470,10 @@ RINGRIFT_CPU = {
     "selfplay": {"batch_size": 128, "num_steps": 32, "chunk_steps": 16, "num_simulations": 16,
                  "max_num_considered_actions": 8, "temperature_moves": 8},
     "replay": {"capacity": 65536},
-    "train": {"batch_size": 256, "steps_per_iteration": 64},  # ~4 samples per position over its time in the buffer
+    # ~4 samples per position over its time in the buffer; after the bootstrap's steps a constant 3e-4:
+    # the schedule's ~1.7e-3 there broke the bootstrap's policy head (first candidates 0.16-0.25 against
+    # it, kept ones 0.40-0.45: v6 / v7), 3e-4 did not (0.47-0.53, kept 0.46-0.48: v8 / v9; BENCHMARKS.md)
+    "train": {"batch_size": 256, "steps_per_iteration": 64, "selfplay_learning_rate": 3e-4},
     # bootstrap from the heuristic (~15x faster per decision than 16-simulation search on CPU): 256 x 256
     # decisions of heuristic games without search fill the buffer, 1000 train steps on them make the
     # first best (~4 min); then pure search self-play. Runs C/E mixed heuristic games into search
