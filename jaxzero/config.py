@@ -213,22 +213,24 @@ def fill_defaults(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     return cfg
 
 
+def _linear(start: float, end: float, decay_iterations: int, iteration: int) -> float:
+    """``start`` at iteration 0 moving linearly to ``end`` at ``decay_iterations`` (0: constant ``start``)."""
+    if decay_iterations <= 0:
+        return float(start)
+    frac = min(max(iteration, 0) / decay_iterations, 1.0)
+    return float(start + frac * (end - start))
+
+
 def heuristic_share(cfg, iteration: int) -> float:
     """The scheduled share of heuristic games at ``iteration`` (config.mix)."""
     m = cfg.mix
-    if m.decay_iterations <= 0:
-        return float(m.heuristic_share)
-    frac = min(max(iteration, 0) / m.decay_iterations, 1.0)
-    return float(m.heuristic_share + frac * (m.final_share - m.heuristic_share))
+    return _linear(m.heuristic_share, m.final_share, m.decay_iterations, iteration)
 
 
 def prior_value_weight(cfg, iteration: int) -> float:
     """The scheduled weight of the leaf-value prior at ``iteration`` (config.selfplay.prior_value_*)."""
     sp = cfg.selfplay
-    if sp.prior_value_decay_iterations <= 0:
-        return float(sp.prior_value_weight)
-    frac = min(max(iteration, 0) / sp.prior_value_decay_iterations, 1.0)
-    return float(sp.prior_value_weight + frac * (sp.prior_value_final_weight - sp.prior_value_weight))
+    return _linear(sp.prior_value_weight, sp.prior_value_final_weight, sp.prior_value_decay_iterations, iteration)
 
 
 def uses_value_prior(cfg) -> bool:

@@ -199,9 +199,10 @@ class Loop:
 
         # 1. self-play with the best net (a scheduled share of games with heuristic seats)
         share = config_lib.heuristic_share(cfg, it) if parts.selfplay.heuristic is not None else 0.0
-        run.slots, window = self._self_play(run, k_sp, it, share)
+        prior = config_lib.prior_value_weight(cfg, it)
+        run.slots, window = self._self_play(run, k_sp, it, share, prior)
         data = window_metrics(window, train_slots, self.zobrist_keys) | {
-            "data/heuristic_share_target": share, "data/prior_value_weight": config_lib.prior_value_weight(cfg, it)}
+            "data/heuristic_share_target": share, "data/prior_value_weight": prior}
 
         # 2. the window's positions enter the replay buffer; games ending now label their earlier positions
         buffer_before = run.buffer
@@ -255,10 +256,11 @@ class Loop:
             self.log(f"  sample: {done['samples/games']} game(s) of {run.best_name} in {self.workdir / 'games'} "
                      f"({done['samples/seconds']:.1f} s)")
 
-    def _self_play(self, run: Run, key, it: int, share: float):
-        """A window of self-play with the best net: ``(slots, Window)``."""
+    def _self_play(self, run: Run, key, it: int, share: float, prior: float):
+        """A window of self-play with the best net (``share`` of heuristic games, ``prior`` the weight of
+        the leaf-value prior): ``(slots, Window)``."""
         share = jnp.asarray(share, jnp.float32)
-        prior = jnp.asarray(config_lib.prior_value_weight(self.cfg, it), jnp.float32)
+        prior = jnp.asarray(prior, jnp.float32)
         sp = self.cfg.selfplay
 
         def play(slots, k):

@@ -154,9 +154,8 @@ def mover_values(cfg: RulesConfig, state: State, weights: jax.Array, scale: floa
     differences to values (calibrated on heuristic games: BENCHMARKS.md, issue 18)."""
     p = cfg.num_players
     scores = seat_scores(cfg, state, weights)
-    rel = scores[(state.cur + jnp.arange(p)) % p]  # engine seats from the mover's on (seat i XOR swap: 2p)
-    others = jnp.where(jnp.eye(p, dtype=bool), -jnp.inf, rel[None, :])
-    v = jnp.tanh(scale * (rel - jnp.max(others, axis=1)))
+    seats = (state.cur + jnp.arange(p)) % p  # engine seats from the mover's on (seat i XOR swap: 2p)
+    v = jnp.tanh(scale * jax.vmap(lambda seat: _relative(scores, seat))(seats))
     chex.assert_shape(v, (p,))
     return v.astype(jnp.float32)
 
