@@ -12,7 +12,9 @@ on N devices gives the results of one device with the same global batch, up to f
 order; `count_collectives` reads a compiled program's collectives (tests/test_mesh.py).
 
 One device is the mesh of one device: the same code path. ``config.mesh.devices`` picks how many
-of ``jax.devices()`` the mesh spans (0: all). Every global batch size must divide by that count
+of ``jax.devices()`` the mesh spans (0: all). In a multi-process run (`jaxzero.distributed`)
+``jax.devices()`` lists every process's devices and the mesh spans them all; host data goes onto it
+through `place`, which each process fills for its own devices. Every global batch size must divide by that count
 (`check_divisible`, called by `jaxzero.config.validate`).
 """
 
@@ -34,6 +36,10 @@ def num_devices(devices: int = 0) -> int:
     available = jax.device_count()
     if devices < 0 or devices > available:
         raise ValueError(f"config.mesh.devices must be in [0, {available}] (0: all {available} devices), got {devices}")
+    if jax.process_count() > 1 and devices not in (0, available):
+        # a mesh over some of the devices would leave processes without a device of the run
+        raise ValueError(f"config.mesh.devices must be 0 (all {available} devices of the {jax.process_count()} "
+                         f"processes) in a multi-process run, got {devices}")
     return devices or available
 
 

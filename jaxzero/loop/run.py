@@ -9,6 +9,7 @@ after the last complete iteration. Outputs in the workdir: ``checkpoints/`` (orb
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from pathlib import Path
@@ -84,6 +85,8 @@ class Loop:
         """Runs (or resumes) the loop up to ``loop.num_iterations``; returns this call's metrics rows."""
         t_start = time.time()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # several processes: the same config everywhere (each process builds the same programs)
+        distributed.agree(json.dumps(self.config_json, sort_keys=True), "config (command line and config file)")
         # process 0 holds the lock for the whole run: its peers run with it, nobody else may
         with WorkdirLock(self.workdir) if self.main else contextlib.nullcontext():
             distributed.barrier("jaxzero-workdir-locked")  # no peer goes on when process 0 was refused
