@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxzero import distributed
 from jaxzero.config import identity_mismatches
 
 
@@ -90,6 +91,7 @@ class Checkpointer:
 
     def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3, warn=print, reject: bool = True):
         self.directory = Path(directory).absolute()
+        torn = []
         if self.directory.is_dir():
             # orbax's manager reads every step's "metrics" item when it opens the directory, and a torn
             # one stops it there: such steps are found first (and set aside when ``reject``)
@@ -100,7 +102,8 @@ class Checkpointer:
             if torn and not reject:
                 raise CorruptCheckpointError(f"checkpoints {sorted(torn)} in {self.directory} have unreadable "
                                              "metrics items")
-            self._move_aside(torn)
+        # outside the test: with several processes, another may create the directory while this one looks
+        self._move_aside(torn)
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True)
         self.manager = ocp.CheckpointManager(self.directory, options=options,
                                              item_names=("state", "config", "metrics", "integrity", "resume",
@@ -144,13 +147,15 @@ class Checkpointer:
         """Saves one iteration and blocks until it is committed on disk. ``resume``: optional
         ``(arrays, info)``, the pytree and the JSON dict an exact resume needs besides ``state``
         (see the module docstring; `resume_latest_verified` gives them back)."""
+        # several processes: orbax saves arrays spread over all of them (process 0 writes the JSON items)
+        state = distributed.global_arrays(state)
         items = dict(state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(config),
                      metrics=ocp.args.JsonSave(metrics))
         integrity = {"state_sha256": state_digest(state)}
         if resume is not None:
             arrays, info = resume
             info = dict(info, signature=tree_signature(arrays))
-            items["resume"] = ocp.args.StandardSave(jax.tree.leaves(arrays))
+            items["resume"] = ocp.args.StandardSave(distributed.global_arrays(jax.tree.leaves(arrays)))
             items["resume_info"] = ocp.args.JsonSave(info)
             integrity["resume_sha256"] = _resume_digest(arrays, info)
         items["integrity"] = ocp.args.JsonSave(integrity)
@@ -261,8 +266,14 @@ class Checkpointer:
             self.manager.reload()
 
     def _move_aside(self, iterations) -> None:
-        if not iterations:
+        # several processes (one directory): process 0 moves, and every process waits until it has
+        if not distributed.agree(len(iterations), "count of unreadable checkpoints"):
             return
+        if distributed.is_main():
+            self._move_aside_here(iterations)
+        distributed.barrier("jaxzero-checkpoints-set-aside")
+
+    def _move_aside_here(self, iterations) -> None:
         aside = self.directory.parent / "checkpoints_rejected"
         aside.mkdir(exist_ok=True)
         for it in iterations:
@@ -307,7 +318,8 @@ def save_params(directory: str | os.PathLike, params) -> None:
     """Saves one params tree on its own (e.g. the bootstrap net, a fixed anchor) and waits until it is
     committed; an existing save at ``directory`` is kept (these nets never change)."""
     directory = Path(directory).absolute()
-    if directory.exists():
+    # several processes save collectively: all of them skip, or none (process 0's view decides)
+    if distributed.from_main(directory.exists()):
         return
     ckptr = ocp.StandardCheckpointer()
     ckptr.save(directory, params)

@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import importlib.util
 import inspect
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -162,6 +163,63 @@ def add_debug(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
+def add_distributed(p: argparse.ArgumentParser) -> None:
+    """``--coordinator HOST:PORT --num-processes N --process-id I`` (one process of an N-process run)
+    and ``--distributed`` (find them on a TPU VM slice, under Slurm or Open MPI); see `start_distributed`."""
+    g = p.add_argument_group("several processes (jax.distributed; docs/scaling.md)")
+    g.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help="address of process 0's coordinator service, the same for every process")
+    g.add_argument("--num-processes", "--num_processes", dest="num_processes", type=int, default=None, metavar="N",
+                   help="how many processes the run has")
+    g.add_argument("--process-id", "--process_id", dest="process_id", type=int, default=None, metavar="I",
+                   help="this process's number, 0 .. N-1 (0 writes the run's files)")
+    g.add_argument("--distributed", action="store_true",
+                   help="join a multi-process run whose coordinator, size and place are found automatically "
+                        "(TPU VM slice, Slurm, Open MPI)")
+
+
+def distributed_settings(args) -> tuple[str, int, int] | str | None:
+    """What `add_distributed`'s flags ask for: ``(coordinator, num_processes, process_id)``, ``"auto"``
+    (``--distributed``) or None (one process); a UserError naming the inconsistent flags."""
+    coordinator, n, i = args.coordinator, args.num_processes, args.process_id
+    given = [name for name, v in (("--coordinator", coordinator), ("--num-processes", n), ("--process-id", i))
+             if v is not None]
+    if args.distributed:
+        if given:
+            raise UserError(f"--distributed finds the coordinator, process count and id itself; drop {', '.join(given)} "
+                            "(or drop --distributed and give all three)")
+        return "auto"
+    if not given:
+        return None
+    missing = [name for name in ("--coordinator", "--num-processes", "--process-id") if name not in given]
+    if missing:
+        raise UserError(f"{', '.join(given)} needs {', '.join(missing)} too (or --distributed to find them on "
+                        "a TPU VM slice or under Slurm)")
+    if n < 1:
+        raise UserError(f"--num-processes must be at least 1, got {n}")
+    if not 0 <= i < n:
+        raise UserError(f"--process-id must be in [0, {n - 1}] for --num-processes {n}, got {i}")
+    host, sep, port = coordinator.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--coordinator must be HOST:PORT (e.g. host0:1234), got {coordinator!r}")
+    return coordinator, n, i
+
+
+def start_distributed(args) -> bool:
+    """Joins the multi-process run `add_distributed`'s flags ask for (`jaxzero.distributed.start`);
+    call it before anything touches JAX's devices. False when the run has one process."""
+    settings = distributed_settings(args)
+    if settings is None or (settings != "auto" and settings[1] == 1):
+        return False
+    from jaxzero import distributed
+
+    try:
+        distributed.start() if settings == "auto" else distributed.start(*settings)
+    except (RuntimeError, ValueError) as e:  # e.g. nothing to auto-detect, a coordinator that never answers
+        raise UserError(f"could not join the multi-process run: {e}") from e
+    return True
+
+
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None):
     """``(args, config)``: the parsed arguments and the config with its ``--config.a.b=value`` overrides."""
     args, rest = parser.parse_known_args(argv)
@@ -256,7 +314,7 @@ def prepare_workdir(workdir: Path) -> None:
         raise UserError(f"workdir {workdir} is a file, not a directory: pass another --workdir")
     try:
         workdir.mkdir(parents=True, exist_ok=True)
-        probe = workdir / ".write-test"
+        probe = workdir / f".write-test-{os.uname().nodename}-{os.getpid()}"  # processes of a run may share it
         probe.write_text("")
         probe.unlink()
     except OSError as e:

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxzero import distributed
 from jaxzero import mesh as mesh_lib
 from jaxzero.games.masks import uniform_legal
 from jaxzero.games.outcomes import rank_outcome
@@ -62,6 +63,7 @@ def wilson_interval(score: float, n: int, z: float = 1.96) -> tuple[float, float
 def summarize(scores, truncated, num_players: int) -> dict:
     """Mean score with its 95% Wilson interval, truncated count and per-seat means of per-game
     scores of one player who sat at seat ``g % num_players`` in game ``g``."""
+    scores, truncated = distributed.gather((scores, truncated))  # several processes: every one's games
     scores = np.asarray(scores, np.float64)
     n = scores.shape[0]
     mean = float(scores.mean())
@@ -237,12 +239,12 @@ def play_match(
     m = jax.jit(start)(key, jnp.arange(num_games, dtype=jnp.int32))
 
     def summary(m):
-        return summarize(*jax.device_get(_scores(m)), p)
+        return summarize(*_scores(m), p)
 
     decisions = 0
     while decisions < max_steps:
         m, running = run(m)
-        running = int(np.asarray(running).sum())
+        running = int(distributed.gather(running).sum())
         decisions += chunk
         if progress is not None:
             progress(min(decisions, max_steps), int(running), summary(m))

@@ -12,7 +12,9 @@ on N devices gives the results of one device with the same global batch, up to f
 order; `count_collectives` reads a compiled program's collectives (tests/test_mesh.py).
 
 One device is the mesh of one device: the same code path. ``config.mesh.devices`` picks how many
-of ``jax.devices()`` the mesh spans (0: all). Every global batch size must divide by that count
+of ``jax.devices()`` the mesh spans (0: all). In a multi-process run (`jaxzero.distributed`)
+``jax.devices()`` lists every process's devices and the mesh spans them all; host data goes onto it
+through `place`, which each process fills for its own devices. Every global batch size must divide by that count
 (`check_divisible`, called by `jaxzero.config.validate`).
 """
 
@@ -34,6 +36,10 @@ def num_devices(devices: int = 0) -> int:
     available = jax.device_count()
     if devices < 0 or devices > available:
         raise ValueError(f"config.mesh.devices must be in [0, {available}] (0: all {available} devices), got {devices}")
+    if jax.process_count() > 1 and devices not in (0, available):
+        # a mesh over some of the devices would leave processes without a device of the run
+        raise ValueError(f"config.mesh.devices must be 0 (all {available} devices of the {jax.process_count()} "
+                         f"processes) in a multi-process run, got {devices}")
     return devices or available
 
 
@@ -71,16 +77,39 @@ def check_batch(name: str, batch: int, mesh: Mesh) -> None:
 
 def shard_batch(tree, mesh: Mesh, axis: int = 0):
     """Places a batched pytree (every leaf's ``axis`` = the batch, divisible by the device count) split
-    over ``"data"``; already placed leaves are not copied."""
+    over ``"data"``; already placed leaves are not copied. Several processes: see `place`."""
     leaves = jax.tree.leaves(tree)
     if leaves:
         check_batch("the batch axis", leaves[0].shape[axis], mesh)
-    return jax.device_put(tree, data_sharding(mesh, axis))
+    return place(tree, data_sharding(mesh, axis))
 
 
 def replicate(tree, mesh: Mesh):
-    """Places every leaf of ``tree`` whole on each device of ``mesh`` (a no-op for leaves already so)."""
-    return jax.device_put(tree, replicated(mesh))
+    """Places every leaf of ``tree`` whole on each device of ``mesh`` (a no-op for leaves already so).
+    Several processes: see `place`."""
+    return place(tree, replicated(mesh))
+
+
+def place(tree, sharding: NamedSharding):
+    """Every leaf of ``tree`` placed with ``sharding``. One process: ``jax.device_put``. Several
+    processes (a mesh over every process's devices): a process can only fill its own devices, so a
+    leaf this process holds whole (a NumPy array, or a jax.Array on its own devices) must be the same
+    value in every process (every process computes the same host data from the same seed); each
+    process then places its own devices' parts of it (``jax.make_array_from_callback``). Leaves
+    already spread over the processes are resharded."""
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+    return jax.tree.map(lambda x: _place_leaf(x, sharding), tree)
+
+
+def _place_leaf(x, sharding: NamedSharding):
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return jax.device_put(x, sharding)
+    if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        impl = jax.random.key_impl(x)
+        return jax.random.wrap_key_data(_place_leaf(jax.random.key_data(x), sharding), impl=impl)
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
 def constrain_batch(tree, mesh: Mesh, axis: int = 0):

@@ -1,10 +1,12 @@
 """Train with the closed self-play loop.
 
     python scripts/train.py --config sq8.py:cpu [--config.train.learning_rate=1e-3 ...] [--workdir DIR]
+    python scripts/train.py ... --coordinator host0:1234 --num-processes 2 --process-id 0   (and 1 on host1)
 
 ``--config`` takes a file (configs/connect4.py) or a bare name resolved in configs/ (sq8, sq8.py),
 optionally with a variant (:tiny, :cpu). ``--workdir`` defaults to runs/<config>[_<variant>].
-Running the same command again resumes after the last complete iteration.
+Running the same command again resumes after the last complete iteration. Several processes (one per
+host, `--coordinator/--num-processes/--process-id` or `--distributed`): docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", default=None, help="checkpoints, metrics.jsonl, TensorBoard events "
                         "(default: runs/<config>[_<variant>])")
     parser.add_argument("--no_progress", "--no-progress", action="store_true", help="hide the progress bars")
+    cli.add_distributed(parser)
     args, cfg = cli.parse(parser, argv)
+    # several processes: joined before anything touches JAX's devices (validation counts them)
+    cli.start_distributed(args)
     cfg = cli.validated(cfg)
     workdir = Path(args.workdir) if args.workdir else cli.default_workdir(args.config_spec)
     print(f"config {args.config_spec.path} (variant {args.config_spec.variant or 'none'}), workdir {workdir}",

@@ -216,3 +216,20 @@ class MetricsLog:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+
+class NoMetricsLog:
+    """`MetricsLog`'s interface writing nothing: the metrics of processes other than 0 in a
+    multi-process run (process 0 writes the run's files)."""
+
+    def trim(self, last_iteration: int) -> None:
+        pass
+
+    def recover(self, row: dict) -> bool:
+        return False
+
+    def write(self, row: dict, table) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

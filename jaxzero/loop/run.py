@@ -8,6 +8,8 @@ after the last complete iteration. Outputs in the workdir: ``checkpoints/`` (orb
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxzero import config as config_lib
+from jaxzero import distributed
 from jaxzero.checkpoint import (
     BOOTSTRAP_NET,
     Checkpointer,
@@ -31,7 +34,7 @@ from jaxzero.loop.anchors import Anchors, recent_bests_from_checkpoints
 from jaxzero.loop.bootstrap import bootstrap
 from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
-from jaxzero.loop.metrics import MetricsLog, iteration_row, log_line, memory_mib
+from jaxzero.loop.metrics import MetricsLog, NoMetricsLog, iteration_row, log_line, memory_mib
 from jaxzero.loop.parts import build_parts
 from jaxzero.loop.samples import trim_samples, write_samples
 from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer, resume_arrays, resume_info,
@@ -65,7 +68,9 @@ class Loop:
         game = make_game(cfg.game.name)
         config_lib.validate(cfg, game)
         self.cfg, self.workdir, self.progress = cfg, Path(workdir), progress
-        self.log = log or (lambda s: print(s, flush=True))
+        # several processes: process 0 writes the run's files and its log; the others stay quiet
+        self.main = distributed.is_main()
+        self.log = (log or (lambda s: print(s, flush=True))) if self.main else (lambda s: None)
         self.config_json = config_lib.to_json(cfg)
         self.parts = build_parts(cfg, game)
         self.game = self.parts.game  # the cached parts hold the game their functions were traced for
@@ -80,12 +85,16 @@ class Loop:
         """Runs (or resumes) the loop up to ``loop.num_iterations``; returns this call's metrics rows."""
         t_start = time.time()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        with WorkdirLock(self.workdir):
+        # several processes: the same config everywhere (each process builds the same programs)
+        distributed.agree(json.dumps(self.config_json, sort_keys=True), "config (command line and config file)")
+        # process 0 holds the lock for the whole run: its peers run with it, nobody else may
+        with WorkdirLock(self.workdir) if self.main else contextlib.nullcontext():
+            distributed.barrier("jaxzero-workdir-locked")  # no peer goes on when process 0 was refused
             return self._run(t_start)
 
     def _run(self, t_start: float) -> list[dict]:
         ckpt = Checkpointer(self.workdir / "checkpoints", self.cfg.loop.max_to_keep, warn=self.log)
-        log = MetricsLog(self.workdir, self.cfg)
+        log = MetricsLog(self.workdir, self.cfg) if self.main else NoMetricsLog()
         try:
             ckpt.check_config(self.config_json)  # refuse before anything is written
             run, start, first_metrics, carried = self._start(ckpt, log)
@@ -141,7 +150,8 @@ class Loop:
                 if cfg.elo.enabled and cfg.elo.recent_bests:
                     recent = recent_bests_from_checkpoints(ckpt, abstract, last_metrics.get("best_from", "init"))
         log.trim(latest if latest is not None else -1)
-        trim_samples(self.workdir, latest + 1 if latest is not None else 0)
+        if self.main:
+            trim_samples(self.workdir, latest + 1 if latest is not None else 0)
         if log.recover(last_metrics):
             self.log(f"metrics.jsonl lacked iteration {latest}'s row: written from its checkpoint")
         start = int(state["iteration"]) + 1
@@ -247,8 +257,11 @@ class Loop:
     def _samples(self, it: int, run: Run) -> None:
         """The iteration's sample games of the best in ``<workdir>/games/`` (`loop/samples.py`; own keys,
         after the checkpoint: training is the same with or without them). A failure is one warning line."""
+        if not self.main:  # process 0 plays the samples alone, on its own copy of the best
+            return
+        best = jax.device_get(run.best) if jax.process_count() > 1 else run.best
         try:
-            done = write_samples(self.parts, self.cfg, self.workdir, it, run.best, run.best_name)
+            done = write_samples(self.parts, self.cfg, self.workdir, it, best, run.best_name)
         except Exception as e:  # noqa: BLE001 - a replay file must not stop a training run
             self.log(f"WARNING: iteration {it}'s sample game was not kept: {type(e).__name__}: {e}")
             return

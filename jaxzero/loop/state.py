@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero import replay
+from jaxzero import distributed, replay
 from jaxzero.search.common import max_legal_actions
 from jaxzero.selfplay import init_slots
 from jaxzero.train import TrainState, init_train_state
@@ -77,7 +77,8 @@ class Run:
 def resume_arrays(run: Run) -> dict:
     """The arrays of ``run`` an exact resume needs besides the checkpointed state (the slots, which
     data-parallel self-play shards over devices, gathered to the host)."""
-    return {"buffer": run.buffer, "slots": jax.device_get(run.slots), "recent": [params for _, params in run.recent]}
+    # several processes: each holds only its devices' slots; the gather gives every process all of them
+    return {"buffer": run.buffer, "slots": distributed.gather(run.slots), "recent": [params for _, params in run.recent]}
 
 
 def resume_info(run: Run, anchors_measured, elo_results) -> dict:
