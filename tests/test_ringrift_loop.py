@@ -129,7 +129,10 @@ def test_sq8_3p_tiny_loop(tmp_path):  # with the leaf-value prior (max^n search 
     _two_iterations_then_resume("sq8_3p", tmp_path, 3, prior=True)
 
 
-@pytest.mark.slow
+# extended (2026-12-06): the loop tier exceeded the CI budget, and this test's compile is where XLA
+# aborted while writing the compilation cache (2026-11-24, 2026-12-06 twice); hex8 stays covered in CI by the
+# engine parity and the served heuristic
+@pytest.mark.extended
 @pytest.mark.timeout(1800)
 def test_hex8_tiny_loop(tmp_path):  # sample games checked on sq8 and sq8_3p (mctx and max^n search)
     _two_iterations_then_resume("hex8", tmp_path, 2, samples=False)

@@ -137,7 +137,10 @@ def test_every_request_gets_a_legal_move(server, requests_rows):
     assert not bad, f"{len(bad)} of {len(requests_rows)} requests not answered with a legal move: {bad[:5]}"
 
 
-@pytest.mark.parametrize("board,players", [("hex8", 2), ("square8", 3), ("square8", 4), ("hex8", 3)])
+# CI plays hex8 2p and square8 3p; the other two settings are extended (CI budget, 2026-12-06)
+@pytest.mark.parametrize("board,players", [("hex8", 2), ("square8", 3),
+                                           pytest.param("square8", 4, marks=pytest.mark.extended),
+                                           pytest.param("hex8", 3, marks=pytest.mark.extended)])
 def test_the_served_heuristic_plays_itself_through_ringrift_json(server, requests_rows, board, players):
     """Self-play states of jaxzero's own engine beyond square8 2p (the checkpoint test's game): from the
     initial position each state is exported as RingRift JSON with its move history (rings

@@ -75,7 +75,9 @@ def _step_replay(traces_dir, name, n):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["square8_2p", "square8_4p", "hex8_3p"])
+# CI replays square8_4p (about 20 s each on the loaded 2-core dev VM, 2026-12-06); the other two are extended
+@pytest.mark.parametrize("name", ["square8_4p"] + [pytest.param(n, marks=pytest.mark.extended)
+                                                   for n in ("square8_2p", "hex8_3p")])
 def test_step_loop_matches_traces(traces_dir, name):
     """step() = the move + every bookkeeping move the reference host synthesized."""
     assert _step_replay(traces_dir, name, 3) > 100
