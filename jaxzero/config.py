@@ -78,6 +78,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.selfplay.prior_value_decay_iterations = 0
     c.selfplay.prior_value_scale = 1.0
     c.selfplay.holdout_slots = 4  # game slots whose positions are held out for policy_accuracy
+    # the policy target of a searched position: "improved" = the search's improved policy (mctx's
+    # action_weights, Gumbel MuZero's target); "chosen" = a one-hot of the move the search chose (expert
+    # iteration: the raw policy imitates the searched player, as the bootstrap imitates the heuristic)
+    c.selfplay.policy_target = "improved"
 
     c.replay = ml_collections.ConfigDict()
     c.replay.capacity = 65536
@@ -261,7 +265,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     from jaxzero.nn.model import check_policy_head
     from jaxzero.players import check_heuristic_kind
     from jaxzero.search.kinds import resolve_kind
-    from jaxzero.selfplay import check_heuristic_seats
+    from jaxzero.selfplay import check_heuristic_seats, check_policy_target
 
     if cfg.game.name not in available_games():
         raise ValueError(f"config.game.name: unknown game {cfg.game.name!r}; known: {', '.join(available_games())}")
@@ -347,6 +351,7 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
             f"config.selfplay.prior_value_decay_iterations must be >= 0, got {cfg.selfplay.prior_value_decay_iterations}")
     if not cfg.selfplay.prior_value_scale > 0:
         raise ValueError(f"config.selfplay.prior_value_scale must be > 0, got {cfg.selfplay.prior_value_scale}")
+    _checked("selfplay.policy_target", check_policy_target, cfg.selfplay.policy_target)
     if cfg.heuristic.player == "none" and max(cfg.mix.heuristic_share, cfg.mix.final_share) > 0:
         raise ValueError("config.mix.heuristic_share > 0 needs a heuristic, but config.heuristic.player is 'none'")
     b = cfg.bootstrap

@@ -87,12 +87,20 @@ def init_slots(game, batch_size: int, key) -> Slots:
 
 
 HEURISTIC_SEATS = ("all", "one")
+# a searched position's policy target: the improved policy, or a one-hot of the chosen move
+POLICY_TARGETS = ("improved", "chosen")
 
 
 def check_heuristic_seats(seats: str) -> None:
     """Raises ValueError unless ``seats`` is one of `HEURISTIC_SEATS`."""
     if seats not in HEURISTIC_SEATS:
         raise ValueError(f"heuristic seats must be one of {HEURISTIC_SEATS}, got {seats!r}")
+
+
+def check_policy_target(target: str) -> None:
+    """Raises ValueError unless ``target`` is one of `POLICY_TARGETS`."""
+    if target not in POLICY_TARGETS:
+        raise ValueError(f"policy target must be one of {POLICY_TARGETS}, got {target!r}")
 
 
 def draw_heuristic_seats(key, batch_size: int, num_players: int, share, seats: str = "all"):
@@ -293,6 +301,7 @@ class SelfPlay:
     heuristic: Any = None
     heuristic_seats: str = "all"  # "all": heuristic games are heuristic vs heuristic; "one": one seat
     heuristic_policy_target: bool = False  # heuristic moves give a one-hot policy target (else none)
+    policy_target: str = "improved"  # searched moves' target: `POLICY_TARGETS` (config.selfplay.policy_target)
     # Leaf-value prior: `(state) -> float32 [P]` mover-relative values in [-1, 1] (a game's hand-written
     # evaluation, e.g. RingRift's `heuristic_values`) that the search mixes into the network's leaf
     # values with the weight passed to `play` per call (`jaxzero.search.common.with_value_prior`);
@@ -325,12 +334,14 @@ class SelfPlay:
             heuristic=heuristic,
             heuristic_seats=cfg.mix.heuristic_seats,
             heuristic_policy_target=cfg.mix.heuristic_policy_target,
+            policy_target=sp.policy_target,
             value_prior=value_prior,
             mesh=mesh,
         )
 
     def __post_init__(self):
         check_heuristic_seats(self.heuristic_seats)
+        check_policy_target(self.policy_target)
         budget = SearchBudget(self.num_simulations, self.max_num_considered_actions, self.gumbel_scale, self.compact,
                               self.value_scale, self.rescale_values)
         game, apply_fn = self.game, self.apply_fn
@@ -380,7 +391,9 @@ class SelfPlay:
             k_sample, weights, gs.legal_action_mask, self.temperature)
         action = jnp.where(slots.moves < self.temperature_moves, sampled, chosen)
         mover = gs.current_player.astype(jnp.int32)
-        policy = weights
+        # the chosen move is the search's (deterministic at gumbel_scale 0), not the temperature sample
+        policy = weights if self.policy_target == "improved" else jax.nn.one_hot(chosen, game.num_actions,
+                                                                                 dtype=weights.dtype)
         policy_mask = jnp.broadcast_to(full, (batch,))
         if self.heuristic is not None:
             by_heuristic = jnp.take_along_axis(slots.heuristic, mover[:, None], axis=1)[:, 0]
@@ -393,7 +406,7 @@ class SelfPlay:
             action = jnp.where(by_heuristic, h_action, action)
             if self.heuristic_policy_target:
                 one_hot = jax.nn.one_hot(h_action, game.num_actions, dtype=weights.dtype)
-                policy = jnp.where(by_heuristic[:, None], one_hot, weights)
+                policy = jnp.where(by_heuristic[:, None], one_hot, policy)
                 policy_mask = policy_mask | by_heuristic
             else:
                 policy_mask = policy_mask & ~by_heuristic

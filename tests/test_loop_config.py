@@ -55,6 +55,7 @@ def test_arena_games_must_rotate_seats_evenly():
     [
         ("mix.heuristic_share", 1.5, "config.mix.heuristic_share must be in"),
         ("mix.heuristic_seats", "two", "config.mix.heuristic_seats"),
+        ("selfplay.policy_target", "visits", "config.selfplay.policy_target: policy target must be one of"),
         ("arena.gate", "sprt?", "config.arena.gate"),
         ("heuristic.player", "oracle", "config.heuristic.player: unknown heuristic"),
         ("elo.recent_bests", -1, "config.elo.recent_bests"),

@@ -97,6 +97,33 @@ def test_a_value_prior_weighted_zero_plays_the_plain_games_and_weighted_one_chan
     assert mixed.play._cache_size() == 1
 
 
+def test_chosen_policy_target_is_a_one_hot_of_the_searched_move(ttt):
+    """selfplay.policy_target "chosen" (expert iteration): the same games as "improved", each searched
+    position's target a one-hot of the move the search chose (here every move: no temperature moves)."""
+    game, model, params = ttt
+    kw = dict(num_simulations=8, max_num_considered_actions=9, max_moves=9, temperature_moves=0)
+    slots = init_slots(game, 4, jax.random.key(0))
+    _, soft = SelfPlay(game, model.apply, **kw).play(params, slots, jax.random.key(1), num_steps=12)
+    _, hard = SelfPlay(game, model.apply, policy_target="chosen", **kw).play(params, slots, jax.random.key(1),
+                                                                            num_steps=12)
+    np.testing.assert_array_equal(hard.obs, soft.obs)
+    policy, legal, done = np.asarray(hard.policy), np.asarray(hard.legal), np.asarray(hard.done)
+    assert np.all(policy.sum(-1) == 1.0) and np.all(policy.max(-1) == 1.0)
+    assert np.all(legal[policy == 1.0])
+    assert np.abs(np.asarray(soft.policy) - policy).max() > 0.1  # the soft targets differ
+    checked = 0
+    for t in range(policy.shape[0] - 1):
+        for b in range(policy.shape[1]):
+            if done[t, b]:
+                continue
+            played = np.flatnonzero(legal[t, b] & ~legal[t + 1, b])  # tic-tac-toe: the cell just filled
+            assert played.tolist() == [int(policy[t, b].argmax())]
+            checked += 1
+    assert checked > 20
+    with pytest.raises(ValueError, match="policy target"):
+        SelfPlay(game, model.apply, policy_target="visits", **kw)
+
+
 def test_selfplay_batch_runs_whole_games(ttt):
     game, model, params = ttt
     sp = SelfPlay(game, model.apply, num_simulations=8, max_num_considered_actions=9, temperature_moves=2, max_moves=9)
