@@ -116,14 +116,14 @@ def global_arrays(tree):
     orbax saves collectively; leaves already spread over the processes stay. One process: ``tree``."""
     if jax.process_count() == 1:
         return tree
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    from jax.sharding import Mesh
 
-    everywhere = NamedSharding(Mesh(np.array(jax.devices()), ("processes",)), PartitionSpec())
+    from jaxzero import mesh as mesh_lib
+
+    everywhere = mesh_lib.replicated(Mesh(np.array(jax.devices()), ("processes",)))
 
     def one(x):
-        if isinstance(x, jax.Array) and not x.is_fully_addressable:
-            return x
-        host = np.asarray(x)
-        return jax.make_array_from_callback(host.shape, everywhere, lambda index: host[index])
+        spread = isinstance(x, jax.Array) and not x.is_fully_addressable
+        return x if spread else mesh_lib.place(x, everywhere)
 
     return jax.tree.map(one, tree)
