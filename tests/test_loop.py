@@ -43,8 +43,8 @@ def test_full_loop_learns_checkpoints_and_resumes(tmp_path):
     assert lines[-1]["positions"] > 0 and lines[-1]["games"] > 0
     # memory per iteration (the soak's reading) and the previous iteration's checkpoint save time
     assert 0 < lines[0]["rss_mib"] <= lines[-1]["rss_peak_mib"]
-    # the live JAX arrays (the run state, the replay buffer) are part of that memory
-    assert 0 < lines[-1]["live_arrays_mib"] < lines[-1]["rss_mib"] and lines[-1]["live_arrays"] > 0
+    # the bytes of the live JAX arrays (the run state, the replay buffer), beside RSS
+    assert lines[-1]["live_arrays_mib"] > 0
     assert "previous_checkpoint_seconds" not in lines[0] and lines[1]["previous_checkpoint_seconds"] >= 0
     # arena ran every iteration with a confidence interval around the score
     for r in lines:

@@ -17,13 +17,14 @@ from jaxzero.elo import ANCHOR, plot_elo, read_metrics
 
 def memory_mib() -> dict:
     """This process's resident memory now and at its peak so far, in MiB (``rss_mib`` only where
-    ``/proc`` exists), and what its live JAX arrays hold (``live_arrays_mib``, ``live_arrays``): flat
-    live arrays under a growing RSS point at the allocator or compiled-code caches, not at data."""
+    ``/proc`` exists), and the bytes its live JAX arrays hold (``live_arrays_mib``): flat live arrays
+    under a growing RSS point at the allocator or compiled-code caches, not at data. Every key ends in
+    ``_mib``: resume-equality checks leave them out, as they leave out ``_seconds``."""
     import jax
 
-    live = jax.live_arrays()
+    live = sum(x.nbytes for x in jax.live_arrays())
     out = {"rss_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # KiB on Linux
-           "live_arrays_mib": round(sum(x.nbytes for x in live) / 2**20, 1), "live_arrays": len(live)}
+           "live_arrays_mib": round(live / 2**20, 1)}
     try:
         with open("/proc/self/statm") as f:
             out["rss_mib"] = round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
