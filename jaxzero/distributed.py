@@ -116,11 +116,9 @@ def global_arrays(tree):
     orbax saves collectively; leaves already spread over the processes stay. One process: ``tree``."""
     if jax.process_count() == 1:
         return tree
-    from jax.sharding import Mesh
-
     from jaxzero import mesh as mesh_lib
 
-    everywhere = mesh_lib.replicated(Mesh(np.array(jax.devices()), ("processes",)))
+    everywhere = mesh_lib.replicated(mesh_lib.data_mesh(0))  # the run's mesh: every device of every process
 
     def one(x):
         spread = isinstance(x, jax.Array) and not x.is_fully_addressable
