@@ -11,6 +11,7 @@
     python scripts/bench.py fuzz [--steps 1000000] [--boards square8,hex8] [--players 2,3,4] [--batch 256] [--json]
     python scripts/bench.py scaling --config tictactoe [--devices 1,2,4,8] [--repeats 3] [--train-steps 20] [--json]
     python scripts/bench.py targets --checkpoint runs/sq8_cpu [--variants P,V,PV] [--steps 320] [--games 192] [--against heuristic-raw] [--json]
+    python scripts/bench.py capacity --config configs/sq8.py:cpu [--nets 2x32,2x32@0.5,4x48] [--steps 1000] [--games 100] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -34,6 +35,9 @@ and prints a Markdown table.
 ``targets`` fine-tunes a run's bootstrap net on its replay buffer's search self-play rows with the policy loss,
 the value loss or both, and plays each result against the bootstrap net: which targets carry knowledge
 (jaxzero.bench.targets).
+``capacity`` plays the bootstrap's heuristic games once and trains each network shape on them with the
+bootstrap's recipe: held-out and training agreement with the heuristic, and each raw policy against the
+heuristic. Is imitation limited by the net or by the data (jaxzero.bench.capacity)?
 """
 
 from __future__ import annotations
@@ -360,6 +364,40 @@ def _add_targets(sub):
     p.add_argument("--seed", type=int, default=0)
 
 
+def bench_capacity(args, overrides) -> dict:
+    """Trains several network shapes on one set of bootstrap heuristic games and measures each
+    (jaxzero.bench.capacity, issue 18)."""
+    from jaxzero.bench.capacity import capacity, parse_net
+    from jaxzero.games.registry import make_game
+
+    cfg = load_config(args.config, overrides)
+    specs = [s for s in args.nets.split(",") if s]
+    try:
+        [parse_net(s) for s in specs]
+    except ValueError as e:
+        raise cli.UserError(str(e)) from None
+    if not specs or args.steps < 1 or args.games < 0:
+        raise cli.UserError(f"--nets must name a shape, --steps be >= 1 and --games >= 0, got "
+                            f"{args.nets!r}, {args.steps} and {args.games}")
+    try:
+        r = capacity(cfg, make_game(cfg.game.name), specs, args.steps, args.games, args.seed,
+                     log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)), progress=not args.json)
+    except ValueError as e:
+        raise cli.UserError(str(e)) from None
+    return {"benchmark": "capacity", "config": args.config, "overrides": overrides, **r, "host": platform.node()}
+
+
+def _add_capacity(sub):
+    p = _subcommand(sub, "capacity", bench_capacity,
+                    help="network shapes trained on the same bootstrap heuristic games: agreement and raw strength")
+    p.add_argument("--config", required=True, help="a bootstrapping config, e.g. configs/sq8.py:cpu")
+    p.add_argument("--nets", default="2x32,2x32@0.5,4x48",
+                   help="comma-separated <blocks>x<channels>[@<share of the training games>]")
+    p.add_argument("--steps", type=int, default=1000, help="train steps per net (the bootstrap's recipe)")
+    p.add_argument("--games", type=int, default=100, help="raw policy vs heuristic games per net (0: none)")
+    p.add_argument("--seed", type=int, default=0)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
@@ -372,6 +410,7 @@ SUBCOMMANDS = [
     _add_fuzz,
     _add_scaling,
     _add_targets,
+    _add_capacity,
 ]
 
 

@@ -115,3 +115,37 @@ def test_scaling_table_runs_one_subprocess_per_device_count():
     bad = table("tictactoe", overrides + ["--config.selfplay.batch_size=9", "--config.selfplay.holdout_slots=1"], [2],
                 repeats=1, train_steps=1)
     assert "config.selfplay.batch_size (9) must be divisible by the device count (2" in bad[0]["error"], bad
+
+
+@pytest.mark.parametrize("spec, expected", [("2x32", (2, 32, 1.0)), ("6x64@0.5", (6, 64, 0.5)), ("1x8@1", (1, 8, 1.0))])
+def test_capacity_net_specs_parse(spec, expected):
+    from jaxzero.bench.capacity import parse_net
+
+    assert parse_net(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["2x", "0x32", "2x32@0", "2x32@1.5", "2*32", "x32@0.5"])
+def test_capacity_bad_net_spec_is_a_user_error(spec, capsys):
+    from jaxzero.cli import run_main
+
+    assert run_main(bench.main, ["capacity", "--config", str(ROOT / "configs/tictactoe.py"), "--nets", spec]) == 2
+    assert "bad net spec" in capsys.readouterr().err
+
+
+def test_capacity_trains_every_shape_on_the_same_heuristic_games():
+    """Tic-tac-toe's one-ply greedy player as the teacher: each shape trains on the same rows (a
+    fraction on fewer training games), every one is measured on the same held-out and training games."""
+    from jaxzero.bench.capacity import capacity
+    from jaxzero.games.registry import make_game
+
+    cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"),
+                            ["--config.bootstrap.num_steps=18", "--config.bootstrap.batch_size=32",
+                             "--config.bootstrap.holdout_slots=4", "--config.train.batch_size=32"])
+    r = capacity(cfg, make_game(cfg.game.name), ["1x8", "1x8@0.25", "2x8"], steps=30, games=4, log=lambda s: None)
+    nets = r["nets"]
+    assert r["train_games_slots"] == 28 and r["held_out_slots"] == 4 and r["heuristic_positions"] == 18 * 28
+    assert [nets[s]["train_slots"] for s in ("1x8", "1x8@0.25", "2x8")] == [28, 7, 28]
+    assert nets["2x8"]["params"] > nets["1x8"]["params"] == nets["1x8@0.25"]["params"]
+    for row in nets.values():
+        assert 0.0 <= row["held_out"]["agreement"] <= 1.0 and 0.0 <= row["fit"]["agreement"] <= 1.0
+        assert 0.0 <= row["raw_vs_heuristic"]["score"] <= 1.0

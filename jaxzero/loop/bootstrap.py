@@ -34,6 +34,25 @@ BOOTSTRAP_METRIC_KEYS = (
 )
 
 
+def bootstrap_slots(cfg) -> tuple[slice, slice]:
+    """``(training slots, held-out slots)`` of the bootstrap's game slots: the last
+    ``bootstrap.holdout_slots`` games are held out."""
+    b = cfg.bootstrap
+    return slice(0, b.batch_size - b.holdout_slots), slice(b.batch_size - b.holdout_slots, b.batch_size)
+
+
+def heuristic_window(parts, cfg, k_slots, k_play, progress: bool = False) -> Window:
+    """The bootstrap's data: ``bootstrap.batch_size`` heuristic games without search played for
+    ``bootstrap.num_steps`` decisions (finished games restart), labelled, replicated over the mesh."""
+    b = cfg.bootstrap
+    slots = parts.bootstrap_play.init_slots(b.batch_size, k_slots)
+    chunk = cfg.selfplay.chunk_steps
+    _, window = Window.play(lambda sl, k: parts.bootstrap_play.play(sl, k, num_steps=chunk), slots, k_play,
+                            b.num_steps, chunk, "bootstrap: heuristic games", progress,
+                            sharding=replicated(parts.mesh))
+    return window
+
+
 def bootstrap(parts, cfg, ts, buffer, key, *, progress: bool = False, log=print):
     """Fills ``buffer`` with heuristic games and trains ``ts`` on them: ``(ts, buffer, metrics)``.
 
@@ -41,12 +60,8 @@ def bootstrap(parts, cfg, ts, buffer, key, *, progress: bool = False, log=print)
     """
     b = cfg.bootstrap
     k_slots, k_play, k_train = jax.random.split(key, 3)
-    slots = parts.bootstrap_play.init_slots(b.batch_size, k_slots)
-    chunk = cfg.selfplay.chunk_steps
-    _, window = Window.play(lambda sl, k: parts.bootstrap_play.play(sl, k, num_steps=chunk), slots, k_play,
-                            b.num_steps, chunk, "bootstrap: heuristic games", progress,
-                            sharding=replicated(parts.mesh))
-    train = slice(0, b.batch_size - b.holdout_slots)
+    window = heuristic_window(parts, cfg, k_slots, k_play, progress)
+    train, held_out = bootstrap_slots(cfg)
     data = window.batch(train)
     # id -1: games still running at the end are never labelled by a self-play game of the same id
     buffer = replay.add(buffer, data.replace(game_id=jnp.full_like(data.game_id, -1)))
@@ -59,7 +74,7 @@ def bootstrap(parts, cfg, ts, buffer, key, *, progress: bool = False, log=print)
         raise FloatingPointError("bootstrap training gave a non-finite loss or params; nothing was saved")
     ev = {}
     if b.holdout_slots:
-        held = window.batch(slice(b.batch_size - b.holdout_slots, b.batch_size))
+        held = window.batch(held_out)
         ev = jax.device_get(parts.evaluate(ts.params, held))
     last = mean_metrics(step_metrics[-64:])  # the losses of the last steps
     nan = float("nan")
