@@ -367,20 +367,14 @@ def _add_targets(sub):
 def bench_capacity(args, overrides) -> dict:
     """Trains several network shapes on one set of bootstrap heuristic games and measures each
     (jaxzero.bench.capacity, issue 18)."""
-    from jaxzero.bench.capacity import capacity, parse_net
+    from jaxzero.bench.capacity import capacity
     from jaxzero.games.registry import make_game
 
     cfg = load_config(args.config, overrides)
-    specs = [s for s in args.nets.split(",") if s]
-    try:
-        [parse_net(s) for s in specs]
-    except ValueError as e:
-        raise cli.UserError(str(e)) from None
-    if not specs or args.steps < 1 or args.games < 0:
-        raise cli.UserError(f"--nets must name a shape, --steps be >= 1 and --games >= 0, got "
-                            f"{args.nets!r}, {args.steps} and {args.games}")
-    try:
-        r = capacity(cfg, make_game(cfg.game.name), specs, args.steps, args.games, args.seed,
+    if args.steps < 1 or args.games < 0:
+        raise cli.UserError(f"--steps must be >= 1 and --games >= 0, got {args.steps} and {args.games}")
+    try:  # capacity checks the net specs and the game count before it plays anything
+        r = capacity(cfg, make_game(cfg.game.name), [s for s in args.nets.split(",") if s], args.steps, args.games, args.seed,
                      log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)), progress=not args.json)
     except ValueError as e:
         raise cli.UserError(str(e)) from None

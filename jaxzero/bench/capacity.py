@@ -30,7 +30,7 @@ from jaxzero.loop.bootstrap import bootstrap_slots, heuristic_window
 from jaxzero.loop.parts import build_parts
 from jaxzero.loop.state import new_buffer
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
-from jaxzero.match import wilson_interval
+from jaxzero.match import check_num_games, wilson_interval
 from jaxzero.train import init_train_state
 
 _SPEC = re.compile(r"([1-9][0-9]*)x([1-9][0-9]*)(?:@(0?\.[0-9]+|1(?:\.0*)?))?")
@@ -61,8 +61,10 @@ def capacity(cfg, game, specs: list[str], steps: int, games: int, seed: int = 0,
     if b.num_steps <= 0 or b.holdout_slots <= 0:
         raise ValueError("the config plays no bootstrap games or holds none out "
                          f"(bootstrap.num_steps={b.num_steps}, bootstrap.holdout_slots={b.holdout_slots})")
-    if games > 0 and games % game.num_players:
-        raise ValueError(f"--games ({games}) must be a multiple of the player count ({game.num_players}) so seats rotate evenly")
+    if not nets:
+        raise ValueError("no net spec given: name at least one, e.g. 2x32")
+    if games > 0:
+        check_num_games(games, game.num_players)
     k_slots, k_play, k_train = jax.random.split(jax.random.key(seed), 3)
     k_match = jax.random.key(seed + 1000)
     first = build_parts(shaped(cfg, *nets[0][:2], steps), game)
