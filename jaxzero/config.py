@@ -156,6 +156,11 @@ def _add_data_and_safety(c: ml_collections.ConfigDict) -> None:
     c.bootstrap.batch_size = 256
     c.bootstrap.holdout_slots = 8
     c.bootstrap.train_steps = 0
+    # the policy target of a heuristic position: < 0, a one-hot of the move played; >= 0, the
+    # heuristic's distribution over every legal move (a game's `heuristic_policy`: softmax of the
+    # one-ply values at this temperature; 0 spreads it over the best-valued moves). Distillation: the
+    # net learns the heuristic's ranking of all moves, not one draw of its tie-breaks per position.
+    c.bootstrap.policy_temperature = -1.0
 
     # Rollback to the last good checkpoint's best params + optimizer state.
     c.rollback = ml_collections.ConfigDict()
@@ -372,6 +377,9 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
             )
         if b.train_steps == 0:
             raise ValueError("config.bootstrap.num_steps > 0 needs bootstrap.train_steps > 0 (the data would go unused)")
+        if b.policy_temperature >= 0 and game is not None and not callable(getattr(game, "heuristic_policy", None)):
+            raise ValueError(f"config.bootstrap.policy_temperature >= 0 needs a game with a heuristic policy "
+                             f"(heuristic_policy); {game.id} has none")
     elif b.train_steps > 0:
         raise ValueError("config.bootstrap.train_steps > 0 needs bootstrap.num_steps > 0 (nothing to train on)")
     for key in ("heuristic_games", "recent_bests", "num_games", "anchor_games", "bootstrap_games"):

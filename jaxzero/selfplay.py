@@ -228,7 +228,8 @@ def mesh_play(play, mesh, num_replicated: int):
 @dataclasses.dataclass(frozen=True, eq=False)  # hashed by identity: jit's static `self`
 class PlayerPlay:
     """Games of one network-free player in every seat (e.g. the heuristic: bootstrap data for the
-    first net), recorded like self-play with the player's move as a one-hot policy target.
+    first net), recorded like self-play with the player's move as a one-hot policy target (or
+    ``target``'s distribution).
 
     No search runs, so a decision costs only the player (for RingRift's heuristic ~15x less than a
     16-simulation search on CPU). `play` is jitted over a chunk of moves like `SelfPlay.play`.
@@ -238,6 +239,9 @@ class PlayerPlay:
     player: Any  # batched `(states, key) -> int32 actions [B]` (jaxzero.players)
     max_moves: int = 512
     mesh: Any = None  # jax.sharding.Mesh with axis "data" splitting the game slots (None: one device)
+    # `(state) -> float32 [A]` policy target of one position (e.g. the game's `heuristic_policy` at a
+    # temperature); None: a one-hot of the move played
+    target: Any = None
 
     def __post_init__(self):
         mesh = self.mesh if self.mesh is not None else mesh_lib.data_mesh(1)
@@ -255,7 +259,10 @@ class PlayerPlay:
         k_act, k_step, k_reset = keys[:, 0], keys[:, 1], keys[:, 2]
         action = mesh_lib.per_game(self.player)(slots.state, k_act).astype(jnp.int32)
         batch = action.shape[0]
-        policy = jax.nn.one_hot(action, self.game.num_actions, dtype=jnp.float32)
+        if self.target is None:
+            policy = jax.nn.one_hot(action, self.game.num_actions, dtype=jnp.float32)
+        else:
+            policy = jax.vmap(self.target)(slots.state).astype(jnp.float32)
         source = jnp.full((batch,), SOURCE_HEURISTIC, jnp.int8)
         no_overflow = jnp.zeros((batch,), jnp.int32)
         return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, no_overflow, k_step,

@@ -128,6 +128,15 @@ def test_bootstrap_needs_a_heuristic():
         validate(cfg)
 
 
+def test_a_heuristic_policy_target_needs_a_game_with_one():
+    cfg = default_config()
+    cfg.bootstrap.num_steps, cfg.bootstrap.train_steps = 32, 10
+    cfg.bootstrap.policy_temperature = 0.02
+    validate(cfg)  # without a game: nothing to ask
+    with pytest.raises(ValueError, match="policy_temperature >= 0 needs a game with a heuristic policy"):
+        validate(cfg, make_game("connect_four"))
+
+
 def test_a_value_prior_needs_a_hand_written_evaluation_and_its_weight_fades():
     from jaxzero.config import prior_value_weight
 

@@ -295,3 +295,26 @@ def test_player_play_records_the_players_moves_as_one_hot_targets_and_replays_ex
         assert ends >= 2  # tic-tac-toe with the lowest-id player ends after 7 moves
     values, mask = value_targets(traj)
     assert np.asarray(mask).any()
+
+
+def test_player_play_records_a_target_distribution_when_given_one(ttt):
+    """With ``target`` (a distillation target such as the heuristic's move distribution) each
+    position's policy target is that distribution of the position, while the player's moves are played."""
+    from jaxzero.selfplay import PlayerPlay
+
+    game, _, _ = ttt
+
+    def uniform(state):
+        legal = state.legal_action_mask.astype(jnp.float32)
+        return legal / legal.sum()
+
+    plain = PlayerPlay(game, _first_legal_player, max_moves=9)
+    soft = PlayerPlay(game, _first_legal_player, max_moves=9, target=uniform)
+    slots = plain.init_slots(2, jax.random.key(0))
+    _, a = plain.play(slots, jax.random.key(1), num_steps=12)
+    _, b = soft.play(slots, jax.random.key(1), num_steps=12)
+    legal = np.asarray(b.legal)
+    np.testing.assert_allclose(np.asarray(b.policy), legal / legal.sum(-1, keepdims=True), rtol=1e-6)
+    # the same games: only the targets differ
+    np.testing.assert_array_equal(np.asarray(a.obs), np.asarray(b.obs))
+    np.testing.assert_array_equal(np.asarray(a.done), np.asarray(b.done))

@@ -69,6 +69,17 @@ def _value_prior(cfg, game):
     return functools.partial(game.heuristic_values, scale=float(cfg.selfplay.prior_value_scale))  # validated
 
 
+def _bootstrap_target(cfg, game):
+    """The bootstrap positions' policy target (`PlayerPlay.target`): the game's ``heuristic_policy``
+    at ``bootstrap.policy_temperature`` with the config's heuristic weights, or None (< 0: a one-hot
+    of the move played)."""
+    t = float(cfg.bootstrap.policy_temperature)
+    if t < 0:
+        return None
+    weights = dict(cfg.heuristic.weights) if "weights" in cfg.heuristic else None
+    return functools.partial(game.heuristic_policy, temperature=t, weights=weights or None)  # validated
+
+
 def _build(cfg, game) -> Parts:
     mesh = mesh_lib.mesh_from_config(cfg)
     model, params0 = make_model(cfg.net, game, cfg.seed)
@@ -92,7 +103,8 @@ def _build(cfg, game) -> Parts:
         optimizer=(optimizer := make_optimizer(cfg.train, cfg.bootstrap.train_steps)),
         selfplay=SelfPlay.from_config(game, infer.apply, cfg, heuristic=heuristic if mixing else None,
                                      mesh=mesh, value_prior=_value_prior(cfg, game)),
-        bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves, mesh) if cfg.bootstrap.num_steps > 0 else None,
+        bootstrap_play=PlayerPlay(game, heuristic, cfg.game.max_moves, mesh, target=_bootstrap_target(cfg, game))
+        if cfg.bootstrap.num_steps > 0 else None,
         arena=arena,
         eval_arena=eval_arena,
         heuristic_name=heuristic_name,

@@ -195,9 +195,39 @@ def _check_fast_against_exhaustive(cfg, states, exhaustive_player=False):
             x = jax.jit(jax.vmap(lambda s, kk, e: heuristic.greedy_action_exhaustive(cfg, s, kk, w, e), in_axes=(0, 0, None)))
             a, b = np.asarray(f(states, keys, eps)), np.asarray(x(states, keys, eps))
             assert (a == b).mean() > 0.97, (eps, (a != b).sum())
+    _check_action_values(cfg, states, cand, exh, valid, fast)
     phases = set(np.asarray(states.phase).tolist())
     assert {PLACE, MOVE} <= phases and len(phases) >= 4, phases
     return fast
+
+
+def _check_action_values(cfg, states, cand, exh, valid, fast):
+    """`action_values` holds every legal id's exhaustive value and -inf elsewhere; `heuristic_policy`
+    is a distribution over the legal ids, at temperature 0 spread over the best-valued ids (the
+    player's pick among them), and sharper at a lower temperature."""
+    w = heuristic.weights_vector()
+    vals = np.asarray(jax.jit(jax.vmap(lambda s: heuristic.action_values(cfg, s, w)))(states))
+    legal = np.asarray(states.legal_action_mask)
+    assert np.isneginf(vals[~legal]).all()
+    rows = np.repeat(np.arange(len(cand)), cand.shape[1]).reshape(cand.shape)
+    np.testing.assert_allclose(vals[rows[valid], cand[valid]], exh[valid], rtol=1e-5, atol=1e-5)
+
+    def policy(t):
+        return np.asarray(jax.jit(jax.vmap(lambda s: heuristic.heuristic_policy(cfg, s, w, t)))(states))
+
+    ties, soft, sharp = policy(0.0), policy(0.3), policy(0.03)
+    for p in (ties, soft, sharp):
+        np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+        assert (p[~legal] == 0).all()
+    g = np.arange(len(fast))
+    assert (ties[g, fast] > 0).all()  # the player's pick is one of the best
+    best = vals.max(1, keepdims=True)
+    np.testing.assert_array_equal(ties > 0, legal & (vals >= best - 1e-4))
+    assert (ties > 0).sum(1).max() > 1  # some states have tied best moves (placements by symmetry)
+    # a lower temperature puts more mass on the best-valued ids
+    top = legal & (vals >= best - 1e-4)
+    assert ((sharp * top).sum(1) >= (soft * top).sum(1) - 1e-6).all()
+    assert ((soft * top).sum(1) < 0.99).any()  # 0.3 leaves mass on the others
 
 
 def test_fast_greedy_matches_exhaustive_square8_2p():

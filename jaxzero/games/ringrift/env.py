@@ -118,6 +118,14 @@ class RingRiftEnv:
 
         return mover_values(self.cfg, state, weights_vector(), scale)
 
+    def heuristic_policy(self, state: State, temperature: float, weights=None):
+        """float32 [A]: the one-ply heuristic's distribution over the legal decisions of ``state``
+        (`heuristic.heuristic_policy`: softmax of the move values at ``temperature``; 0 = evenly over
+        the best), with ``weights`` (a name -> weight mapping; None = the defaults). One game."""
+        from jaxzero.games.ringrift.heuristic import heuristic_policy, weights_vector
+
+        return heuristic_policy(self.cfg, state, weights_vector(weights), temperature)
+
     def policy_layout(self):
         """``(gather_index [A], cell_channels, num_global)`` for a spatial policy head (observe.py)."""
         from jaxzero.games.ringrift.observe import policy_gather_table

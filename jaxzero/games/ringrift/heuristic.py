@@ -340,30 +340,33 @@ def _offsets(cfg):
     return layout_for(get_board(cfg.board)).offsets
 
 
-def _passes(mask, slots, key, eval_fn, carry0):
+def _passes(mask, slots, key, eval_fn, carry0, values=None):
     """Evaluates the legal ids of `mask` in passes of `slots` candidates (a while loop: one pass
-    when at most `slots` are legal) and returns the best (value + tie noise, id) over all."""
+    when at most `slots` are legal) and returns the best (value + tie noise, id) over all, and
+    `values` (float32 [A] or None) with every evaluated id's value (no noise) written in."""
     cs = jnp.cumsum(mask.astype(jnp.int32))
     total = cs[-1]
     j = jnp.arange(slots)
 
     def cond(c):
-        i, _, _ = c
-        return i * slots < total
+        return c[0] * slots < total
 
     def body(c):
-        i, best_v, best_a = c
+        i, best_v, best_a, vals = c
         rank = i * slots + j
         ids = jnp.searchsorted(cs, rank + 1, side="left").astype(jnp.int32)
         ok = rank < total
         ids = jnp.where(ok, ids, 0)
-        v = jnp.where(ok, eval_fn(ids) + _tie_noise(key, ids), -jnp.inf)
+        raw = eval_fn(ids)
+        if vals is not None:  # unused slots write past the end (dropped)
+            vals = vals.at[jnp.where(ok, ids, mask.shape[0])].set(raw, mode="drop")
+        v = jnp.where(ok, raw + _tie_noise(key, ids), -jnp.inf)
         m = jnp.argmax(v)
         better = v[m] > best_v
-        return i + 1, jnp.where(better, v[m], best_v), jnp.where(better, ids[m], best_a)
+        return i + 1, jnp.where(better, v[m], best_v), jnp.where(better, ids[m], best_a), vals
 
-    _, best_v, best_a = jax.lax.while_loop(cond, body, (jnp.int32(0),) + carry0)
-    return best_v, best_a
+    _, best_v, best_a, values = jax.lax.while_loop(cond, body, (jnp.int32(0),) + carry0 + (values,))
+    return (best_v, best_a), values
 
 
 def greedy_action(
@@ -392,19 +395,30 @@ def greedy_action(
     every legal decision is always evaluated. Picks the same action as `greedy_action_exhaustive`.
     With `cfg.reference_compat` (victory after every move) every id takes the `apply_fn` path.
     """
+    k_tie, k_rest = jax.random.split(key)
+    best_a, _ = _scan_legal(cfg, state, k_tie, weights, apply_fn, record=False)
+    return _pick(state, k_rest, state.legal_action_mask, best_a, epsilon)
+
+
+def _scan_legal(cfg, state, k_tie, weights, apply_fn, record: bool):
+    """`greedy_action`'s evaluation of every legal decision: ``(best id (tie noise k_tie), values)``,
+    values float32 [A] (each legal id's evaluation for the mover, -inf elsewhere) when ``record``,
+    else None."""
     mask = state.legal_action_mask
     chex.assert_rank(mask, 1)
     offs = _offsets(cfg)
     n_place, ray_end = offs[1], offs[2]
     ids = jnp.arange(mask.shape[0])
     fast = not cfg.reference_compat
-    k_tie, k_rest = jax.random.split(key)
     apply_fn = apply_fn or _default_apply(cfg)
     mover = state.cur
     best = (jnp.float32(-jnp.inf), jnp.int32(0))
+    values = jnp.full(mask.shape, -jnp.inf, jnp.float32) if record else None
     if fast:
-        pv = _place_values(cfg, state, weights) + _tie_noise(k_tie, ids[:n_place])
-        pv = jnp.where(mask[:n_place], pv, -jnp.inf)
+        raw_pv = _place_values(cfg, state, weights)
+        if record:
+            values = values.at[:n_place].set(jnp.where(mask[:n_place], raw_pv, -jnp.inf))
+        pv = jnp.where(mask[:n_place], raw_pv + _tie_noise(k_tie, ids[:n_place]), -jnp.inf)
         pa = jnp.argmax(pv)
         best = (pv[pa], pa.astype(jnp.int32))
         tb = movement.Light(cfg, state)
@@ -422,8 +436,8 @@ def greedy_action(
 
         ray_mask = mask & (ids >= n_place) & (ids < ray_end)
         slide_mask = ray_mask & _slide_ids(cfg, state, tb)
-        best = _passes(ray_mask & ~slide_mask, RAY_SLOTS[cfg.board], k_tie, move_eval, best)
-        best = _passes(slide_mask, SLIDE_SLOTS, k_tie, slide_eval, best)
+        best, values = _passes(ray_mask & ~slide_mask, RAY_SLOTS[cfg.board], k_tie, move_eval, best, values)
+        best, values = _passes(slide_mask, SLIDE_SLOTS, k_tie, slide_eval, best, values)
         other_mask = mask & (ids >= ray_end)
     else:
         other_mask = mask
@@ -433,8 +447,36 @@ def greedy_action(
         seat = _agent_seat(cfg, state, succ.swapped)
         return jax.vmap(lambda s, st: evaluate(cfg, s, st, weights))(succ, seat)
 
-    _, best_a = _passes(other_mask, OTHER_SLOTS if fast else max_legal(cfg), k_tie, full_eval, best)
-    return _pick(state, k_rest, mask, best_a, epsilon)
+    (_, best_a), values = _passes(other_mask, OTHER_SLOTS if fast else max_legal(cfg), k_tie, full_eval, best,
+                                  values)
+    return best_a, values
+
+
+def action_values(cfg: RulesConfig, state: State, weights: jax.Array,
+                  apply_fn: Callable[[State, jax.Array], State] | None = None) -> jax.Array:
+    """float32 [A]: every legal decision's one-ply value for the mover (the values `greedy_action`
+    maximises, without its tie noise), -inf for illegal ids. One game; vmap over a batch."""
+    values = _scan_legal(cfg, state, jax.random.PRNGKey(0), weights, apply_fn, record=True)[1]
+    chex.assert_shape(values, state.legal_action_mask.shape)
+    return values
+
+
+def heuristic_policy(cfg: RulesConfig, state: State, weights: jax.Array, temperature: float,
+                     apply_fn: Callable[[State, jax.Array], State] | None = None) -> jax.Array:
+    """float32 [A], a distribution over the legal decisions from their one-ply values
+    (`action_values`): ``softmax(values / temperature)``; ``temperature`` 0 spreads it evenly over
+    the best-valued decisions (the ones `greedy_action` breaks ties between). A soft imitation
+    target that carries the heuristic's ranking of every move, not just its pick. One game."""
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    v = action_values(cfg, state, weights, apply_fn)
+    legal = state.legal_action_mask
+    top = jnp.max(v)
+    if temperature == 0:
+        logits = jnp.where(legal & (v >= top - 1e-4), 0.0, -jnp.inf)  # within the tie noise
+    else:
+        logits = jnp.where(legal, (v - top) / temperature, -jnp.inf)
+    return jax.nn.softmax(logits).astype(jnp.float32)
 
 
 def heuristic_player(cfg: RulesConfig, weights=None, epsilon: float = 0.0):
