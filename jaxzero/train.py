@@ -110,8 +110,10 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, searc
 
 
 def make_eval_fn(apply_fn, value_loss_weight=1.0, mesh=None):
-    """Jitted ``evaluate(params, batch) -> metrics``: losses and top-1 agreement with the search target
-    (``batch`` [N, ...] any size; computed replicated on ``mesh``, None: one device)."""
+    """Jitted ``evaluate(params, batch) -> metrics``: losses and top-1 agreement with the target (the
+    net's most likely legal move is one of the target's most probable: tied best moves of a
+    distillation target all count) (``batch`` [N, ...] any size; computed replicated on ``mesh``,
+    None: one device)."""
     mesh = mesh if mesh is not None else mesh_lib.data_mesh(1)
 
     def evaluate(params, batch: replay.Batch):
@@ -119,7 +121,9 @@ def make_eval_fn(apply_fn, value_loss_weight=1.0, mesh=None):
         _, metrics = losses(apply_fn, params, batch, value_loss_weight)
         metrics["value_targets"] = batch.value_mask.sum()  # loss/value means nothing without any
         logits, _ = apply_fn(params, batch.obs)
-        agree = jnp.argmax(mask_logits(logits, batch.legal), -1) == jnp.argmax(batch.policy, -1)
+        pick = jnp.argmax(mask_logits(logits, batch.legal), -1)
+        target_at_pick = jnp.take_along_axis(batch.policy, pick[:, None], -1)[:, 0]
+        agree = target_at_pick >= jnp.max(batch.policy, -1) * (1 - 1e-6)
         if batch.policy_mask is None:
             metrics["policy_accuracy"] = agree.mean()
         else:  # over positions with a policy target only

@@ -50,6 +50,21 @@ def test_loss_decreases_and_accuracy_rises(setup):
     assert float(after["policy_accuracy"]) > 0.8 > float(before["policy_accuracy"])
 
 
+def test_agreement_counts_any_of_the_targets_tied_best_moves(setup):
+    """Top-1 agreement: the net's most likely legal move is one of the target's most probable, so a
+    distillation target that spreads its mass over tied best moves counts each of them."""
+    game, cfg, model, params = setup
+    _, batch = fixed_buffer(8)
+    logits, _ = model.apply(params, batch.obs)
+    pick = np.asarray(jnp.argmax(logits, -1))
+    other = (pick + 1) % 9
+    evaluate = make_eval_fn(model.apply)
+    tied = jnp.asarray((np.eye(9)[pick] + np.eye(9)[other]) / 2, jnp.float32)
+    assert float(evaluate(params, batch.replace(policy=tied))["policy_accuracy"]) == 1.0
+    below = jnp.asarray(0.4 * np.eye(9)[pick] + 0.6 * np.eye(9)[other], jnp.float32)
+    assert float(evaluate(params, batch.replace(policy=below))["policy_accuracy"]) == 0.0
+
+
 def test_value_loss_ignores_masked_positions(setup):
     game, cfg, model, params = setup
     _, batch = fixed_buffer(8)

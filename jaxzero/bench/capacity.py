@@ -6,7 +6,9 @@ The heuristic's games are played once, exactly as a run's bootstrap plays them (
 network shape trains from its fresh initialisation on the same rows with the bootstrap's own recipe
 (optimizer, schedule, batch, ``steps`` steps) and is measured:
 
-- ``held_out``: top-1 agreement with the heuristic's move and value loss on the held-out games;
+- ``held_out``: top-1 agreement with the heuristic's move (with ``bootstrap.policy_temperature >= 0``:
+  the net's move is one of the heuristic's best-valued, the distillation target's most probable) and
+  value loss on the held-out games;
 - ``fit``: the same on as many *training* games (the first slots): a fit far above the held-out
   agreement says the rows are too few for the net (data-limited), both low says the net is too small;
 - ``raw_vs_heuristic``: the raw policy (argmax over legal logits, no search) against the heuristic
