@@ -371,11 +371,13 @@ def bench_capacity(args, overrides) -> dict:
     from jaxzero.games.registry import make_game
 
     cfg = load_config(args.config, overrides)
-    if args.steps < 1 or args.games < 0:
-        raise cli.UserError(f"--steps must be >= 1 and --games >= 0, got {args.steps} and {args.games}")
+    if args.steps < 1 or args.games < 0 or args.ceiling_steps < 0:
+        raise cli.UserError(f"--steps must be >= 1, --games and --ceiling-steps >= 0, got {args.steps}, {args.games} "
+                            f"and {args.ceiling_steps}")
     try:  # capacity checks the net specs and the game count before it plays anything
         r = capacity(cfg, make_game(cfg.game.name), [s for s in args.nets.split(",") if s], args.steps, args.games, args.seed,
-                     log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)), progress=not args.json)
+                     log=(lambda s: None) if args.json else (lambda s: print(s, flush=True)), progress=not args.json,
+                     ceiling_steps=args.ceiling_steps)
     except ValueError as e:
         raise cli.UserError(str(e)) from None
     return {"benchmark": "capacity", "config": args.config, "overrides": overrides, **r, "host": platform.node()}
@@ -389,6 +391,8 @@ def _add_capacity(sub):
                    help="comma-separated <blocks>x<channels>[@<share of the training games>]")
     p.add_argument("--steps", type=int, default=1000, help="train steps per net (the bootstrap's recipe)")
     p.add_argument("--games", type=int, default=100, help="raw policy vs heuristic games per net (0: none)")
+    p.add_argument("--ceiling-steps", type=int, default=0,
+                   help="also measure the heuristic's agreement with itself over this many decisions (0: no)")
     p.add_argument("--seed", type=int, default=0)
 
 

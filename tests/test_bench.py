@@ -163,3 +163,24 @@ def test_capacity_trains_every_shape_on_the_same_heuristic_games():
                         jax.random.key(0), log=lambda s: None)
     assert nets["1x8"]["held_out"]["agreement"] == round(m["bootstrap/accuracy"], 4)
     assert nets["1x8"]["held_out"]["loss_value"] == round(m["bootstrap/heldout_loss_value"], 4)
+
+
+def test_self_agreement_is_one_for_a_deterministic_player_and_low_for_a_random_one():
+    """The imitation ceiling: a player without random tie-breaks always agrees with itself; a
+    uniformly random tic-tac-toe player agrees about as often as 1 / (legal moves) (~0.2)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxzero.bench.capacity import self_agreement
+    from jaxzero.games.registry import make_game
+    from jaxzero.players import random_player
+
+    game = make_game("tic_tac_toe")
+
+    def lowest(states, key):
+        return jnp.argmax(states.legal_action_mask, -1).astype(jnp.int32)
+
+    det = self_agreement(game, lowest, 64, 9, jax.random.key(0))
+    assert det["agreement"] == 1.0 and det["positions"] == 64 * 7  # lowest-id games end after 7 moves
+    rnd = self_agreement(game, random_player, 64, 9, jax.random.key(0))
+    assert rnd["positions"] > 300 and 0.12 < rnd["agreement"] < 0.32, rnd

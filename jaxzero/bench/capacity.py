@@ -14,6 +14,10 @@ network shape trains from its fresh initialisation on the same rows with the boo
 - ``raw_vs_heuristic``: the raw policy (argmax over legal logits, no search) against the heuristic
   over ``games`` games with the config's random openings (the same openings for every net).
 
+- ``ceiling`` (`self_agreement`): how often the heuristic agrees with itself under another random
+  key on the positions of its own games. It breaks ties at random, so no imitator's top-1 agreement
+  with its move can exceed this.
+
 A spec ``<blocks>x<channels>`` names a shape (value head ``channels`` wide); ``@<fraction>`` trains it
 on that share of the training games only (``2x32@0.5``): does agreement grow with the data?
 """
@@ -24,6 +28,7 @@ import copy
 import re
 import time
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -54,10 +59,40 @@ def shaped(cfg, blocks: int, channels: int, steps: int):
     return c
 
 
+def self_agreement(game, player, batch_size: int, num_steps: int, key) -> dict:
+    """How often ``player`` (batched ``(states, key) -> actions``) picks the same move twice, with two
+    independent keys, at the positions of its own games: ``batch_size`` games played by its first
+    pick for ``num_steps`` decisions (finished games stay finished). Positions with one legal move
+    are left out. ``{"positions", "agreement"}``: the ceiling of any imitator's top-1 agreement with
+    a player that breaks ties at random."""
+    @jax.jit
+    def run(key):
+        k0, k = jax.random.split(key)
+        states = jax.vmap(game.init)(jax.random.split(k0, batch_size))
+
+        def body(states, k):
+            k1, k2, k3 = jax.random.split(k, 3)
+            a1, a2 = player(states, k1), player(states, k2)
+            counted = ~(states.terminated | states.truncated) & (states.legal_action_mask.sum(-1) > 1)
+            nxt = jax.vmap(game.step)(states, a1, jax.random.split(k3, batch_size))
+            done = states.terminated | states.truncated
+            nxt = jax.tree.map(lambda x, y: jnp.where(done.reshape((-1,) + (1,) * (x.ndim - 1)), x, y), states, nxt)
+            return nxt, (counted, a1 == a2)
+
+        _, (counted, same) = jax.lax.scan(body, states, jax.random.split(k, num_steps))
+        chex.assert_shape(same, (num_steps, batch_size))
+        return counted.sum(), jnp.sum(same & counted)
+
+    n, agree = jax.device_get(run(key))
+    return {"positions": int(n), "agreement": round(float(agree) / max(int(n), 1), 4)}
+
+
 def capacity(cfg, game, specs: list[str], steps: int, games: int, seed: int = 0, log=print,
-             progress: bool = False) -> dict:
+             progress: bool = False, ceiling_steps: int = 0) -> dict:
     """Plays the bootstrap's heuristic games once and trains and measures every net spec on them
-    (module docstring). ``cfg`` must bootstrap (``bootstrap.num_steps > 0``) and have a heuristic."""
+    (module docstring). ``cfg`` must bootstrap (``bootstrap.num_steps > 0``) and have a heuristic.
+    ``ceiling_steps`` > 0 also measures the heuristic's `self_agreement` over that many decisions of
+    ``bootstrap.batch_size`` games."""
     nets = [parse_net(s) for s in specs]
     b = cfg.bootstrap
     if b.num_steps <= 0 or b.holdout_slots <= 0:
@@ -83,6 +118,10 @@ def capacity(cfg, game, specs: list[str], steps: int, games: int, seed: int = 0,
            "games": games, "nets": {}}
     log(f"{out['heuristic_positions']} heuristic positions in {n_train} training slots "
         f"({window.seconds:.0f}s); {out['held_out_slots']} slots held out")
+    if ceiling_steps > 0:
+        out["ceiling"] = self_agreement(game, first.heuristic, b.batch_size, ceiling_steps, jax.random.key(seed + 2000))
+        log(f"ceiling: the heuristic agrees with itself on {out['ceiling']['agreement']:.3f} of "
+            f"{out['ceiling']['positions']} positions")
     for spec, (blocks, channels, fraction) in zip(specs, nets):
         c = shaped(cfg, blocks, channels, steps)
         parts = build_parts(c, game)
