@@ -124,6 +124,17 @@ def test_capacity_net_specs_parse(spec, expected):
     assert parse_net(spec) == expected
 
 
+def test_capacity_shapes_keep_the_configs_value_head_proportion():
+    """The config's own shape is its net exactly (tic-tac-toe: 16 channels, value head 32 wide)."""
+    from jaxzero.bench.capacity import shaped
+
+    cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"), [])
+    assert (cfg.net.channels, cfg.net.value_hidden) == (16, 32)
+    own = shaped(cfg, cfg.net.num_blocks, 16, 10)
+    assert own.net.to_dict() == cfg.net.to_dict() and own.bootstrap.train_steps == 10
+    assert (shaped(cfg, 2, 8, 10).net.value_hidden, shaped(cfg, 2, 48, 10).net.value_hidden) == (16, 96)
+
+
 @pytest.mark.parametrize("spec", ["2x", "0x32", "2x32@0", "2x32@1.5", "2*32", "x32@0.5"])
 def test_capacity_bad_net_spec_is_a_user_error(spec, capsys):
     from jaxzero.cli import run_main

@@ -18,7 +18,7 @@ network shape trains from its fresh initialisation on the same rows with the boo
   key on the positions of its own games. It breaks ties at random, so no imitator's top-1 agreement
   with its move can exceed this.
 
-A spec ``<blocks>x<channels>`` names a shape (value head ``channels`` wide); ``@<fraction>`` trains it
+A spec ``<blocks>x<channels>`` names a shape (the value head as wide per channel as the config's); ``@<fraction>`` trains it
 on that share of the training games only (``2x32@0.5``): does agreement grow with the data?
 """
 
@@ -52,9 +52,11 @@ def parse_net(spec: str) -> tuple[int, int, float]:
 
 
 def shaped(cfg, blocks: int, channels: int, steps: int):
-    """A copy of ``cfg`` with the net's shape and the bootstrap's step count replaced."""
+    """A copy of ``cfg`` with the net's shape and the bootstrap's step count replaced; the value head
+    keeps the config's width per channel (the config's own shape is the config's net exactly)."""
     c = copy.deepcopy(cfg)
-    c.net.num_blocks, c.net.channels, c.net.value_hidden = blocks, channels, channels
+    hidden = max(1, round(channels * cfg.net.value_hidden / cfg.net.channels))
+    c.net.num_blocks, c.net.channels, c.net.value_hidden = blocks, channels, hidden
     c.bootstrap.train_steps = steps
     return c
 
