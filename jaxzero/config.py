@@ -104,6 +104,10 @@ def default_config() -> ml_collections.ConfigDict:
     # positions of a network-free player (the heuristic's one-hot moves) keep weight 1. Below 1 trains
     # the policy less toward targets that follow a weak value head (BENCHMARKS "what harms")
     c.train.search_policy_weight = 1.0
+    # Q+z value targets: the share w in [0, 1] of the search's value (the chosen move's Q) in a searched
+    # position's value target, (1 - w) z + w q (`jaxzero.train.mixed_value_targets`); 0 = the game's outcome z alone. Positions
+    # no search saw (the bootstrap's heuristic games) keep z. Held-out value loss is always against z
+    c.train.value_q_weight = 0.0
 
     c.arena = ml_collections.ConfigDict()
     c.arena.num_games = 64  # candidate vs best, seats swapped evenly
@@ -337,6 +341,8 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     for key in ("value_loss_weight", "search_policy_weight", "selfplay_learning_rate"):
         if not cfg.train[key] >= 0:  # a negative weight would train away from the targets
             raise ValueError(f"config.train.{key} must be >= 0, got {cfg.train[key]}")
+    if not 0.0 <= cfg.train.value_q_weight <= 1.0:
+        raise ValueError(f"config.train.value_q_weight must be in [0, 1], got {cfg.train.value_q_weight}")
     if cfg.arena.gate not in ("lcb", "threshold", "always"):
         raise ValueError(f"config.arena.gate must be 'lcb', 'threshold' or 'always', got {cfg.arena.gate!r}")
     _checked("heuristic.player", check_heuristic_kind, cfg.heuristic.player)

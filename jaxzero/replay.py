@@ -39,6 +39,8 @@ class Batch:
     policy_mask: jax.Array = None  # bool[N]: policy target present (heuristic moves give none by default)
     game_id: jax.Array = None  # int32[N]: self-play game the position comes from
     mover: jax.Array = None  # int32[N]: seat to move (value targets are rotated to it)
+    # float32[N]: a search's value of the position seen by its mover (NaN: none; `add` fills NaN when absent)
+    search_value: jax.Array = None
 
 
 @struct.dataclass
@@ -56,6 +58,7 @@ class Stored:
     policy_mask: jax.Array  # bool[C]
     game_id: jax.Array  # int32[C]
     mover: jax.Array  # int32[C]
+    search_value: jax.Array  # f32[C]
 
 
 @struct.dataclass
@@ -96,19 +99,22 @@ def init_buffer(capacity: int, observation_shape, num_actions: int, num_players:
         policy_mask=jnp.zeros((capacity,), bool),
         game_id=jnp.full((capacity,), -1, jnp.int32),
         mover=jnp.zeros((capacity,), jnp.int32),
+        search_value=jnp.full((capacity,), jnp.nan, jnp.float32),
     )
     return ReplayBuffer(data=data, ptr=jnp.zeros((), jnp.int32), size=jnp.zeros((), jnp.int32),
                         policy_dropped=jnp.zeros((), jnp.float32), num_actions=num_actions)
 
 
 def complete(batch: Batch) -> Batch:
-    """Fills missing provenance fields: search positions with a policy target, game id -1, mover 0."""
+    """Fills missing provenance fields: search positions with a policy target, game id -1, mover 0, no
+    search value (NaN)."""
     n = batch.policy.shape[0]
     return batch.replace(
         source=jnp.zeros((n,), jnp.int8) if batch.source is None else batch.source,
         policy_mask=jnp.ones((n,), bool) if batch.policy_mask is None else batch.policy_mask,
         game_id=jnp.full((n,), -1, jnp.int32) if batch.game_id is None else batch.game_id,
         mover=jnp.zeros((n,), jnp.int32) if batch.mover is None else batch.mover,
+        search_value=jnp.full((n,), jnp.nan, jnp.float32) if batch.search_value is None else batch.search_value,
     )
 
 
@@ -140,7 +146,8 @@ def _compact(batch: Batch, buffer: ReplayBuffer):
     ids, probs, dropped = compact_policy(batch.policy, buffer.policy_slots)
     rows = Stored(obs=batch.obs, policy_ids=ids, policy_probs=probs, value=batch.value,
                   value_mask=batch.value_mask, legal_bits=jnp.packbits(batch.legal.astype(bool), axis=-1),
-                  source=batch.source, policy_mask=batch.policy_mask, game_id=batch.game_id, mover=batch.mover)
+                  source=batch.source, policy_mask=batch.policy_mask, game_id=batch.game_id, mover=batch.mover,
+                  search_value=batch.search_value)
     return rows, jnp.sum(dropped)
 
 
@@ -149,7 +156,8 @@ def _expand(stored: Stored, num_actions: int) -> Batch:
     legal = jnp.unpackbits(stored.legal_bits, axis=-1, count=num_actions).astype(bool)
     return Batch(obs=stored.obs, policy=expand_policy(stored.policy_ids, stored.policy_probs, num_actions),
                  value=stored.value, value_mask=stored.value_mask, legal=legal, source=stored.source,
-                 policy_mask=stored.policy_mask, game_id=stored.game_id, mover=stored.mover)
+                 policy_mask=stored.policy_mask, game_id=stored.game_id, mover=stored.mover,
+                 search_value=stored.search_value)
 
 
 @jax.jit

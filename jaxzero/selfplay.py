@@ -72,6 +72,9 @@ class Trajectory:
     # int32[T, B]: nodes of this move's search with more legal moves than the compact search's slots
     # (their moves past the first K unsearched; 0 without search or over all ids)
     legal_overflow: jax.Array = None
+    # float32[T, B]: the search's value of this position seen by its mover (`SearchOutput.search_value`;
+    # NaN where no search ran: a network-free player's games)
+    search_value: jax.Array = None
 
 
 def init_slots(game, batch_size: int, key) -> Slots:
@@ -145,8 +148,8 @@ def sample_with_temperature(key, weights, legal, temperature):
 
 
 def advance(
-    game, slots: Slots, action, policy, policy_mask, source, legal_overflow, k_step, k_reset, max_moves: int, new_seats,
-    num_slots: int | None = None,
+    game, slots: Slots, action, policy, policy_mask, source, legal_overflow, search_value, k_step, k_reset,
+    max_moves: int, new_seats, num_slots: int | None = None,
 ):
     """Plays ``action`` in every slot and records the move: ``(slots, Trajectory row)``.
 
@@ -155,7 +158,7 @@ def advance(
     state with id ``+num_slots`` (the global number of slots, of which these B may be one device's
     share; None: B) and the seat assignment ``new_seats`` (bool[B, P]); the record keeps the
     position before the move, its ``policy`` target, ``policy_mask``, ``source``, the search's
-    ``legal_overflow`` (int32[B]) and the returns after it.
+    ``legal_overflow`` (int32[B]) and ``search_value`` (float32[B], NaN: no search) and the returns after it.
     """
     batch = slots.moves.shape[0]
     chex.assert_shape([k_step, k_reset], (batch,))
@@ -182,6 +185,7 @@ def advance(
         policy_mask=policy_mask,
         moves=slots.moves,
         legal_overflow=legal_overflow,
+        search_value=search_value.astype(jnp.float32),
     )
     fresh = jax.vmap(game.init)(k_reset)
     slots = Slots(
@@ -265,8 +269,9 @@ class PlayerPlay:
             policy = jax.vmap(self.target)(slots.state).astype(jnp.float32)
         source = jnp.full((batch,), SOURCE_HEURISTIC, jnp.int8)
         no_overflow = jnp.zeros((batch,), jnp.int32)
-        return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, no_overflow, k_step,
-                       k_reset, self.max_moves, slots.heuristic, batch * mesh_lib.mesh_size(self.mesh))
+        no_search = jnp.full((batch,), jnp.nan, jnp.float32)
+        return advance(self.game, slots, action, policy, jnp.ones((batch,), bool), source, no_overflow, no_search,
+                       k_step, k_reset, self.max_moves, slots.heuristic, batch * mesh_lib.mesh_size(self.mesh))
 
     def _play(self, slots: Slots, key, num_steps: int):
         """Advances all B slots by ``num_steps`` moves (jitted as ``play``): (slots, Trajectory[T=num_steps, B]).
@@ -383,17 +388,18 @@ class SelfPlay:
         def searched(search):
             def go():
                 o = mesh_lib.per_game(lambda s, k: search(params, s, k))(gs, k_search)
-                return o.action, o.action_weights, o.legal_overflow
+                return o.action, o.action_weights, o.legal_overflow, o.search_value
 
             return go
 
         if self._fast_search is None:
-            chosen, weights, overflow = searched(self._search)()
+            chosen, weights, overflow, search_value = searched(self._search)()
         else:
             # one draw per move for the whole batch (the same on every device): a batch-level cond
             # runs only the search it needs
             full = jax.random.uniform(k_full) < self.full_search_prob
-            chosen, weights, overflow = jax.lax.cond(full, searched(self._search), searched(self._fast_search))
+            chosen, weights, overflow, search_value = jax.lax.cond(full, searched(self._search),
+                                                                 searched(self._fast_search))
         sampled = jax.vmap(sample_with_temperature, in_axes=(0, 0, 0, None))(
             k_sample, weights, gs.legal_action_mask, self.temperature)
         action = jnp.where(slots.moves < self.temperature_moves, sampled, chosen)
@@ -423,8 +429,9 @@ class SelfPlay:
             by_heuristic = jnp.zeros((batch,), bool)
             new_seats = slots.heuristic
         source = jnp.where(by_heuristic, SOURCE_HEURISTIC, SOURCE_SEARCH).astype(jnp.int8)
+        # the search ran in every slot, also where the heuristic then moved: its value is the position's
         return advance(
-            game, slots, action, policy, policy_mask, source, overflow, k_step, k_reset, self.max_moves,
+            game, slots, action, policy, policy_mask, source, overflow, search_value, k_step, k_reset, self.max_moves,
             new_seats, batch * mesh_lib.mesh_size(self.mesh),
         )
 

@@ -53,9 +53,27 @@ def init_train_state(params, optimizer) -> TrainState:
     return TrainState(params=params, opt_state=optimizer.init(params), step=jnp.zeros((), jnp.int32))
 
 
-def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0, search_policy_weight=1.0):
+def mixed_value_targets(value, search_value, weight):
+    """Q+z value targets ``[N, P]``: the outcome targets ``value [N, P]`` (mover-relative) with the mover's
+    component moved a share ``weight`` toward the search's value ``search_value [N]`` (the chosen move's
+    Q; NaN: the outcome alone), ``(1 - w) z_0 + w q``; the shift ``w (q - z_0)`` is taken evenly from the other seats,
+    so a zero-sum target stays zero-sum (two players: ``(1 - w) z + w (q, -q)``)."""
+    chex.assert_rank(value, 2)
+    chex.assert_shape(search_value, value.shape[:1])
+    p = value.shape[-1]
+    has_q = jnp.isfinite(search_value)
+    shift = jnp.where(has_q, weight * (jnp.where(has_q, search_value, 0.0) - value[:, 0]), 0.0)
+    direction = jnp.concatenate([jnp.ones((1,)), jnp.full((p - 1,), -1.0 / max(p - 1, 1))])
+    return value + shift[:, None] * direction.astype(value.dtype)
+
+
+def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0, search_policy_weight=1.0,
+           value_q_weight=0.0):
     """(total, metrics): policy CE against the improved policy over positions with a policy target
     (``policy_mask``; all when absent) + value MSE over positions with a value target.
+
+    ``value_q_weight`` > 0 trains the value head on Q+z targets (`mixed_value_targets`: the outcome
+    moved toward the search's value where the position has one); 0, the outcome alone.
 
     ``search_policy_weight`` scales the CE of positions whose move a search chose (``source`` 0,
     the default when absent); the mean is still over all positions with a policy target, so 0
@@ -67,17 +85,22 @@ def losses(apply_fn, params, batch: replay.Batch, value_loss_weight=1.0, search_
     weight = pmask * jnp.where(searched, search_policy_weight, 1.0)
     policy_loss = jnp.sum(ce * weight) / jnp.maximum(pmask.sum(), 1.0)
     mask = batch.value_mask.astype(jnp.float32)
-    per_pos = jnp.mean((values - batch.value) ** 2, axis=-1)
+    target = batch.value
+    if value_q_weight and batch.search_value is not None:  # static: a float from the config
+        target = mixed_value_targets(target, batch.search_value, value_q_weight)
+    per_pos = jnp.mean((values - target) ** 2, axis=-1)
     value_loss = jnp.sum(per_pos * mask) / jnp.maximum(mask.sum(), 1.0)
     total = policy_loss + value_loss_weight * value_loss
     return total, {"loss/policy": policy_loss, "loss/value": value_loss, "loss/total": total}
 
 
-def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, search_policy_weight=1.0):
+def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, search_policy_weight=1.0,
+                    value_q_weight=0.0):
     """Jitted ``train_step(train_state, buffer, key, batch_size) -> (train_state, metrics)``.
 
     Samples a uniform minibatch of ``batch_size`` positions from the replay buffer, takes one
-    optimizer step (`losses`: ``search_policy_weight`` scales the policy loss of searched positions). Data-parallel over ``mesh`` (`jaxzero.mesh`; None: one device): the train
+    optimizer step (`losses`: ``search_policy_weight`` scales the policy loss of searched positions,
+    ``value_q_weight`` mixes the search's values into the value targets). Data-parallel over ``mesh`` (`jaxzero.mesh`; None: one device): the train
     state, buffer and key are replicated, the minibatch ``[batch_size, ...]`` is split over
     ``"data"`` (``batch_size`` divisible by the device count), and the gradient of the loss (a mean
     over the global minibatch) is reduced across devices by the compiler; the new state comes back
@@ -89,8 +112,9 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, searc
     def train_step(ts: TrainState, buffer: replay.ReplayBuffer, key, batch_size: int):
         batch = mesh_lib.constrain_batch(replay.sample(buffer, key, batch_size), mesh)
         chex.assert_shape(batch.value_mask, (batch_size,))
-        grad_fn = jax.value_and_grad(lambda p: losses(apply_fn, p, batch, value_loss_weight, search_policy_weight),
-                                     has_aux=True)
+        grad_fn = jax.value_and_grad(
+            lambda p: losses(apply_fn, p, batch, value_loss_weight, search_policy_weight, value_q_weight),
+            has_aux=True)
         (_, metrics), grads = grad_fn(ts.params)
         updates, opt_state = optimizer.update(grads, ts.opt_state, ts.params)
         params = optax.apply_updates(ts.params, updates)

@@ -27,6 +27,7 @@ def test_default_and_shipped_configs_validate():
         ("loop.sample_games", -1, "config.loop.sample_games must be a non-negative integer"),
         ("train.search_policy_weight", -0.5, "config.train.search_policy_weight must be >= 0"),
         ("train.value_loss_weight", -1.0, "config.train.value_loss_weight must be >= 0"),
+        ("train.value_q_weight", 1.5, "config.train.value_q_weight must be in"),
         ("selfplay.prior_value_weight", 1.5, "config.selfplay.prior_value_weight must be in"),
         ("selfplay.prior_value_scale", 0.0, "config.selfplay.prior_value_scale must be > 0"),
         ("selfplay.prior_value_decay_iterations", -2, "config.selfplay.prior_value_decay_iterations"),

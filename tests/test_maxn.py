@@ -259,6 +259,9 @@ def test_run_maxn_search_multiplayer(num_players):
         np.testing.assert_allclose(raw[b, (m + np.arange(p)) % p], params, atol=1e-7)
     act = np.asarray(out.action)
     value = np.asarray(s.value)
+    # SearchOutput.search_value: the chosen move's vector Q-value, the component of the seat to move
+    chosen_q = np.asarray(s.qvalues)[np.arange(len(movers)), act]
+    np.testing.assert_allclose(out.search_value, chosen_q[np.arange(len(movers)), np.asarray(movers)], rtol=1e-6)
     for b, (pile, m) in enumerate(zip(np.asarray(piles), np.asarray(movers))):
         if pile == 2:  # taking both stones wins at once
             assert act[b] == 1 and out.action_weights[b, 1] > 0.5

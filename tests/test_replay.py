@@ -67,7 +67,8 @@ def _random_rows(rng, n, A, K, first_id=0, obs_shape=(3,)):
         policy[i, mass] = p / p.sum()
     return replay.Batch(obs=jnp.asarray(rng.random((n, *obs_shape)), jnp.float32), policy=jnp.asarray(policy),
                         value=jnp.asarray(rng.random((n, 2)), jnp.float32), value_mask=jnp.asarray(rng.random(n) < .5),
-                        legal=jnp.asarray(legal), game_id=jnp.arange(first_id, first_id + n, dtype=jnp.int32))
+                        legal=jnp.asarray(legal), game_id=jnp.arange(first_id, first_id + n, dtype=jnp.int32),
+                        search_value=jnp.asarray(np.where(rng.random(n) < .5, rng.random(n), np.nan), jnp.float32))
 
 
 @pytest.mark.parametrize("A,K", [(4681, 256), (37, 5), (9, None)])
@@ -84,7 +85,7 @@ def test_compact_rows_read_back_exactly_across_wraparound(A, K):
     got = jax.device_get(_all_rows(buf))
     order = np.r_[20:50, 0:20]  # oldest first: first[20:30] (rows 20..29), then second (rows 30..49, 0..19)
     want = jax.tree.map(lambda a, b: np.concatenate([np.asarray(a)[20:30], np.asarray(b)]), first, second)
-    for field in ("obs", "policy", "value", "value_mask", "legal", "game_id"):
+    for field in ("obs", "policy", "value", "value_mask", "legal", "game_id", "search_value"):
         np.testing.assert_array_equal(getattr(got, field)[order], getattr(want, field), err_msg=field)
     assert got.policy.dtype == np.float32 and got.legal.dtype == bool and got.policy.shape == (cap, A)
     s = replay.sample(buf, jax.random.key(1), batch_size=64)  # sample hands out the same dense rows

@@ -128,6 +128,10 @@ def test_search_finds_the_win_and_masks_illegal(ttt_net):
     np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
     assert np.all(w[~np.asarray(states.legal_action_mask)] == 0.0)
     assert w[0].argmax() == 2  # the improved policy prefers the win
+    # the search value is the chosen move's Q seen by the mover: the immediate win is worth +1
+    q = np.asarray(out.search_tree.summary().qvalues)
+    np.testing.assert_allclose(out.search_value, q[np.arange(2), np.asarray(out.action)], rtol=1e-6)
+    np.testing.assert_allclose(out.search_value[0], 1.0, rtol=1e-6)
 
 
 def test_value_scale_moves_the_improved_policy_between_the_prior_and_the_search(ttt_net):

@@ -148,6 +148,11 @@ def test_selfplay_batch_runs_whole_games(ttt):
     assert np.all(np.isin(last, [0.0, 1.0])) and np.asarray(mask)[done].all()
     # zero-sum two-player targets
     np.testing.assert_allclose(np.asarray(values)[np.asarray(mask)].sum(-1), 0.0, atol=1e-6)
+    # every searched position records the search's root value: a value in [-1, 1], +1 where the mover wins at once
+    q = np.asarray(traj.search_value)
+    assert np.isfinite(q).all() and np.abs(q).max() <= 1.0 + 1e-6
+    wins = done & (np.asarray(traj.returns)[..., 0] != 0) & (np.asarray(traj.policy).max(-1) > 0.9)
+    assert q.std() > 0 and (q[wins] > 0).all()
 
 
 def test_games_ending_in_a_later_window_label_their_earlier_positions(ttt):
@@ -280,6 +285,7 @@ def test_player_play_records_the_players_moves_as_one_hot_targets_and_replays_ex
     np.testing.assert_array_equal(action, legal.argmax(-1))  # ... at the player's move (lowest legal id)
     assert (np.asarray(traj.source) == SOURCE_HEURISTIC).all() and np.asarray(traj.policy_mask).all()
     assert np.asarray(traj.heuristic_game).all()
+    assert np.isnan(np.asarray(traj.search_value)).all()  # no search: no search value (Q+z keeps z there)
     # replaying the recorded moves from the initial position gives the recorded observations and game ends
     step = jax.jit(game.step)
     for b in range(batch):
@@ -318,3 +324,22 @@ def test_player_play_records_a_target_distribution_when_given_one(ttt):
     # the same games: only the targets differ
     np.testing.assert_array_equal(np.asarray(a.obs), np.asarray(b.obs))
     np.testing.assert_array_equal(np.asarray(a.done), np.asarray(b.done))
+
+
+def test_search_value_error_compares_the_search_values_with_the_outcomes_where_both_exist():
+    from jaxzero.loop.data import Window, search_value_error
+
+    t, b = 3, 2
+    done = np.zeros((t, b), bool)
+    done[2, 0] = True  # slot 0's game ends, seat 0 wins; slot 1's is unfinished (no outcome)
+    returns = np.zeros((t, b, 2), np.float32)
+    returns[2, 0] = [1, -1]
+    q = np.array([[0.5, 0.9], [np.nan, 0.9], [1.0, 0.9]], np.float32)  # slot 0, t=1: a heuristic game's move
+    traj = Trajectory(obs=jnp.zeros((t, b, 1)), policy=jnp.zeros((t, b, 3)), mover=jnp.zeros((t, b), jnp.int32),
+                      legal=jnp.ones((t, b, 3), bool), game_id=jnp.zeros((t, b), jnp.int32),
+                      valid=jnp.ones((t, b), bool), done=jnp.asarray(done), truncated=jnp.zeros((t, b), bool),
+                      returns=jnp.asarray(returns), search_value=jnp.asarray(q))
+    values, mask = value_targets(traj)
+    window = Window(traj, values, mask, 0.0)
+    np.testing.assert_allclose(search_value_error(window, slice(0, 2)), (0.25 + 0.0) / 2, rtol=1e-6)
+    assert np.isnan(search_value_error(window, slice(1, 2)))  # no outcome yet

@@ -45,6 +45,38 @@ def test_replay_add_fills_provenance_defaults():
     np.testing.assert_array_equal(buf.data.policy_mask, [True, True, False, False])
     np.testing.assert_array_equal(buf.data.source, 0)
     np.testing.assert_array_equal(buf.data.game_id, -1)
+    assert np.isnan(np.asarray(buf.data.search_value)).all()  # no search saw these rows
+
+
+def test_q_plus_z_targets_move_the_movers_outcome_toward_the_search_value_and_stay_zero_sum():
+    from jaxzero.train import mixed_value_targets
+
+    z2 = jnp.asarray([[1.0, -1.0], [-1.0, 1.0], [0.0, 0.0]])
+    q = jnp.asarray([0.2, jnp.nan, -0.6])
+    got = np.asarray(mixed_value_targets(z2, q, 0.25))
+    np.testing.assert_allclose(got, [[0.8, -0.8], [-1.0, 1.0], [-0.15, 0.15]], atol=1e-6)  # NaN: z alone
+    np.testing.assert_allclose(mixed_value_targets(z2, q, 1.0)[0], [0.2, -0.2], atol=1e-6)
+    np.testing.assert_array_equal(mixed_value_targets(z2, q, 0.0), z2)
+    z3 = jnp.asarray([[1.0, 0.0, -1.0]])  # three seats (rank outcomes): the shift comes evenly off the others
+    got3 = np.asarray(mixed_value_targets(z3, jnp.asarray([0.0]), 0.5))
+    np.testing.assert_allclose(got3, [[0.5, 0.25, -0.75]], atol=1e-6)
+    np.testing.assert_allclose(got3.sum(-1), 0.0, atol=1e-6)
+
+
+def test_value_q_weight_trains_the_value_head_on_the_mixed_targets():
+    n = 4
+    values = jnp.asarray([[0.5, -0.5], [0.1, -0.1], [0.0, 0.0], [-0.3, 0.3]])
+    z = jnp.asarray([[1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, 1.0]])
+    q = jnp.asarray([0.5, 0.1, jnp.nan, -0.3])  # the net already predicts q on the searched rows
+    b = replay.Batch(obs=jnp.zeros((n, 1)), policy=jnp.ones((n, 3)) / 3, value=z, value_mask=jnp.ones(n, bool),
+                     legal=jnp.ones((n, 3), bool), search_value=q)
+    apply_fn = lambda p, o: (jnp.zeros((n, 3)), values)  # noqa: E731
+    _, plain = losses(apply_fn, None, b)
+    _, all_q = losses(apply_fn, None, b, value_q_weight=1.0)
+    want_plain = np.mean(np.mean((np.asarray(values) - np.asarray(z)) ** 2, -1))
+    np.testing.assert_allclose(plain["loss/value"], want_plain, rtol=1e-6)
+    # weight 1: the searched rows' targets are their q (zero error); the unsearched row keeps z (error 1)
+    np.testing.assert_allclose(all_q["loss/value"], 1.0 / n, rtol=1e-6)
 
 
 def test_search_policy_weight_scales_only_searched_positions():

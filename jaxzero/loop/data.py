@@ -43,6 +43,7 @@ def trajectory_to_batch(traj, values, value_mask, slots: slice) -> replay.Batch:
         policy_mask=flat(traj.policy_mask),
         game_id=flat(traj.game_id),
         mover=flat(traj.mover),
+        search_value=None if traj.search_value is None else flat(traj.search_value),
     )
 
 
@@ -106,6 +107,18 @@ def heuristic_game_share(traj, slots: slice) -> tuple[float, int]:
     return float(heur[first].mean()), int(uniq.size)
 
 
+def search_value_error(window: Window, slots: slice) -> float:
+    """Mean squared error of the search's values (the mover's chosen-move Q) against the outcome, over the
+    positions of ``slots`` that have both (NaN when none): how good the values a Q+z target mixes in are,
+    on the scale of the value loss's mover component."""
+    q = np.asarray(window.traj.search_value[:, slots]) if window.traj.search_value is not None else None
+    if q is None:
+        return float("nan")
+    both = np.asarray(window.value_mask[:, slots]) & np.isfinite(q)
+    z = np.asarray(window.values[:, slots, 0])
+    return float(np.mean((q[both] - z[both]) ** 2)) if both.any() else float("nan")
+
+
 def window_metrics(window: Window, slots: slice, zobrist_keys) -> dict:
     """The metrics of a window's training slots: games, positions, targets, heuristic shares, data quality."""
     traj = window.traj
@@ -123,5 +136,7 @@ def window_metrics(window: Window, slots: slice, zobrist_keys) -> dict:
         "data/games_seen": games_seen,
         # searched nodes whose legal moves did not fit the compact search's slots (should stay 0)
         "data/legal_overflow": int(np.asarray(traj.legal_overflow[:, slots]).sum()),
+        # the search values' squared error against the outcome (the Q of a Q+z target; NaN: no search)
+        "data/search_value_error": search_value_error(window, slots),
         **window_stats(traj, zobrist_hash(traj.obs, zobrist_keys), slots),
     }

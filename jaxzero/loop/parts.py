@@ -112,6 +112,6 @@ def _build(cfg, game) -> Parts:
         vs_heuristic=vs_heuristic,
         raw_vs_heuristic=raw_vs_heuristic,
         train_step=make_train_step(model.apply, optimizer, cfg.train.value_loss_weight, mesh,
-                                   cfg.train.search_policy_weight),
+                                   cfg.train.search_policy_weight, cfg.train.value_q_weight),
         evaluate=make_eval_fn(model.apply, cfg.train.value_loss_weight, mesh),
     )

@@ -147,10 +147,28 @@ def search_slots(game, budget: SearchBudget) -> Optional[int]:
 class SearchOutput(mctx.PolicyOutput):
     """mctx's ``PolicyOutput`` (``action [B]`` id, ``action_weights [B, A]`` over ids, ``search_tree``)
     plus ``legal_overflow`` int32 ``[B]``: how many searched nodes had more legal moves than the
-    compact search's slots (their moves past the first K were not searched; always 0 over all ids).
-    In a compact search the tree's action axis is the slot axis."""
+    compact search's slots (their moves past the first K were not searched; always 0 over all ids),
+    and ``search_value`` float32 ``[B]``: the position's value after the search, seen by its mover
+    (`chosen_value`; a Q+z value target mixes it with the game's outcome). In a compact search the
+    tree's action axis is the slot axis."""
 
     legal_overflow: chex.Array
+    search_value: chex.Array
+
+
+def chosen_value(tree, action) -> jax.Array:
+    """float32 ``[B]``: the Q-value of the chosen root action ``action [B]`` (an index on the tree's action
+    axis), seen by the root's mover: the mean return backed up through that child (for max^n the mover's
+    component, for paranoid the root seat's utility).
+
+    Not the root's own mean value: Gumbel sequential halving spreads the root's visits over all the
+    considered actions on purpose, so that mean mixes in moves the search rejected (a won tic-tac-toe
+    position searched 64 times has a root mean near 0 and a chosen Q of +1). The chosen action always
+    has the most visits (at least one)."""
+    chex.assert_rank(action, 1)
+    q = tree.qvalues(jnp.zeros_like(action))  # [B, actions] at the roots, seen by their movers
+    chex.assert_rank(q, 2)
+    return jnp.take_along_axis(q, action[:, None], axis=1)[:, 0].astype(jnp.float32)
 
 
 @chex.dataclass(frozen=True)
@@ -234,7 +252,7 @@ def run_policy(
     None searches over all ``A`` action ids, an int K over the compact legal list (`compact_model`;
     `search_slots` gives the default). Returns a `SearchOutput`: ``action [B]`` (an id),
     ``action_weights [B, A]`` (the improved policy over ids, 0 on illegal ids), the policy's tree
-    and ``legal_overflow [B]``.
+    ``legal_overflow [B]`` and ``search_value [B]`` (`chosen_value`).
     """
     chex.assert_rank(states.legal_action_mask, 2)
     batch, num_actions = states.legal_action_mask.shape
@@ -271,4 +289,6 @@ def run_policy(
         searched = out.search_tree.node_visits > 0
         overflow = jnp.sum((nodes.count > num_slots) & searched, axis=1, dtype=jnp.int32)
     chex.assert_shape(weights, (batch, num_actions))
-    return SearchOutput(action=action, action_weights=weights, search_tree=out.search_tree, legal_overflow=overflow)
+    value = chosen_value(out.search_tree, out.action)  # out.action: the tree's index (a slot when compact)
+    return SearchOutput(action=action, action_weights=weights, search_tree=out.search_tree, legal_overflow=overflow,
+                        search_value=value)
