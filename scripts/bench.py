@@ -12,6 +12,7 @@
     python scripts/bench.py scaling --config tictactoe [--devices 1,2,4,8] [--repeats 3] [--train-steps 20] [--json]
     python scripts/bench.py targets --checkpoint runs/sq8_cpu [--variants P,V,PV] [--steps 320] [--games 192] [--against heuristic-raw] [--json]
     python scripts/bench.py capacity --config configs/sq8.py:cpu [--nets 2x32,2x32@0.5,4x48] [--steps 1000] [--games 100] [--json]
+    python scripts/bench.py values --checkpoint runs/sq8_cpu[@bootstrap] [--chunks 8] [--seed 0] [--json]
 
 ``selfplay`` times search self-play (after a warm-up call that compiles) and prints games/s and positions/s;
 for RingRift also the engine's random steps/s at the same batch and searched state-steps/s over it (``--engine-seconds``).
@@ -38,6 +39,8 @@ the value loss or both, and plays each result against the bootstrap net: which t
 ``capacity`` plays the bootstrap's heuristic games once and trains each network shape on them with the
 bootstrap's recipe: held-out and training agreement with the heuristic, and each raw policy against the
 heuristic. Is imitation limited by the net or by the data (jaxzero.bench.capacity)?
+``values`` plays search self-play with a run's net and config and scores its value head and the search's
+chosen-move Q against the games' outcomes (squared error, correlation, by moves to the end; jaxzero.bench.values).
 """
 
 from __future__ import annotations
@@ -396,6 +399,34 @@ def _add_capacity(sub):
     p.add_argument("--seed", type=int, default=0)
 
 
+def bench_values(args, overrides) -> dict:
+    """Scores a run's value estimates against the outcomes of its own self-play games (jaxzero.bench.values)."""
+    from jaxzero.bench.values import value_quality
+
+    refuse_overrides(overrides)
+    if args.chunks < 1:
+        raise cli.UserError(f"--chunks must be >= 1, got {args.chunks}")
+    best = cli.load_best(args.checkpoint)
+    log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
+    r = value_quality(best.config, best.game, best.apply_fn, best.params, args.chunks, args.seed, log=log)
+    if not args.json:
+        print(f"{r['positions']} positions of {r['games']} finished games (leaf-value prior weight {r['prior_weight']})")
+        for name, t in r["estimates"].items():
+            bins = "  ".join(f"{b}: {v['mse']:.3f}/{v['corr']:.2f} (n {v['n']})" for b, v in t["to_go"].items())
+            print(f"{name:7s} mse {t['all']['mse']:.3f} corr {t['all']['corr']:.3f} | by moves to the end, "
+                  f"mse/corr: {bins}")
+    return {"benchmark": "values", "checkpoint": args.checkpoint, "iteration": best.iteration, **r,
+            "host": platform.node()}
+
+
+def _add_values(sub):
+    p = _subcommand(sub, "values", bench_values,
+                    help="a run's value head and search values against its self-play outcomes")
+    p.add_argument("--checkpoint", required=True, help="a training workdir (DIR, DIR@bootstrap or DIR@candidate)")
+    p.add_argument("--chunks", type=int, default=8, help="self-play chunks of the config's chunk_steps moves")
+    p.add_argument("--seed", type=int, default=0)
+
+
 # One entry per subcommand: a function adding its subparser (set `func` to the runner).
 SUBCOMMANDS = [
     _add_selfplay,
@@ -409,6 +440,7 @@ SUBCOMMANDS = [
     _add_scaling,
     _add_targets,
     _add_capacity,
+    _add_values,
 ]
 
 

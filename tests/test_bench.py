@@ -195,3 +195,44 @@ def test_self_agreement_is_one_for_a_deterministic_player_and_low_for_a_random_o
     assert det["agreement"] == 1.0 and det["positions"] == 64 * 7  # lowest-id games end after 7 moves
     rnd = self_agreement(game, random_player, 64, 9, jax.random.key(0))
     assert rnd["positions"] > 300 and 0.12 < rnd["agreement"] < 0.32, rnd
+
+
+def test_moves_to_end_and_scores_of_value_estimates():
+    import numpy as np
+
+    from jaxzero.bench.values import moves_to_end, score
+
+    done = np.zeros((5, 2), bool)
+    done[2, 0] = done[4, 0] = True  # slot 0: games end at t=2 and t=4; slot 1: unfinished
+    np.testing.assert_array_equal(moves_to_end(done), [[2, 5], [1, 4], [0, 3], [1, 2], [0, 1]])
+    s = score(np.array([0.5, -0.5, 0.0, 1.0]), np.array([1.0, -1.0, 1.0, 1.0]))
+    assert s["n"] == 4 and abs(s["mse"] - (0.25 + 0.25 + 1.0 + 0.0) / 4) < 1e-12 and 0.5 < s["corr"] < 1.0
+    assert np.isnan(score(np.zeros(3), np.array([1.0, -1.0, 1.0]))["corr"])  # a constant estimate
+    assert score(np.zeros(0), np.zeros(0))["n"] == 0
+
+
+def test_values_scores_the_value_head_and_the_search_on_a_runs_own_games():
+    """Tic-tac-toe with a fresh net: every finished game's positions are scored, by the value head and by
+    the search's chosen-move Q; the search finds wins a fresh net's value head cannot see."""
+    from jaxzero.bench.values import value_quality
+    from jaxzero.games.registry import make_game
+    from jaxzero.nn import make_model
+
+    cfg = bench.load_config(str(ROOT / "configs/tictactoe.py"),
+                            ["--config.selfplay.batch_size=32", "--config.selfplay.chunk_steps=9",
+                             "--config.net.num_blocks=1", "--config.net.channels=8", "--config.net.value_hidden=8"])
+    game = make_game(cfg.game.name)
+    model, params = make_model(cfg.net, game, cfg.seed)
+    r = value_quality(cfg, game, model.apply, params, chunks=2, log=lambda s: None)
+    est = r["estimates"]
+    assert set(est) == {"net", "search"} and r["games"] >= 32
+    assert est["net"]["all"]["n"] == est["search"]["all"]["n"] == r["positions"] > 100
+    assert sum(b["n"] for b in est["search"]["to_go"].values()) == r["positions"]
+    assert est["search"]["all"]["corr"] > est["net"]["all"]["corr"] + 0.2, est
+
+
+def test_values_needs_a_training_workdir(tmp_path, capsys):
+    from jaxzero.cli import run_main
+
+    assert run_main(bench.main, ["values", "--checkpoint", str(tmp_path)]) == 2
+    assert "not a training workdir" in capsys.readouterr().err
