@@ -200,7 +200,8 @@ def test_self_agreement_is_one_for_a_deterministic_player_and_low_for_a_random_o
 def test_moves_to_end_and_scores_of_value_estimates():
     import numpy as np
 
-    from jaxzero.bench.values import moves_to_end, score
+    from jaxzero.bench.values import moves_to_end
+    from jaxzero.loop.data import outcome_fit as score
 
     done = np.zeros((5, 2), bool)
     done[2, 0] = done[4, 0] = True  # slot 0: games end at t=2 and t=4; slot 1: unfinished

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxzero import config as config_lib
+from jaxzero.loop.data import outcome_fit
 from jaxzero.loop.parts import build_parts
 from jaxzero.selfplay import concat_trajectories, init_slots, value_targets
 
@@ -44,26 +44,15 @@ def moves_to_end(done) -> np.ndarray:
     return out
 
 
-def score(estimate, outcome) -> dict:
-    """``{"n", "mse", "corr"}`` of an estimate ``[N]`` against outcomes ``[N]`` (corr NaN when either is constant)."""
-    estimate, outcome = np.asarray(estimate, np.float64), np.asarray(outcome, np.float64)
-    n = int(estimate.size)
-    if n == 0:
-        return {"n": 0, "mse": float("nan"), "corr": float("nan")}
-    constant = estimate.std() == 0 or outcome.std() == 0
-    corr = float("nan") if constant else float(np.corrcoef(estimate, outcome)[0, 1])
-    return {"n": n, "mse": float(np.mean((estimate - outcome) ** 2)), "corr": corr}
-
-
 def value_quality(cfg, game, apply_fn, params, chunks: int = 8, seed: int = 0, log=print) -> dict:
     """Plays ``chunks`` x ``cfg.selfplay.chunk_steps`` moves of ``cfg.selfplay.batch_size`` games with
     ``params`` and scores each value estimate (module docstring): ``{"positions", "estimates": {name:
-    {"all": score, "to_go": {bin: score}}}, ...}``."""
+    {"all": fit, "to_go": {bin: fit}}}, ...}``, each ``fit`` an `outcome_fit`."""
     if chunks < 1:
         raise ValueError(f"chunks must be >= 1, got {chunks}")
     parts = build_parts(cfg, game)
     sp = cfg.selfplay
-    weight = float(sp.prior_value_weight) if config_lib.uses_value_prior(cfg) else 0.0
+    weight = float(sp.prior_value_weight)  # the leaf-value prior at its starting weight (0: none)
     slots = init_slots(game, sp.batch_size, jax.random.key(seed))
     trajs, t0 = [], time.time()
     for c in range(chunks):
@@ -88,7 +77,7 @@ def value_quality(cfg, game, apply_fn, params, chunks: int = 8, seed: int = 0, l
         by_bin = {}
         for lo, hi in zip(bins[:-1], bins[1:]):
             sel = (to_go >= lo) & (to_go < (hi if hi is not None else np.inf))
-            by_bin[f"{lo}-{hi - 1}" if hi is not None else f"{lo}+"] = score(est[sel], outcome[sel])
-        table[name] = {"all": score(est, outcome), "to_go": by_bin}
+            by_bin[f"{lo}-{hi - 1}" if hi is not None else f"{lo}+"] = outcome_fit(est[sel], outcome[sel])
+        table[name] = {"all": outcome_fit(est, outcome), "to_go": by_bin}
     return {"positions": int(mask.sum()), "games": int(np.asarray(traj.done).sum()), "chunks": chunks,
             "prior_weight": weight, "play_seconds": round(play_seconds, 1), "estimates": table}

@@ -107,16 +107,28 @@ def heuristic_game_share(traj, slots: slice) -> tuple[float, int]:
     return float(heur[first].mean()), int(uniq.size)
 
 
+def outcome_fit(estimate, outcome) -> dict:
+    """``{"n", "mse", "corr"}`` of value estimates ``[N]`` against game outcomes ``[N]``: mean squared
+    error (1.0 for a constant 0 on +-1 outcomes) and correlation (NaN when either side is constant or
+    there is nothing to score)."""
+    estimate, outcome = np.asarray(estimate, np.float64), np.asarray(outcome, np.float64)
+    n = int(estimate.size)
+    if n == 0:
+        return {"n": 0, "mse": float("nan"), "corr": float("nan")}
+    constant = estimate.std() == 0 or outcome.std() == 0
+    corr = float("nan") if constant else float(np.corrcoef(estimate, outcome)[0, 1])
+    return {"n": n, "mse": float(np.mean((estimate - outcome) ** 2)), "corr": corr}
+
+
 def search_value_error(window: Window, slots: slice) -> float:
     """Mean squared error of the search's values (the mover's chosen-move Q) against the outcome, over the
     positions of ``slots`` that have both (NaN when none): how good the values a Q+z target mixes in are,
     on the scale of the value loss's mover component."""
-    q = np.asarray(window.traj.search_value[:, slots]) if window.traj.search_value is not None else None
-    if q is None:
+    if window.traj.search_value is None:
         return float("nan")
+    q = np.asarray(window.traj.search_value[:, slots])
     both = np.asarray(window.value_mask[:, slots]) & np.isfinite(q)
-    z = np.asarray(window.values[:, slots, 0])
-    return float(np.mean((q[both] - z[both]) ** 2)) if both.any() else float("nan")
+    return outcome_fit(q[both], np.asarray(window.values[:, slots, 0])[both])["mse"]
 
 
 def window_metrics(window: Window, slots: slice, zobrist_keys) -> dict:
