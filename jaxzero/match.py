@@ -61,13 +61,16 @@ def wilson_interval(score: float, n: int, z: float = 1.96) -> tuple[float, float
 
 
 def summarize(scores, truncated, num_players: int) -> dict:
-    """Mean score with its 95% Wilson interval, truncated count and per-seat means of per-game
-    scores of one player who sat at seat ``g % num_players`` in game ``g``."""
+    """Mean score with its 95% Wilson interval, truncated count, per-seat means and win share (games
+    it finished first alone, with its interval) of the per-game scores of one player who sat at seat
+    ``g % num_players`` in game ``g``."""
     scores, truncated = distributed.gather((scores, truncated))  # several processes: every one's games
     scores = np.asarray(scores, np.float64)
     n = scores.shape[0]
     mean = float(scores.mean())
     lo, hi = wilson_interval(mean, n)
+    # A alone first (score 1): the learning issue's yardstick with 3-4 players, where 1 / P is fair
+    win_share = float((scores >= 1.0 - 1e-6).mean())
     return {
         "score": mean,
         "ci_low": lo,
@@ -75,6 +78,8 @@ def summarize(scores, truncated, num_players: int) -> dict:
         "games": n,
         "truncated": int(np.asarray(truncated).sum()),
         "seat_scores": [float(scores[r::num_players].mean()) for r in range(num_players)],
+        "win_share": win_share,
+        "win_share_ci": list(wilson_interval(win_share, n)),
         "per_game": scores.tolist(),
     }
 

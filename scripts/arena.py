@@ -22,7 +22,9 @@ Seats (jaxzero.match.play_match): A plays one seat, B all the others; A's seat i
 g, so over each group of P games A sits once in every seat; the first `--opening-moves` decisions
 of the P games of a group are the same uniformly random moves. A's score per game is its
 normalised rank score (1 first, 0 last, linear between: 3 players 1 / 0.5 / 0; 0.5 for an
-unfinished game); equal players average 0.5. The last line printed is
+unfinished game); equal players average 0.5. With 3-4 players A's win share (the games it finished
+first alone, 1 / P for equals) is printed too, with its interval (``win_share`` in ``--json``). The
+last line printed is
 
     arena: a=A b=B games=N score=S ci_low=L ci_high=H
 
@@ -177,6 +179,9 @@ def main(argv=None) -> int:
     r.pop("per_game")
     print(f"per-seat scores of A: {', '.join(f'{s:.3f}' for s in r['seat_scores'])}; unfinished games: {r['truncated']}; "
           f"{r['seconds']} s")
+    if game.num_players > 2:  # 1 / P is fair
+        lo, hi = r["win_share_ci"]
+        print(f"A won alone {r['win_share']:.3f} [{lo:.3f}, {hi:.3f}] of the games (fair: {1 / game.num_players:.3f})")
     if args.json:
         print(json.dumps(r))
     print(f"arena: a={args.a} b={args.b} games={r['games']} score={r['score']:.4f} "

@@ -61,6 +61,7 @@ def test_full_loop_learns_checkpoints_and_resumes(tmp_path):
         for key in loop.HEURISTIC_METRIC_KEYS:
             assert isinstance(r[key], float), (key, r)
         assert r["vs_heuristic/ci_low"] <= r["vs_heuristic/score"] <= r["vs_heuristic/ci_high"]
+        assert 0.0 <= r["vs_heuristic/win_share"] <= r["vs_heuristic/score"]  # draws score 0.5, win nothing
         assert r["vs_random/ci_low"] <= r["vs_random/score"] <= r["vs_random/ci_high"]
         assert isinstance(r["elo"], float) and r["elo/anchor"] == "random" and r["game"] == "tic_tac_toe"
         assert r["gate/decision"] == "promoted" or r["gate/decision"].startswith("kept")

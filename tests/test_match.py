@@ -72,6 +72,8 @@ def test_maxn_vs_paranoid_summary(nim3_players):
     assert set(np.round(per_game, 6)) <= {0.25, 1.0}  # Nim3: the winner 1, the others (-0.5 + 1) / 2
     np.testing.assert_allclose(r["seat_scores"], per_game.reshape(4, 3).mean(axis=0))
     assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0
+    assert r["win_share"] == pytest.approx(np.mean(per_game == 1.0))  # won alone; 1/3 is fair
+    assert r["win_share_ci"][0] <= r["win_share"] <= r["win_share_ci"][1]
 
 
 # --- one match loop: the Python-chunked and the traced form play the same games --------------------

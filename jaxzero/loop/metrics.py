@@ -118,7 +118,9 @@ def iteration_row(cfg, it: int, run, data: dict, timing: dict, train: dict, held
     row["data/duplicate_warning"] = row["data/duplicate_rate"] > DUPLICATE_WARNING
     if "vs_heuristic" in anchors:
         row.update(_summary("vs_heuristic", anchors["vs_heuristic"]))
-        row.update({"vs_heuristic/player": heuristic_name, "elo/heuristic": elo.get(heuristic_name)})
+        row.update({"vs_heuristic/player": heuristic_name, "elo/heuristic": elo.get(heuristic_name),
+                    # games the best finished first alone (1 / P is fair): the yardstick with 3-4 players
+                    "vs_heuristic/win_share": (anchors["vs_heuristic"] or {}).get("win_share")})
     if "vs_heuristic_raw" in anchors:
         row.update(_summary("vs_heuristic_raw_policy", anchors["vs_heuristic_raw"]))
     if "vs_bootstrap" in anchors:
