@@ -1,8 +1,9 @@
 """The one device mesh of a run: a 1-D mesh over the devices with axis ``"data"``, built from the config.
 
 Data parallelism: every batched pytree whose leading (or named) axis is a batch of games or
-positions is placed split over ``"data"`` (`shard_batch`); params, optimizer state, keys and the
-replay buffer are replicated (`replicate`). Games (self-play, the arena's matches) run under
+positions is placed split over ``"data"`` (`shard_batch`), and so are the replay buffer's rows
+(`shard_rows`: each device holds ``capacity / n`` of them); params, optimizer state and keys are
+replicated (`replicate`). Games (self-play, the arena's matches) run under
 ``jax.shard_map`` (`shard_games`): each device plays its share alone, with no collective, which
 needs every random draw keyed per game (`game_keys`) and every search or player called per game
 (`per_game`: mctx draws its noise for a whole batch from one key). The train step is jitted with
@@ -82,6 +83,22 @@ def shard_batch(tree, mesh: Mesh, axis: int = 0):
     if leaves:
         check_batch("the batch axis", leaves[0].shape[axis], mesh)
     return place(tree, data_sharding(mesh, axis))
+
+
+def shard_rows(tree, mesh: Mesh):
+    """Places a table of rows (the replay buffer): every leaf with an axis 0 split over ``"data"`` along
+    it (each device holds its share of the rows; the length must divide by the device count), 0-d
+    leaves (counters) whole on every device; already placed leaves are not copied. A jitted function
+    that indexes the rows with global indices gets the values one device would (the compiler
+    gathers a row from the device that holds it). Several processes: see `place`."""
+
+    def one(x):
+        if np.ndim(x) == 0:
+            return place(x, replicated(mesh))
+        check_batch("the rows of a table", np.shape(x)[0], mesh)
+        return place(x, data_sharding(mesh))
+
+    return jax.tree.map(one, tree)
 
 
 def replicate(tree, mesh: Mesh):
@@ -179,8 +196,10 @@ def count_collectives(hlo_text: str) -> dict[str, int]:
 
 def global_batches(cfg) -> list[tuple[str, int]]:
     """``[(setting, global size)]`` of every batch the loop splits over the mesh: self-play games,
-    train positions, the bootstrap's games and every match's games (settings that are 0 play nothing)."""
+    train positions, the replay buffer's rows, the bootstrap's games and every match's games (settings
+    that are 0 play nothing)."""
     out = [("selfplay.batch_size", cfg.selfplay.batch_size), ("train.batch_size", cfg.train.batch_size),
+           ("replay.capacity", cfg.replay.capacity),  # the replay buffer's rows
            ("arena.num_games", cfg.arena.num_games), ("arena.vs_random_games", cfg.arena.vs_random_games)]
     if cfg.bootstrap.num_steps > 0:
         out.append(("bootstrap.batch_size", cfg.bootstrap.batch_size))

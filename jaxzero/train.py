@@ -101,10 +101,12 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, searc
     Samples a uniform minibatch of ``batch_size`` positions from the replay buffer, takes one
     optimizer step (`losses`: ``search_policy_weight`` scales the policy loss of searched positions,
     ``value_q_weight`` mixes the search's values into the value targets). Data-parallel over ``mesh`` (`jaxzero.mesh`; None: one device): the train
-    state, buffer and key are replicated, the minibatch ``[batch_size, ...]`` is split over
-    ``"data"`` (``batch_size`` divisible by the device count), and the gradient of the loss (a mean
-    over the global minibatch) is reduced across devices by the compiler; the new state comes back
-    replicated. The same program as on one device: equal results up to float summation order.
+    state and key are replicated, the buffer's rows are split over ``"data"`` (`mesh.shard_rows`:
+    each device holds ``capacity / n`` rows; a sampled row held by another device arrives through
+    one small collective of the minibatch, never of the buffer), the minibatch ``[batch_size, ...]``
+    is split over ``"data"`` (``batch_size`` divisible by the device count), and the gradient of the
+    loss (a mean over the global minibatch) is reduced across devices by the compiler; the new state
+    comes back replicated. The same program as on one device: equal results up to float summation order.
     """
     mesh = mesh if mesh is not None else mesh_lib.data_mesh(1)
     rep = mesh_lib.replicated(mesh)
@@ -121,12 +123,15 @@ def make_train_step(apply_fn, optimizer, value_loss_weight=1.0, mesh=None, searc
         metrics["grad_norm"] = optax.tree.norm(grads)
         return TrainState(params=params, opt_state=opt_state, step=ts.step + 1), metrics
 
-    jitted = jax.jit(train_step, static_argnames="batch_size", in_shardings=(rep, rep, rep), out_shardings=rep)
+    # the buffer: None = the sharding it is placed with (shard_rows), its rows split over "data"
+    jitted = jax.jit(train_step, static_argnames="batch_size", in_shardings=(rep, None, rep), out_shardings=rep)
 
     def step(ts: TrainState, buffer: replay.ReplayBuffer, key, batch_size: int):
         mesh_lib.check_batch("train batch_size", batch_size, mesh)
-        # a no-op for inputs already replicated (every step's output); a restored or fresh state moves once
-        return jitted(*mesh_lib.replicate((ts, buffer, key), mesh), batch_size)
+        # no-ops for inputs already placed (every step's output, the loop's buffer); a restored or fresh
+        # state or buffer moves once
+        ts, key = mesh_lib.replicate((ts, key), mesh)
+        return jitted(ts, mesh_lib.shard_rows(buffer, mesh), key, batch_size)
 
     step.jitted = jitted  # for inspection (`.lower(...)`) and `_cache_size`
     step._cache_size = jitted._cache_size

@@ -11,7 +11,9 @@ cross-device collective (each device plays its games alone, under shard_map):
   per-game scores.
 
 A train step gives the same params, optimizer state and losses (its gradient all-reduce, inserted by
-the compiler, is the one collective). Batch sizes that do not split are refused.
+the compiler, and the minibatch's rows fetched from the devices that hold them are its collectives),
+with the replay buffer's rows split over the devices (a quarter each; nothing buffer-sized is
+gathered). Batch sizes that do not split are refused.
 
 The 4 devices need ``XLA_FLAGS`` before JAX starts, so the comparison runs in a subprocess (the
 pattern of tests/test_selfplay_sharding.py); both meshes live in that one process, so the one-device
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = textwrap.dedent(
     """
-    import time
+    import re, time
     import jax, numpy as np
     from jaxzero import paths, replay
     paths.enable_compilation_cache()
@@ -38,7 +40,7 @@ SCRIPT = textwrap.dedent(
     from jaxzero.config import default_config
     from jaxzero.games.registry import make_game
     from jaxzero.loop.data import trajectory_to_batch
-    from jaxzero.mesh import count_collectives, data_mesh, replicate, shard_batch
+    from jaxzero.mesh import count_collectives, data_mesh, replicate, shard_batch, shard_rows
     from jaxzero.nn import make_model
     from jaxzero.players import greedy_reward_player
     from jaxzero.selfplay import PlayerPlay, SelfPlay, assign_heuristic_seats, init_slots, value_targets
@@ -152,9 +154,17 @@ SCRIPT = textwrap.dedent(
         assert leaf.sharding.is_fully_replicated and len(leaf.sharding.device_set) == mesh.devices.size
         res[name] = jax.device_get((ts, metrics))
         if mesh is four:  # the gradient is reduced across devices by the compiler, not by hand
-            args = replicate((init_train_state(params, opt), buf, jax.random.key(10)), mesh)
-            hlo = step.jitted.lower(*args, 32).compile().as_text()
+            rows = shard_rows(buf, mesh)  # as the step places it: each device holds 64 of the 256 rows
+            assert {s.data.shape[0] for s in rows.data.obs.addressable_shards} == {64}
+            ts0, k0 = replicate((init_train_state(params, opt), jax.random.key(10)), mesh)
+            hlo = step.jitted.lower(ts0, rows, k0, 32).compile().as_text()
             assert "all-reduce" in hlo, "no cross-device reduction in the 4-device train step"
+            # the minibatch's rows come from the devices that hold them: nothing buffer-sized moves
+            gathered = [int(n) for line in hlo.splitlines() if " all-gather(" in line or " all-gather-start(" in line
+                        for n in re.findall(re.escape("[") + "([0-9]+)", line.split(" all-gather")[0])]  # result shapes
+            assert all(n < 256 for n in gathered), ("the replay buffer is gathered whole", gathered)
+            added = replay.add(rows, replicate(data, mesh))  # new rows land in their devices' shares
+            assert added.data.obs.sharding.spec == rows.data.obs.sharding.spec
     close(res["one"][0].params, res["four"][0].params, "params after 3 steps", rtol=1e-4, atol=1e-6)
     close(res["one"][0].opt_state, res["four"][0].opt_state, "optimizer state", rtol=1e-4, atol=1e-6)
     close(res["one"][1], res["four"][1], "step metrics", rtol=1e-4)
@@ -230,7 +240,7 @@ def test_batches_that_do_not_split_over_the_devices_are_refused():
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert lines[0].startswith("mesh: 4 cpu device(s) on axis 'data'; per device: selfplay.batch_size 64 -> 16, "
-                               "train.batch_size 128 -> 32, arena.num_games 32 -> 8"), lines[0]
+                               "train.batch_size 128 -> 32, replay.capacity 4096 -> 1024, arena.num_games 32 -> 8"), lines[0]
     errors = [x for x in lines if x.startswith("ERROR")]
     assert errors[0] == ("ERROR config.train.batch_size (126) must be divisible by the device count (4: "
                          "config.mesh.devices=0, 4 devices visible); set it to a multiple of 4 or use fewer "

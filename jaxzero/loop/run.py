@@ -41,7 +41,7 @@ from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer
                                 resume_target, train_state_of)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 from jaxzero.loop.workdir import WorkdirLock
-from jaxzero.mesh import replicated, shard_batch
+from jaxzero.mesh import replicated, shard_batch, shard_rows
 from jaxzero.selfplay import assign_heuristic_seats, init_slots
 
 
@@ -173,7 +173,7 @@ class Loop:
             ts=train_state_of(state), best=state["best"], best_name=last_metrics.get("best_from", "init"),
             best_vs_heuristic=last_metrics.get("vs_heuristic/score"), last_good=state,
             last_good_iteration=latest if latest is not None else -1, recent=recent,
-            buffer=buffer, slots=slots, key=key,
+            buffer=shard_rows(buffer, parts.mesh), slots=slots, key=key,  # its rows split over the mesh
             nonfinite_streak=saved[1]["nonfinite_streak"] if saved is not None else 0,
         )
         first_metrics = {}
@@ -280,7 +280,8 @@ class Loop:
             return self.parts.selfplay.play(run.best, slots, k, num_steps=sp.chunk_steps, heuristic_share=share,
                                             prior_weight=prior)
 
-        # the window is gathered whole onto every device: the replay buffer and training are replicated
+        # the window is gathered whole onto every device (value targets, held-out metrics); each device
+        # writes the rows that fall into its share of the replay buffer
         return Window.play(play, run.slots, key, sp.num_steps, sp.chunk_steps, f"self-play it {it}", self.progress,
                            sharding=replicated(self.parts.mesh))
 

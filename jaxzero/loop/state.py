@@ -75,10 +75,12 @@ class Run:
 
 
 def resume_arrays(run: Run) -> dict:
-    """The arrays of ``run`` an exact resume needs besides the checkpointed state (the slots, which
-    data-parallel self-play shards over devices, gathered to the host)."""
-    # several processes: each holds only its devices' slots; the gather gives every process all of them
-    return {"buffer": run.buffer, "slots": distributed.gather(run.slots), "recent": [params for _, params in run.recent]}
+    """The arrays of ``run`` an exact resume needs besides the checkpointed state (the slots, and with
+    several processes the replay buffer, which the mesh splits over devices, gathered to the host)."""
+    # several processes: each holds only its devices' rows and slots; the gather gives every process all of
+    # them. One process holds every row: the buffer is saved from its devices (no host copy of it all)
+    buffer = run.buffer if jax.process_count() == 1 else distributed.gather(run.buffer)
+    return {"buffer": buffer, "slots": distributed.gather(run.slots), "recent": [params for _, params in run.recent]}
 
 
 def resume_info(run: Run, anchors_measured, elo_results) -> dict:
