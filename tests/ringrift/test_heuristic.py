@@ -230,12 +230,16 @@ def _check_action_values(cfg, states, cand, exh, valid, fast):
     assert ((soft * top).sum(1) < 0.99).any()  # 0.3 leaves mass on the others
 
 
+# CI budget (2026-12-07): 338 s of the fast tier's 2,003 s on the loaded 2-core dev VM (cold cache), the
+# largest test by far; CI's fast tier then ran past its bound. What it checks changes only with
+# heuristic.py; run `pytest -m extended tests/ringrift/test_heuristic.py` after touching that file
+@pytest.mark.extended
 def test_fast_greedy_matches_exhaustive_square8_2p():
     cfg = RulesConfig(board="square8", num_players=2, auto_single=True)
     _check_fast_against_exhaustive(cfg, _random_play_states(cfg, batch=24, every=12, snapshots=6, seed=0))
 
 
-@pytest.mark.extended  # CI budget (2026-12-06): 114 s on the loaded 2-core dev VM; square8_2p stays in the fast tier
+@pytest.mark.extended  # CI budget (2026-12-06): 114 s on the loaded 2-core dev VM; square8_2p too since 2026-12-07
 def test_fast_greedy_matches_exhaustive_hex8_3p():
     cfg = RulesConfig(board="hex8", num_players=3, swap_rule=False, auto_single=True, max_moves=900)
     _check_fast_against_exhaustive(cfg, _random_play_states(cfg, batch=24, every=15, snapshots=8, seed=1),

@@ -24,7 +24,9 @@ def _check(rep):
     assert rep.divergent_steps <= max(1, rep.steps // 1000)
 
 
-@pytest.mark.parametrize("name", ["square8_2p", "hex8_3p"])
+# the fast smoke test of the parity tool; every trace file is replayed in full by the slow tier's
+# test_parity_full (hex8_3p's first games left the fast tier on 2026-12-07: 63 s of CI budget)
+@pytest.mark.parametrize("name", ["square8_2p"])
 def test_parity_first_games(traces_dir, name):
     _check(replay_file(traces_dir / f"{name}.jsonl.gz", max_games=3))
 
