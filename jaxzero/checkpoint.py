@@ -104,7 +104,9 @@ class Checkpointer:
                                              "metrics items")
         # outside the test: with several processes, another may create the directory while this one looks
         self._move_aside(torn)
-        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True)
+        # a reader (reject=False: the arena, bench, serving) leaves the directory as it found it: a
+        # temporary directory there may be the save in flight of a run that is training now
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=reject)
         self.manager = ocp.CheckpointManager(self.directory, options=options,
                                              item_names=("state", "config", "metrics", "integrity", "resume",
                                                          "resume_info"))

@@ -85,11 +85,17 @@ def test_half_written_step_is_invisible(tmp_path, loop_state):
     tmp = tmp_path / "ck" / "1.orbax-checkpoint-tmp-123"
     (tmp / "state").mkdir(parents=True)
     (tmp / "state" / "junk").write_text("partial")
+    # a reader (the arena while a run trains) sees step 0 and leaves the save in flight alone
+    ck = Checkpointer(tmp_path / "ck", reject=False)
+    assert ck.latest_iteration() == 0
+    ck.close()
+    assert (tmp / "state" / "junk").exists()
     ck = Checkpointer(tmp_path / "ck")
     assert ck.latest_iteration() == 0
     restored, _, _ = ck.restore(0, jax.eval_shape(lambda: state))
     assert int(restored["iteration"]) == 0
     ck.close()
+    assert not tmp.exists()  # the run itself clears what a kill left
 
 
 def _resume_arrays(n):
