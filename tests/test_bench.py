@@ -97,7 +97,10 @@ def test_gpu_check_small_runs_on_cpu(tmp_path):
     assert r["compact_speedup"] > 0 and r["engine"]["decisions_per_s"] > 0 and r["heuristic"]["games"] >= 0
 
 
-@pytest.mark.slow  # self-play holds no collective (shard_map); the train step one all-reduce (docs/scaling.md)
+# self-play holds no collective (shard_map); the train step one all-reduce (docs/scaling.md). Extended
+# (CI budget, 2026-12-07: 90 s of the slow tier on a quiet dev VM): tests/test_mesh.py checks the same
+# programs on 4 devices in CI; this one checks the benchmark's table
+@pytest.mark.extended
 def test_scaling_table_runs_one_subprocess_per_device_count():
     from jaxzero.bench.scaling import markdown, table
 

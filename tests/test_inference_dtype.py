@@ -31,7 +31,9 @@ def test_auto_is_float32_on_cpu_and_bfloat16_on_accelerators():
         config_lib.validate(cfg)
 
 
-@pytest.mark.parametrize("name,game_name", [("square8_2p", "ringrift_square8_2p"), ("hex8_2p", "ringrift_hex8_2p")])
+# hex8 is extended (CI budget, 2026-12-07: 35 s of the fast tier on the loaded dev VM); square8 keeps the check in CI
+@pytest.mark.parametrize("name,game_name", [("square8_2p", "ringrift_square8_2p"),
+                                            pytest.param("hex8_2p", "ringrift_hex8_2p", marks=pytest.mark.extended)])
 def test_bfloat16_picks_the_float32_move_on_99_percent_of_positions(traces_dir, name, game_name):
     game = make_game(game_name)
     net = ml_collections.ConfigDict(dict(num_blocks=2, channels=32, value_hidden=32, policy_head="spatial",

@@ -134,7 +134,7 @@ def test_the_bootstrap_net_is_kept_as_a_fixed_loadable_anchor(boot_run):
         cli.load_best(f"{workdir}@latest")
 
 
-@pytest.mark.slow
+@pytest.mark.extended  # CI budget (2026-12-07): a research tool's check (scripts/bench.py targets), run by hand
 def test_target_ablation_fine_tunes_and_plays_against_the_bootstrap_net(boot_run):
     """`scripts/bench.py targets` (issue 18): from the run's bootstrap net, each variant trains only the
     losses it names on the buffer's search rows (held-out losses move accordingly) and plays the
