@@ -21,23 +21,22 @@ setup: $(VENV)/.installed
 train: setup
 	$(PY) scripts/train.py --config $(CONFIG) $(if $(WORKDIR),--workdir $(WORKDIR))
 
-# Full suite: fast tests first, then the slow checks, all under one 87-minute bound (so the run ends
-# inside CI's 90 minutes with setup; per test: pytest-timeout). One bound for the whole, not one per
-# step: on 2026-12-07 a quiet dev VM ran the same fast tier 1.6x slower than the day before (26.5 vs
-# 17 min), as CI did at stop 35, and per-step bounds sized for normal days stopped healthy steps.
-# On such a day: fast ~26, slow ~39, the RingRift loop ~16 minutes (BENCHMARKS.md, "Whole test suite").
-# The RingRift closed-loop tests run in a fresh process: at the end of one long slow-tier process, a
-# hex8 compile once aborted inside XLA while writing the compilation cache (alone it passes).
-LOOP_TESTS = tests/test_ringrift_loop.py
+# Full suite: the fast tier, then the slow checks, under one bound so the run ends inside CI's
+# 90 minutes with setup (per test: pytest-timeout). Each tier runs on two pytest-xdist workers, one per
+# core of CI's 2-core machine: XLA compiles on one thread, so one process left a core idle most of the
+# time (load ~1.3). `--dist loadfile` keeps a module's compiled fixtures in one worker;
+# `--no-loadscope-reorder` keeps the collection order, which tests/conftest.py starts with the longest
+# modules, so the two workers end together. PYTEST_ARGS adds options (e.g. PYTEST_ARGS=--durations=0).
+PYTEST_ARGS ?=
+PYTEST = $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 test: setup
-	timeout 87m $(MAKE) --no-print-directory test-fast test-slow
+	timeout 85m $(MAKE) --no-print-directory test-fast test-slow
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not extended"
+	$(PYTEST) -m "not slow and not extended"
 
 test-slow: setup
-	$(PY) -m pytest -q -m "slow and not extended" --ignore=$(LOOP_TESTS) || [ $$? -eq 5 ]
-	$(PY) -m pytest -q -m "slow and not extended" $(LOOP_TESTS) || [ $$? -eq 5 ]
+	$(PYTEST) -m "slow and not extended" || [ $$? -eq 5 ]
 
 clean:
 	rm -rf $(VENV) .jax_cache .pytest_cache

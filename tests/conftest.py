@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jaxzero import paths
 
+# Under pytest-xdist (`make test` runs two workers) each worker gets its own cache directory, and the
+# scripts the tests start inherit it: two processes never write one cache entry at the same time.
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker:
+    _base = os.environ.get("JAX_COMPILATION_CACHE_DIR") or str(paths.REPO_ROOT / ".jax_cache")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(_base, _worker)
 paths.enable_compilation_cache()
 
 
@@ -26,3 +34,17 @@ def traces_dir(shared_dir):
 @pytest.fixture(scope="session")
 def vectors_dir(shared_dir):
     return shared_dir / "ringrift" / "vectors"
+
+
+# Modules that take longest on CI, longest first (measured with `make test PYTEST_ARGS=--durations=0`;
+# BENCHMARKS.md, "Whole test suite"). The two xdist workers take modules in collection order, so
+# starting with these keeps one long module from running alone at the end.
+_LONGEST_FIRST = ("test_ringrift_loop.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = item.path.name
+        return _LONGEST_FIRST.index(name) if name in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the other modules keep their order

@@ -158,10 +158,15 @@ SCRIPT = textwrap.dedent(
             assert {s.data.shape[0] for s in rows.data.obs.addressable_shards} == {64}
             ts0, k0 = replicate((init_train_state(params, opt), jax.random.key(10)), mesh)
             hlo = step.jitted.lower(ts0, rows, k0, 32).compile().as_text()
-            assert "all-reduce" in hlo, "no cross-device reduction in the 4-device train step"
+
+            def result_dims(op):  # the dimensions of every `op` result in the compiled HLO
+                return [int(n) for line in hlo.splitlines() if f" {op}(" in line or f" {op}-start(" in line
+                        for n in re.findall(r"\[([0-9]+)", line.split(f" {op}")[0])]
+
+            # the gradient is reduced across devices (and the parser reads collectives' result shapes)
+            assert result_dims("all-reduce"), "no cross-device reduction in the 4-device train step"
             # the minibatch's rows come from the devices that hold them: nothing buffer-sized moves
-            gathered = [int(n) for line in hlo.splitlines() if " all-gather(" in line or " all-gather-start(" in line
-                        for n in re.findall(re.escape("[") + "([0-9]+)", line.split(" all-gather")[0])]  # result shapes
+            gathered = result_dims("all-gather")
             assert all(n < 256 for n in gathered), ("the replay buffer is gathered whole", gathered)
             added = replay.add(rows, replicate(data, mesh))  # new rows land in their devices' shares
             assert added.data.obs.sharding.spec == rows.data.obs.sharding.spec
