@@ -39,7 +39,12 @@ def vectors_dir(shared_dir):
 # Modules that take longest on CI, longest first (measured with `make test PYTEST_ARGS=--durations=0`;
 # BENCHMARKS.md, "Whole test suite"). The two xdist workers take modules in collection order, so
 # starting with these keeps one long module from running alone at the end.
-_LONGEST_FIRST = ("test_ringrift_loop.py",)
+_LONGEST_FIRST = (
+    # slow tier (2026-12-07, summed seconds per module on two workers: 550, 522, 227, 219, 197, 197)
+    "test_serve.py", "test_parity.py", "test_faults.py", "test_mesh.py", "test_kill_resume.py", "test_properties.py",
+    # fast tier (221, 164, 158, 129, 126, 104)
+    "test_selfplay.py", "test_bench.py", "test_compact.py", "test_arena.py", "test_fuzz.py", "test_search.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):

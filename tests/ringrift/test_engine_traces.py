@@ -28,9 +28,10 @@ def test_square8_2p_first_games_replay_exactly(traces_dir):
     assert rep.matched == 2
 
 
-@pytest.mark.slow
-# Every game of every file is replayed by tests/ringrift/test_parity.py::test_parity_full; this
-# engine-level replay keeps two files (one per board) so the slow tier stays bounded.
+@pytest.mark.extended
+# The same lockstep replay (`replay_file`, reference_compat) as tests/ringrift/test_parity.py::test_parity_full,
+# which replays every game of every file in CI; these ten-game subsets of two files are extended
+# (CI budget, 2026-12-07: 139 s of the slow tier on two xdist workers).
 @pytest.mark.parametrize("name", ["square8_3p", "hex8_2p"])
 def test_ten_games_replay_exactly(traces_dir, name):
     rep, firsts = _replay(traces_dir, name, 10)

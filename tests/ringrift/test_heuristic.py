@@ -75,7 +75,7 @@ def test_mover_values_are_the_evaluation_from_the_seat_to_move_on():
     assert v0[0] > 0 and v0[0] == pytest.approx(-v0[1]) and v1[0] == pytest.approx(v0[1])
 
 
-@pytest.mark.slow
+@pytest.mark.extended  # CI budget (2026-12-07): 180 s on a 2-core dev VM under two xdist workers
 def test_greedy_beats_random_square8_2p():
     from jaxzero.games import ringrift
 
