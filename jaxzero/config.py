@@ -17,6 +17,7 @@ CHECKPOINT_IDENTITY_KEYS = (
     "net.channels",
     "net.value_hidden",
     "net.policy_head",
+    "train.params_ema",  # 0 vs > 0 changes the optimizer state's structure
 )
 
 
@@ -108,6 +109,11 @@ def default_config() -> ml_collections.ConfigDict:
     # position's value target, (1 - w) z + w q (`jaxzero.train.mixed_value_targets`); 0 = the game's outcome z alone. Positions
     # no search saw (the bootstrap's heuristic games) keep z. Held-out value loss is always against z
     c.train.value_q_weight = 0.0
+    # > 0: the candidate is an exponential moving average of the trained parameters with this decay
+    # (per train step; 0.99 averages ~100 steps), as KataGo's weight averaging: less step-to-step noise
+    # in the net the gate judges, at the same learning rate. Training goes on from the raw parameters.
+    # 0: the candidate is the trained parameters. Part of a checkpoint's identity (the optimizer state's shape)
+    c.train.params_ema = 0.0
 
     c.arena = ml_collections.ConfigDict()
     c.arena.num_games = 64  # candidate vs best, seats swapped evenly
@@ -341,6 +347,8 @@ def validate(cfg: ml_collections.ConfigDict, game=None) -> None:
     for key in ("value_loss_weight", "search_policy_weight", "selfplay_learning_rate"):
         if not cfg.train[key] >= 0:  # a negative weight would train away from the targets
             raise ValueError(f"config.train.{key} must be >= 0, got {cfg.train[key]}")
+    if not 0.0 <= cfg.train.params_ema < 1.0:
+        raise ValueError(f"config.train.params_ema must be in [0, 1) (0: off), got {cfg.train.params_ema}")
     if not 0.0 <= cfg.train.value_q_weight <= 1.0:
         raise ValueError(f"config.train.value_q_weight must be in [0, 1], got {cfg.train.value_q_weight}")
     if cfg.arena.gate not in ("lcb", "threshold", "always"):
@@ -435,7 +443,9 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 def identity_mismatches(saved: dict, current: dict) -> list[str]:
     """Identity keys whose saved and current values differ, as ``key: saved -> current`` strings."""
-    fs, fc = flatten(saved), flatten(current)
+    fs, fc, fd = flatten(saved), flatten(current), flatten(default_config().to_dict())
+    # a key a config saved before it existed had its default then
+    fs = {k: fs.get(k, fd.get(k)) for k in CHECKPOINT_IDENTITY_KEYS}
     return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if fs.get(k) != fc.get(k)]
 
 

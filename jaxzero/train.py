@@ -6,6 +6,8 @@ The step is driven from Python with a fixed batch shape (on CPU, conv gradients 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -41,12 +43,51 @@ def learning_rate_schedule(train_cfg, bootstrap_steps: int = 0) -> optax.Schedul
     return schedule
 
 
+class ParamsEmaState(NamedTuple):
+    """`params_ema`'s state: the moving average of the parameters."""
+
+    ema: optax.Params
+
+
+def params_ema(decay: float) -> optax.GradientTransformation:
+    """Keeps an exponential moving average of the parameters after each update (put it last in a
+    chain, so it sees the final updates): ``ema <- decay * ema + (1 - decay) * (params + updates)``,
+    starting at the initial parameters. The updates pass through unchanged. `candidate_params` reads it."""
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"params_ema decay must be in (0, 1), got {decay}")
+
+    def init(params):
+        return ParamsEmaState(ema=jax.tree.map(jnp.array, params))  # a copy: never aliases the params
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise ValueError("params_ema needs the params: call update(updates, state, params)")
+        new = optax.apply_updates(params, updates)
+        return updates, ParamsEmaState(ema=optax.incremental_update(new, state.ema, 1.0 - decay))
+
+    return optax.GradientTransformation(init, update)
+
+
 def make_optimizer(train_cfg, bootstrap_steps: int = 0) -> optax.GradientTransformation:
-    """AdamW at `learning_rate_schedule`, after global-norm clipping."""
-    return optax.chain(
+    """AdamW at `learning_rate_schedule`, after global-norm clipping; with ``train_cfg.params_ema`` > 0,
+    followed by `params_ema` at that decay (the average is the net the loop offers to the gate)."""
+    parts = [
         optax.clip_by_global_norm(train_cfg.max_grad_norm),
         optax.adamw(learning_rate_schedule(train_cfg, bootstrap_steps), weight_decay=train_cfg.weight_decay),
-    )
+    ]
+    decay = float(train_cfg.get("params_ema", 0.0))
+    if decay > 0:
+        parts.append(params_ema(decay))
+    return optax.chain(*parts)
+
+
+def candidate_params(ts: TrainState):
+    """The net the trainer offers (to the gate, the held-out metrics, a promotion): the moving average
+    of the parameters when the optimizer keeps one (`params_ema`), else the parameters themselves."""
+    for s in ts.opt_state if isinstance(ts.opt_state, tuple) else ():
+        if isinstance(s, ParamsEmaState):
+            return s.ema
+    return ts.params
 
 
 def init_train_state(params, optimizer) -> TrainState:

@@ -96,3 +96,37 @@ def test_a_workdir_names_its_best_and_its_candidate(tmp_path):
     assert best.iteration == cand.iteration == 3
     with pytest.raises(cli.UserError, match="DIR@candidate"):
         cli.load_best(f"{tmp_path}@newest")
+
+
+def test_the_candidate_of_a_weight_averaging_run_is_its_average(tmp_path):
+    """With train.params_ema the gate judges the moving average, so `DIR@candidate` is the average;
+    switching the average on or off is part of a checkpoint's identity, and a config saved before the
+    setting existed reads as its default (off)."""
+    import jax
+    import numpy as np
+
+    from jaxzero.checkpoint import Checkpointer, ConfigMismatchError
+    from jaxzero.config import fill_defaults, identity_mismatches, to_json
+    from jaxzero.games.registry import make_game
+    from jaxzero.loop.state import initial_state
+    from jaxzero.nn import make_model
+    from jaxzero.train import ParamsEmaState, make_optimizer
+
+    cfg = fill_defaults(cli.load_config("tictactoe"))
+    cfg.train.params_ema = 0.5
+    model, params0 = make_model(cfg.net, make_game(cfg.game.name), cfg.seed)
+    state = initial_state(params0, make_optimizer(cfg.train), cfg.seed)
+    average = jax.tree.map(lambda x: x + 2.0, params0)
+    state["opt_state"] = tuple(ParamsEmaState(ema=average) if isinstance(s, ParamsEmaState) else s
+                               for s in state["opt_state"])
+    ckpt = Checkpointer(tmp_path / "checkpoints")
+    ckpt.save(1, state, to_json(cfg), {"iteration": 1})
+    cand = cli.load_best(f"{tmp_path}@candidate")
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(cand.params), jax.tree.leaves(average)))
+    off = fill_defaults(cli.load_config("tictactoe"))
+    with pytest.raises(ConfigMismatchError, match="train.params_ema"):
+        ckpt.check_config(to_json(off))
+    ckpt.close()
+    old = to_json(off)
+    del old["train"]["params_ema"]
+    assert identity_mismatches(old, to_json(off)) == []

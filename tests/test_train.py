@@ -117,3 +117,32 @@ def test_selfplay_learning_rate_replaces_the_schedule_after_the_bootstrap():
     params = {"w": jnp.zeros(())}
     upd, _ = opt.update({"w": jnp.ones(())}, opt.init(params), params)
     assert -float(upd["w"]) == pytest.approx(0.03, rel=1e-3)
+
+
+def test_params_ema_averages_the_trained_params_and_is_the_candidate(setup):
+    """train.params_ema: the optimizer keeps ema <- d ema + (1 - d) params after every step, starting at
+    the initial params; `candidate_params` offers it, while training goes on from the raw params."""
+    from jaxzero.train import ParamsEmaState, candidate_params, params_ema
+
+    game, cfg, model, params = setup
+    c = ml_collections.ConfigDict(cfg.to_dict())
+    c.train.params_ema = 0.9
+    opt = make_optimizer(c.train)
+    step = make_train_step(model.apply, opt, c.train.value_loss_weight)
+    buf, _ = fixed_buffer()
+    ts = init_train_state(params, opt)
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(candidate_params(ts)), jax.tree.leaves(params)))
+    expected = params
+    for s in range(4):
+        ts, _ = step(ts, buf, jax.random.key(s), 16)
+        expected = jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, expected, ts.params)
+    got = candidate_params(ts)
+    for e, g, p in zip(jax.tree.leaves(expected), jax.tree.leaves(got), jax.tree.leaves(ts.params)):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(g, p) for g, p in zip(jax.tree.leaves(got), jax.tree.leaves(ts.params)))
+    # off (the default): the candidate is the trained params, and the optimizer keeps no average
+    plain = init_train_state(params, make_optimizer(cfg.train))
+    assert candidate_params(plain) is plain.params
+    assert not any(isinstance(s, ParamsEmaState) for s in plain.opt_state)
+    with pytest.raises(ValueError, match="decay"):
+        params_ema(1.0)

@@ -19,6 +19,7 @@ from jaxzero import replay
 from jaxzero.mesh import replicated
 from jaxzero.loop.data import Window
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
+from jaxzero.train import candidate_params
 
 # in the first metrics row of a fresh run with config.bootstrap.num_steps > 0
 BOOTSTRAP_METRIC_KEYS = (
@@ -75,7 +76,7 @@ def bootstrap(parts, cfg, ts, buffer, key, *, progress: bool = False, log=print)
     ev = {}
     if b.holdout_slots:
         held = window.batch(held_out)
-        ev = jax.device_get(parts.evaluate(ts.params, held))
+        ev = jax.device_get(parts.evaluate(candidate_params(ts), held))
     last = mean_metrics(step_metrics[-64:])  # the losses of the last steps
     nan = float("nan")
     metrics = {

@@ -43,6 +43,7 @@ from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 from jaxzero.loop.workdir import WorkdirLock
 from jaxzero.mesh import replicated, shard_batch, shard_rows
 from jaxzero.selfplay import assign_heuristic_seats, init_slots
+from jaxzero.train import candidate_params
 
 
 def _debug_pause(phase: str) -> int | None:
@@ -182,7 +183,7 @@ class Loop:
             run.key, k_boot = jax.random.split(run.key)
             run.ts, run.buffer, first_metrics = bootstrap(parts, cfg, run.ts, run.buffer, k_boot,
                                                           progress=self.progress, log=self.log)
-            run.best, run.best_name = run.ts.params, "bootstrap"
+            run.best, run.best_name = candidate_params(run.ts), "bootstrap"
             save_params(self.workdir / BOOTSTRAP_NET, run.best)  # a fixed anchor (`scripts/arena.py DIR@bootstrap`)
             run.bootstrap = run.best
             run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
@@ -234,13 +235,14 @@ class Loop:
                 f"(config.rollback.max_nonfinite); stopped at iteration {it}, the checkpoints hold the last good state")
         heldout = {}
         if sp.holdout_slots and not broken:  # positions of game slots never added to the buffer
-            heldout = jax.device_get(parts.evaluate(run.ts.params, window.batch(slice(train_slots.stop, None))))
+            heldout = jax.device_get(parts.evaluate(candidate_params(run.ts),
+                                                    window.batch(slice(train_slots.stop, None))))
 
         # 4. the gate: candidate vs best; promote, keep, or roll back
         t0 = time.time()
         _debug_phase("arena", it)
         gate = (rolled_back("non-finite training loss") if broken
-                else run_gate(parts, cfg, run.ts.params, run.best, run.best_vs_heuristic, k_arena, k_heur))
+                else run_gate(parts, cfg, candidate_params(run.ts), run.best, run.best_vs_heuristic, k_arena, k_heur))
         previous_best = self._apply_gate(it, run, gate, buffer_before if nonfinite else None)
 
         # 5. the best vs the anchors (random, heuristic, recent bests) when it changed; Elo
@@ -292,7 +294,7 @@ class Loop:
         if gate.promoted:
             if self.cfg.elo.enabled and self.cfg.elo.recent_bests:
                 run.recent = (run.recent + [(run.best_name, run.best)])[-self.cfg.elo.recent_bests:]
-            run.best, run.best_name = run.ts.params, f"it{it}"
+            run.best, run.best_name = candidate_params(run.ts), f"it{it}"
         if gate.rollback_reason is not None:
             run.rollback()
             if buffer_before is not None:
