@@ -67,12 +67,13 @@ def test_a_workdir_that_is_a_file_is_refused_in_one_line(tmp_path):
     assert target.read_text() == "not a directory"
 
 
+# mtime=0 and ids: two pytest-xdist workers must collect the same test names (a gzip header holds its time)
 @pytest.mark.parametrize("content, message", [
     (b"plain text", "is not a readable trace file (BadGzipFile"),
-    (gzip.compress(b""), "holds no games: nothing was checked"),
-    (gzip.compress(b'{"seed": 1, "board": "square8"'), "is not a readable trace file (ValueError"),
-    (gzip.compress(b"x" * 5000)[:40], "is not a readable trace file ("),  # truncated
-])
+    (gzip.compress(b"", mtime=0), "holds no games: nothing was checked"),
+    (gzip.compress(b'{"seed": 1, "board": "square8"', mtime=0), "is not a readable trace file (ValueError"),
+    (gzip.compress(b"x" * 5000, mtime=0)[:40], "is not a readable trace file ("),  # truncated
+], ids=["not_gzip", "empty", "torn_json", "truncated_gzip"])
 def test_parity_refuses_unreadable_or_empty_trace_files(tmp_path, content, message):
     f = tmp_path / "t.jsonl.gz"
     f.write_bytes(content)

@@ -161,7 +161,7 @@ SCRIPT = textwrap.dedent(
 
             def result_dims(op):  # the dimensions of every `op` result in the compiled HLO
                 return [int(n) for line in hlo.splitlines() if f" {op}(" in line or f" {op}-start(" in line
-                        for n in re.findall(r"\[([0-9]+)", line.split(f" {op}")[0])]
+                        for n in re.findall(re.escape("[") + "([0-9]+)", line.split(f" {op}")[0])]
 
             # the gradient is reduced across devices (and the parser reads collectives' result shapes)
             assert result_dims("all-reduce"), "no cross-device reduction in the 4-device train step"
