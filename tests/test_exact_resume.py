@@ -16,8 +16,10 @@ TIMING_KEYS = ("elapsed_seconds",)
 
 # "carried": the gate's own rule (iteration 0 promotes, then the best stays: its anchor results are
 # carried over the resume); "promoting": every candidate is promoted, so the anchors play the
-# earlier bests saved with the checkpoint after the resume
-GATES = {"carried": [], "promoting": ["--config.arena.gate=threshold", "--config.arena.promotion_threshold=0.0"]}
+# earlier bests saved with the checkpoint after the resume, and the candidates are a moving average of
+# the weights (train.params_ema), whose state must carry over the resume too
+GATES = {"carried": [], "promoting": ["--config.arena.gate=threshold", "--config.arena.promotion_threshold=0.0",
+                                      "--config.train.params_ema=0.9"]}
 
 
 def _cfg(iterations: int, gate: str = "carried"):
@@ -74,4 +76,10 @@ def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
     it_s, state_s = final_state(split, lp)
     assert it_w == it_s == 2
     jax.tree.map(np.testing.assert_array_equal, state_w, state_s)  # params, optimizer state, best, key
+    if gate == "promoting":  # the promoted best is the average the optimizer keeps, not the raw params
+        from jaxzero.train import ParamsEmaState
+
+        ema = next(x for x in state_w["opt_state"] if isinstance(x, ParamsEmaState)).ema
+        jax.tree.map(np.testing.assert_array_equal, state_w["best"], ema)
+        assert not all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(ema), jax.tree.leaves(state_w["candidate"])))
     assert json.loads((whole / "elo.json").read_text()) == json.loads((split / "elo.json").read_text())
