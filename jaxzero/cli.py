@@ -304,13 +304,13 @@ def load_best(workdir: str | Path, game_name: str | None = None) -> Best:
                         restore_params(workdir / BOOTSTRAP_NET, params0), -1)
         except CorruptCheckpointError as e:
             raise UserError(str(e)) from e
+    params = state["best"]
     if which == "candidate":  # the net the gate would judge: the moving average when the run keeps one
         from jaxzero.loop.state import train_state_of
         from jaxzero.train import candidate_params
 
-        return Best(saved, game, make_inference_model(saved.net, game).apply,
-                    candidate_params(train_state_of(state)), it)
-    return Best(saved, game, make_inference_model(saved.net, game).apply, state["best"], it)
+        params = candidate_params(train_state_of(state))
+    return Best(saved, game, make_inference_model(saved.net, game).apply, params, it)
 
 
 def prepare_workdir(workdir: Path) -> None:
