@@ -314,6 +314,9 @@ def install_debug_pause_in_save(iteration: int) -> None:
 
 
 BOOTSTRAP_NET = "bootstrap_net"  # <workdir>/bootstrap_net: the net the heuristic bootstrap trained
+# <workdir>/bootstrap_state: a `Checkpointer` directory whose one step (0) holds the loop's state right after the
+# bootstrap, so that a run stopped before its first checkpoint does not play and train the bootstrap again
+BOOTSTRAP_STATE = "bootstrap_state"
 
 
 def save_params(directory: str | os.PathLike, params) -> None:

@@ -28,6 +28,15 @@ def linear_model(game, key, *, logit_scale: float = 0.5, value_scale: float = 0.
     return apply_fn, params
 
 
+def deterministic_row(row: dict) -> dict:
+    """A metrics row without its timings and memory readings (keys ending in ``_seconds`` or ``_mib``; NaN
+    as a string, so rows compare with ==): what two runs of one seed must agree on."""
+    import math
+
+    return {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()
+            if not k.endswith(("_seconds", "_mib"))}
+
+
 def metrics_rows(workdir) -> list:
     """The rows of a run's ``metrics.jsonl``."""
     import json

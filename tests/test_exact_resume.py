@@ -2,17 +2,13 @@
 uninterrupted run with the same seed: same metrics (all but timings), same parameters."""
 
 import json
-import math
 
 import jax
 import numpy as np
 import pytest
 
 from jaxzero import cli, loop
-from tests.helpers import final_state, metrics_rows
-
-TIMING_KEYS = ("elapsed_seconds",)
-
+from tests.helpers import deterministic_row, final_state, metrics_rows
 
 # "carried": the gate's own rule (iteration 0 promotes, then the best stays: its anchor results are
 # carried over the resume); "promoting": every candidate is promoted, so the anchors play the
@@ -35,12 +31,6 @@ def _cfg(iterations: int, gate: str = "carried"):
     ])
 
 
-def _deterministic(row: dict) -> dict:
-    """A metrics row without its timings and memory readings (NaN as a string, so rows compare with ==)."""
-    return {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()
-            if not k.endswith(("_seconds", "_mib")) and k not in TIMING_KEYS}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("gate", sorted(GATES))
 def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
@@ -59,7 +49,7 @@ def test_a_stopped_and_resumed_run_equals_the_uninterrupted_run(tmp_path, gate):
     rows_whole, rows_split = metrics_rows(whole), metrics_rows(split)
     assert [r["iteration"] for r in rows_whole] == [r["iteration"] for r in rows_split] == [0, 1, 2]
     for a, b in zip(rows_whole, rows_split):
-        da, db = _deterministic(a), _deterministic(b)
+        da, db = deterministic_row(a), deterministic_row(b)
         assert da == db, {k: (da.get(k), db.get(k)) for k in set(da) | set(db) if da.get(k) != db.get(k)}
     # games ran across windows and the buffer wrapped: the resume had running games and a full buffer to keep
     assert rows_whole[-1]["value_targets_late"] > 0 and rows_whole[-1]["buffer_size"] == 160

@@ -6,6 +6,8 @@ at random), tiny budgets: the loop runs one iteration, then resumes for a second
 
 import importlib.util
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import jax
@@ -14,11 +16,12 @@ import numpy as np
 import pytest
 
 from jaxzero import loop, replay
+from jaxzero.checkpoint import BOOTSTRAP_STATE, Checkpointer
 from jaxzero.loop.bootstrap import bootstrap
 from jaxzero.loop.state import new_buffer
-from jaxzero.checkpoint import Checkpointer
 from jaxzero.selfplay import SOURCE_HEURISTIC
 from jaxzero.train import init_train_state
+from tests.helpers import deterministic_row
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOT_STEPS, BOOT_BATCH, BOOT_HOLDOUT, BOOT_TRAIN = 18, 64, 8, 60
@@ -126,7 +129,7 @@ def test_the_bootstrap_net_is_kept_as_a_fixed_loadable_anchor(boot_run):
     cfg, workdir, lp, rows, rows2, _ = boot_run
     boot = cli.load_best(f"{workdir}@bootstrap", cfg.game.name)
     best = cli.load_best(workdir, cfg.game.name)
-    leaves = lambda p: jax.tree.leaves(p)  # noqa: E731
+    leaves = lambda p: jax.tree.leaves(p)
     assert any(not np.array_equal(a, b) for a, b in zip(leaves(boot.params), leaves(lp.parts.params0)))
     same = all(np.array_equal(a, b) for a, b in zip(leaves(boot.params), leaves(best.params)))
     assert same == (not any(r["promoted"] for r in rows + rows2))  # the best is the bootstrap net until a promotion
@@ -158,3 +161,49 @@ def test_target_ablation_fine_tunes_and_plays_against_the_bootstrap_net(boot_run
     with pytest.raises(ValueError, match="unknown opponent 'random'"):
         target_ablation(workdir, ["P"], steps=1, games=8, against="random")
     assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == before
+
+
+@pytest.mark.slow
+def test_a_start_stopped_after_the_bootstrap_resumes_from_it_exactly(boot_run, tmp_path, monkeypatch):
+    """A run killed between the bootstrap and iteration 0's checkpoint (a :cpu bootstrap is ~10 minutes
+    of play and training) does not bootstrap again: it continues from ``bootstrap_state`` as the
+    uninterrupted run does. A save made under another config is set aside, with a warning."""
+    run_module = sys.modules["jaxzero.loop.run"]  # the module (the package exports a function `run`)
+    _, _, _, rows, _, _ = boot_run  # the uninterrupted run of this config
+    stopped, other = tmp_path / "stopped", tmp_path / "other"
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill does: nothing after the bootstrap is written
+
+    with monkeypatch.context() as m:
+        m.setattr(loop.Loop, "_iteration", stop)
+        with pytest.raises(KeyboardInterrupt):
+            loop.Loop(_config(), stopped, progress=False, log=lambda s: None).run()
+    assert (stopped / BOOTSTRAP_STATE).is_dir()
+    assert not [p for p in (stopped / "checkpoints").iterdir() if p.name.isdigit()]
+    shutil.copytree(stopped / BOOTSTRAP_STATE, other / BOOTSTRAP_STATE)
+
+    def no_second_bootstrap(*args, **kwargs):
+        raise AssertionError("the saved bootstrap was not used")
+
+    logs = []
+    with monkeypatch.context() as m:
+        m.setattr(run_module, "bootstrap", no_second_bootstrap)
+        resumed = loop.Loop(_config(), stopped, progress=False, log=logs.append).run()
+    assert any("bootstrap restored from" in x for x in logs), logs
+    assert not [x for x in logs if x.startswith("WARNING")], logs
+    assert [r["iteration"] for r in resumed] == [0]
+    assert deterministic_row(resumed[0]) == deterministic_row(rows[0])  # bootstrap metrics included
+    assert not (stopped / BOOTSTRAP_STATE).exists()  # iteration 0's checkpoint holds what it held
+
+    # another config (a different training length): the saved bootstrap is not used
+    cfg = _config()
+    cfg.bootstrap.train_steps = BOOT_TRAIN + 1
+    logs, calls = [], []
+    with monkeypatch.context() as m:
+        m.setattr(loop.Loop, "_iteration", stop)
+        m.setattr(run_module, "bootstrap", lambda *a, **k: calls.append(1) or bootstrap(*a, **k))
+        with pytest.raises(KeyboardInterrupt):
+            loop.Loop(cfg, other, progress=False, log=logs.append).run()
+    assert calls == [1]
+    assert any(x.startswith("WARNING") and "made under another config" in x for x in logs), logs

@@ -30,8 +30,7 @@ import numpy as np
 import pytest
 
 from jaxzero import cli, loop
-from tests.helpers import final_state, metrics_rows
-from tests.test_exact_resume import _deterministic
+from tests.helpers import deterministic_row, final_state, metrics_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 ITERATIONS = 8
@@ -171,7 +170,7 @@ def test_twenty_random_kills_resume_to_the_uninterrupted_run(tmp_path):
     assert [r["iteration"] for r in rows_killed] == list(range(ITERATIONS))  # one row each, none twice
     assert [r["iteration"] for r in rows_whole] == list(range(ITERATIONS))
     for a, b in zip(rows_whole, rows_killed):
-        da, db = _deterministic(a), _deterministic(b)
+        da, db = deterministic_row(a), deterministic_row(b)
         assert da == db, {k: (da.get(k), db.get(k)) for k in set(da) | set(db) if da.get(k) != db.get(k)}
     it_w, state_w = _final_state(whole)
     it_k, state_k = _final_state(killed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from jaxzero import config as config_lib
 from jaxzero import distributed
 from jaxzero.checkpoint import (
     BOOTSTRAP_NET,
+    BOOTSTRAP_STATE,
     Checkpointer,
     CorruptCheckpointError,
     install_debug_pause_in_save,
@@ -34,11 +36,25 @@ from jaxzero.loop.anchors import Anchors, recent_bests_from_checkpoints
 from jaxzero.loop.bootstrap import bootstrap
 from jaxzero.loop.data import Window, add_window, window_metrics
 from jaxzero.loop.gate import rolled_back, run_gate
-from jaxzero.loop.metrics import MetricsLog, NoMetricsLog, iteration_row, log_line, memory_mib
+from jaxzero.loop.metrics import (
+    MetricsLog,
+    NoMetricsLog,
+    iteration_row,
+    log_line,
+    memory_mib,
+)
 from jaxzero.loop.parts import build_parts
 from jaxzero.loop.samples import trim_samples, write_samples
-from jaxzero.loop.state import (Run, checkpoint_state, initial_state, new_buffer, resume_arrays, resume_info,
-                                resume_target, train_state_of)
+from jaxzero.loop.state import (
+    Run,
+    checkpoint_state,
+    initial_state,
+    new_buffer,
+    resume_arrays,
+    resume_info,
+    resume_target,
+    train_state_of,
+)
 from jaxzero.loop.training import mean_metrics, train_steps, trained_finite
 from jaxzero.loop.workdir import WorkdirLock
 from jaxzero.mesh import replicated, shard_batch, shard_rows
@@ -120,6 +136,8 @@ class Loop:
                 ckpt.save(it, state, self.config_json, row, resume)  # committed before the metrics line is appended
                 save_seconds = round(time.time() - t_save, 2)
                 run.last_good, run.last_good_iteration = state, it
+                if self.main and (self.workdir / BOOTSTRAP_STATE).exists():  # a checkpoint holds more than it
+                    shutil.rmtree(self.workdir / BOOTSTRAP_STATE, ignore_errors=True)
                 _debug_phase("metrics", it)
                 log.write(row, table)
                 rows.append(row)
@@ -142,6 +160,11 @@ class Loop:
         recent, saved = [], None
         restored = ckpt.resume_latest_verified(abstract, lambda info: resume_target(game, cfg, parts.params0, info),
                                                warn=self.log)
+        boot = None  # (metrics) of a bootstrap that a stopped start finished, restored with `saved`
+        if restored is None and cfg.bootstrap.num_steps > 0:
+            boot = self._saved_bootstrap(abstract)
+            if boot is not None:
+                state, _, boot, saved = boot
         if restored is not None:
             latest, state, _, last_metrics, saved = restored
             self.log(f"resuming from checkpoint of iteration {latest} in {ckpt.directory}")
@@ -178,7 +201,10 @@ class Loop:
             nonfinite_streak=saved[1]["nonfinite_streak"] if saved is not None else 0,
         )
         first_metrics = {}
-        if start == 0 and cfg.bootstrap.num_steps > 0:
+        if boot is not None:  # the state, buffer, slots and key as the bootstrap left them
+            first_metrics, run.best_name, run.bootstrap = boot, "bootstrap", run.best
+            carried = None  # no anchor or Elo results yet
+        elif start == 0 and cfg.bootstrap.num_steps > 0:
             # a fresh run: the heuristic's games train the first best (see config.bootstrap)
             run.key, k_boot = jax.random.split(run.key)
             run.ts, run.buffer, first_metrics = bootstrap(parts, cfg, run.ts, run.buffer, k_boot,
@@ -186,8 +212,8 @@ class Loop:
             run.best, run.best_name = candidate_params(run.ts), "bootstrap"
             save_params(self.workdir / BOOTSTRAP_NET, run.best)  # a fixed anchor (`scripts/arena.py DIR@bootstrap`)
             run.bootstrap = run.best
-            run.last_good = dict(state, candidate=run.ts.params, opt_state=run.ts.opt_state, step=run.ts.step,
-                                 best=run.best)
+            run.last_good = checkpoint_state(run.ts, run.best, -1, run.key)
+            self._save_bootstrap(run, first_metrics)
         elif (self.workdir / BOOTSTRAP_NET).exists():
             try:
                 run.bootstrap = restore_params(self.workdir / BOOTSTRAP_NET, state["best"])
@@ -196,6 +222,52 @@ class Loop:
         # data-parallel self-play: the game slots split over the mesh (one device: a mesh of one)
         run.slots = shard_batch(run.slots, parts.mesh)
         return run, start, first_metrics, carried
+
+    def _save_bootstrap(self, run: Run, metrics: dict) -> None:
+        """Saves the run as the bootstrap left it (state at iteration -1, replay buffer, game slots, key) in
+        ``<workdir>/bootstrap_state``: a start stopped before iteration 0's checkpoint resumes from it
+        (`_saved_bootstrap`) instead of playing and training the bootstrap again. Iteration 0's checkpoint
+        deletes it."""
+        ck = Checkpointer(self.workdir / BOOTSTRAP_STATE, 1, warn=self.log)
+        try:
+            ck.save(0, run.last_good, self.config_json, metrics, (resume_arrays(run), resume_info(run, None, [])))
+        finally:
+            ck.close()
+
+    def _saved_bootstrap(self, abstract):
+        """``(state, config, bootstrap metrics, (arrays, info))`` of ``<workdir>/bootstrap_state`` when it
+        reads, verifies and was saved under exactly this config; else None, and a directory that was there
+        is deleted with a line saying why (the bootstrap runs again and saves its own)."""
+        directory = self.workdir / BOOTSTRAP_STATE
+        if not directory.is_dir():
+            return None
+        ck, why, got = None, None, None
+        try:
+            ck = Checkpointer(directory, 1, warn=self.log, reject=False)
+            saved_config = ck.newest_readable_config()
+            if saved_config is None:
+                why = "it holds no complete save"
+            elif json.dumps(saved_config, sort_keys=True) != json.dumps(self.config_json, sort_keys=True):
+                why = "it was made under another config"
+            else:
+                got = ck.resume_latest_verified(
+                    abstract, lambda info: resume_target(self.game, self.cfg, self.parts.params0, info),
+                    warn=self.log, reject=False)
+                if got is None or isinstance(got[4], str):
+                    why = got[4] if got is not None else "it holds no complete save"
+        except CorruptCheckpointError as e:
+            why = str(e)
+        finally:
+            if ck is not None:
+                ck.close()
+        if why is not None:
+            self.log(f"WARNING: the bootstrap saved in {directory} is not used ({why}): bootstrapping again")
+            distributed.barrier("jaxzero-bootstrap-state-read")  # every process has read before it goes
+            if self.main:
+                shutil.rmtree(directory, ignore_errors=True)
+            return None
+        self.log(f"bootstrap restored from {directory} (a start stopped before iteration 0's checkpoint)")
+        return got[1:]
 
     def _iteration(self, it: int, run: Run, anchors: Anchors, table: EloTable) -> dict:
         """One iteration: self-play with the best, train the candidate, gate it, measure the best."""
