@@ -33,6 +33,7 @@ with A's mean score and its 95% Wilson interval. The config accepts `--config.a.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -82,7 +83,9 @@ def make_player(name: str, game, cfg, args, network=None, side="a"):
     from jaxzero.config import fill_defaults, search_budgets
     from jaxzero.match import search_player
     from jaxzero.players import heuristic_player_for, policy_player, random_player
-    from jaxzero.search import SEARCH_KINDS, SearchBudget, make_search
+    import jax.numpy as jnp
+
+    from jaxzero.search import SEARCH_KINDS, SearchBudget, make_search, with_value_prior
 
     if name == "random":
         return random_player
@@ -93,16 +96,24 @@ def make_player(name: str, game, cfg, args, network=None, side="a"):
         return player
     if name in SEARCH_KINDS:
         apply_fn, params, _ = network or shared_network(game, cfg, args)
-        kind, budget = name, budget_of(args, cfg, side)
+        kind, budget, own = name, budget_of(args, cfg, side), cfg
     elif (Path(name.partition("@")[0]) / "checkpoints").is_dir():
         best = cli.load_best(name, cfg.game.name)
-        apply_fn, params, kind = best.apply_fn, best.params, best.config.selfplay.search
-        _, measured = search_budgets(fill_defaults(best.config))  # the budget the run measured its best with
+        apply_fn, params, kind, own = best.apply_fn, best.params, best.config.selfplay.search, fill_defaults(best.config)
+        _, measured = search_budgets(own)  # the budget the run measured its best with
         budget = measured if asked_simulations(args, side) is None else budget_of(args, cfg, side)
     else:
         raise cli.UserError(f"player {name!r} is neither {KINDS.replace(' |', ',')} (a directory with checkpoints/)")
     if budget is None:
         return policy_player(game, apply_fn, params)
+    weight = args.b_prior_weight if side == "b" else args.prior_weight
+    if weight:  # leaf values mixed with the game's evaluation, as the run's self-play can search
+        if not hasattr(game, "heuristic_values"):
+            raise cli.UserError(f"--{'b-' if side == 'b' else ''}prior-weight needs a game with a hand-written "
+                                f"evaluation; {cfg.game.name} has none")
+        scale = float(own.selfplay.prior_value_scale)  # the player's own config's (validated > 0)
+        game, apply_fn = with_value_prior(game, apply_fn, functools.partial(game.heuristic_values, scale=scale))
+        params = (params, jnp.float32(weight))
     return search_player(make_search(kind, game, apply_fn, SearchBudget(**budget, gumbel_scale=0.0)), params)
 
 
@@ -126,6 +137,10 @@ def main(argv=None) -> int:
                     help="B's simulations (default: --simulations); compares budgets; 0: B's raw policy")
     ap.add_argument("--b-considered", type=int, default=None,
                     help="B's max considered actions if B is a search kind (default: --considered)")
+    ap.add_argument("--prior-weight", type=float, default=0.0,
+                    help="A's search mixes this weight of the game's evaluation into its leaf values "
+                         "(selfplay.prior_value_weight's mixing, at the player's config's prior_value_scale); 0: the net alone")
+    ap.add_argument("--b-prior-weight", type=float, default=0.0, help="the same for B")
     ap.add_argument("--chunk", type=int, default=16, help="decisions per compiled call")
     ap.add_argument("--progress", action="store_true", help="print decisions played and games running per chunk")
     ap.add_argument("--seed", type=int, default=0)
@@ -138,6 +153,8 @@ def main(argv=None) -> int:
             raise cli.UserError(f"--{flag.replace('_', '-')} must be positive, got {value}")
     if any(v is not None and v < 0 for v in (args.simulations, args.b_simulations, args.opening_moves)):
         raise cli.UserError("--simulations, --b-simulations and --opening-moves must be >= 0")
+    if not all(0.0 <= w <= 1.0 for w in (args.prior_weight, args.b_prior_weight)):
+        raise cli.UserError("--prior-weight and --b-prior-weight must be in [0, 1]")
     paths.enable_compilation_cache()
 
     import jax
@@ -165,7 +182,8 @@ def main(argv=None) -> int:
 
     r = play_match(game, a, b, jax.random.PRNGKey(args.seed), args.games, max_steps, chunk=args.chunk,
                    opening_moves=opening, progress=progress if args.progress else None)
-    r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1), opening_moves=opening)
+    r.update(a=args.a, b=args.b, game=cfg.game.name, seconds=round(time.time() - t0, 1), opening_moves=opening,
+             prior_weight=args.prior_weight, b_prior_weight=args.b_prior_weight)
     if searching:
         r.update(network=network[2], **(budget_of(args, cfg) or {"num_simulations": 0}))
         if args.b in SEARCH_KINDS:

@@ -109,3 +109,23 @@ def test_arena_command_gives_side_b_its_own_search_budget(capsys):
     assert (r["b_num_simulations"], r["b_max_num_considered_actions"]) == (2, 2)
     assert "(B: 2 / 2)" in out[-4]
     assert r["ci_low"] > 0.5, r
+
+
+def test_arena_command_refuses_a_value_prior_without_an_evaluation():
+    """--prior-weight mixes the game's hand-written evaluation into a search's leaf values: a game without
+    one (tic-tac-toe) and a weight outside [0, 1] are user errors naming the flag."""
+    import importlib.util
+    from pathlib import Path
+
+    from jaxzero import cli
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("arena_script", root / "scripts" / "arena.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    argv = ["--config", str(root / "configs" / "tictactoe.py"), "--a", "mctx", "--b", "random", "--games", "2",
+            "--simulations", "2", "--considered", "2"]
+    with pytest.raises(cli.UserError, match="--prior-weight needs a game with a hand-written evaluation"):
+        script.main(argv + ["--prior-weight", "0.5"])
+    with pytest.raises(cli.UserError, match="--prior-weight and --b-prior-weight must be in"):
+        script.main(argv + ["--b-prior-weight", "1.5"])
