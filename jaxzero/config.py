@@ -17,8 +17,10 @@ CHECKPOINT_IDENTITY_KEYS = (
     "net.channels",
     "net.value_hidden",
     "net.policy_head",
-    "train.params_ema",  # 0 vs > 0 changes the optimizer state's structure
+    "train.params_ema",  # 0 vs > 0 changes the optimizer state's structure (another decay does not: _IDENTITY_VIEWS)
 )
+# identity keys of which only a property fixes the checkpoint's shapes: values compare through these
+_IDENTITY_VIEWS = {"train.params_ema": lambda v: v is not None and float(v) > 0}
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -446,7 +448,8 @@ def identity_mismatches(saved: dict, current: dict) -> list[str]:
     fs, fc, fd = flatten(saved), flatten(current), flatten(default_config().to_dict())
     # a key a config saved before it existed had its default then
     fs = {k: fs.get(k, fd.get(k)) for k in CHECKPOINT_IDENTITY_KEYS}
-    return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if fs.get(k) != fc.get(k)]
+    same = lambda k: _IDENTITY_VIEWS.get(k, lambda v: v)(fs.get(k)) == _IDENTITY_VIEWS.get(k, lambda v: v)(fc.get(k))  # noqa: E731
+    return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if not same(k)]
 
 
 def search_budgets(cfg) -> tuple[dict, dict]:

@@ -100,7 +100,7 @@ def test_a_workdir_names_its_best_and_its_candidate(tmp_path):
 
 def test_the_candidate_of_a_weight_averaging_run_is_its_average(tmp_path):
     """With train.params_ema the gate judges the moving average, so `DIR@candidate` is the average;
-    switching the average on or off is part of a checkpoint's identity, and a config saved before the
+    switching the average on or off is part of a checkpoint's identity (its decay is not), and a config saved before the
     setting existed reads as its default (off)."""
     import jax
     import numpy as np
@@ -126,6 +126,9 @@ def test_the_candidate_of_a_weight_averaging_run_is_its_average(tmp_path):
     off = fill_defaults(cli.load_config("tictactoe"))
     with pytest.raises(ConfigMismatchError, match="train.params_ema"):
         ckpt.check_config(to_json(off))
+    other_decay = to_json(cfg)
+    other_decay["train"]["params_ema"] = 0.99  # the same optimizer state: a run may change its decay
+    ckpt.check_config(other_decay)
     ckpt.close()
     old = to_json(off)
     del old["train"]["params_ema"]
