@@ -448,8 +448,11 @@ def identity_mismatches(saved: dict, current: dict) -> list[str]:
     fs, fc, fd = flatten(saved), flatten(current), flatten(default_config().to_dict())
     # a key a config saved before it existed had its default then
     fs = {k: fs.get(k, fd.get(k)) for k in CHECKPOINT_IDENTITY_KEYS}
-    same = lambda k: _IDENTITY_VIEWS.get(k, lambda v: v)(fs.get(k)) == _IDENTITY_VIEWS.get(k, lambda v: v)(fc.get(k))  # noqa: E731
-    return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS if not same(k)]
+    def view(k):
+        return _IDENTITY_VIEWS.get(k, lambda v: v)
+
+    return [f"{k}: {fs.get(k)!r} -> {fc.get(k)!r}" for k in CHECKPOINT_IDENTITY_KEYS
+            if view(k)(fs.get(k)) != view(k)(fc.get(k))]
 
 
 def search_budgets(cfg) -> tuple[dict, dict]:
