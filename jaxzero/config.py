@@ -504,8 +504,15 @@ RINGRIFT = {
 # of search self-play in the rules: few simulations, many games.
 RINGRIFT_CPU = {
     "net": {"num_blocks": 2, "channels": 32, "value_hidden": 32},
-    "selfplay": {"batch_size": 128, "num_steps": 32, "chunk_steps": 16, "num_simulations": 16,
-                 "max_num_considered_actions": 8, "temperature_moves": 8},
+    # expert iteration (v13 in BENCHMARKS.md, issue 18): self-play searches as the evaluation player does
+    # (32 simulations / 16 considered, a deterministic root) with the heuristic's evaluation mixed into
+    # its leaf values (0.5 at scale 0.3), and the policy learns the move the search chose (a one-hot):
+    # the first setting whose candidates beat their best on average (7 promotions in 13 iterations) and
+    # whose best beat its bootstrap net 0.6675 over 400 games. The improved-policy targets of 16 / 8
+    # Gumbel searches (the setting before) made the raw policy weaker and kept candidates at ~0.4
+    "selfplay": {"batch_size": 128, "num_steps": 32, "chunk_steps": 16, "num_simulations": 32,
+                 "max_num_considered_actions": 16, "temperature_moves": 8, "gumbel_scale": 0.0,
+                 "policy_target": "chosen", "prior_value_weight": 0.5, "prior_value_scale": 0.3},
     "replay": {"capacity": 65536},
     # ~4 samples per position over its time in the buffer; after the bootstrap's steps a constant 3e-4:
     # the schedule's ~1.7e-3 there broke the bootstrap's policy head (first candidates 0.16-0.25 against
@@ -527,7 +534,7 @@ RINGRIFT_CPU = {
     # heuristic vs random once (places the heuristic on the Elo scale) and the bootstrap net at equal
     # search; no recent-best matches (two-net games at the eval budget cost minutes)
     "elo": {"heuristic_games": 32, "anchor_games": 32, "bootstrap_games": 32, "num_games": 0},
-    "loop": {"num_iterations": 20},  # ~50-55 min on a 2-core CPU with the bootstrap (run F)
+    "loop": {"num_iterations": 12},  # ~60 min on a 2-core CPU with the bootstrap (v17: 9 iterations in 57 min, loaded)
 }
 
 # The CPU smoke test: tiny shapes, 2 iterations. No heuristic anchor (compiling the one-ply heuristic

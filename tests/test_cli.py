@@ -17,7 +17,7 @@ def test_bare_names_and_paths_resolve_to_the_same_config(spec, monkeypatch):
     resolved = cli.resolve_config(spec)
     assert resolved.path.resolve() == ROOT / "configs" / "sq8.py" and resolved.variant == "cpu"
     assert cli.default_workdir(resolved) == Path("runs/sq8_cpu")
-    assert cli.load_config(spec).selfplay.num_simulations == 16  # the :cpu setting
+    assert cli.load_config(spec).selfplay.num_simulations == 32  # the :cpu setting
 
 
 def test_bare_names_resolve_from_any_directory(tmp_path, monkeypatch):
