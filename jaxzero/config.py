@@ -534,7 +534,7 @@ RINGRIFT_CPU = {
     # heuristic vs random once (places the heuristic on the Elo scale) and the bootstrap net at equal
     # search; no recent-best matches (two-net games at the eval budget cost minutes)
     "elo": {"heuristic_games": 32, "anchor_games": 32, "bootstrap_games": 32, "num_games": 0},
-    "loop": {"num_iterations": 12},  # ~60 min on a 2-core CPU with the bootstrap (v17: 9 iterations in 57 min, loaded)
+    "loop": {"num_iterations": 8},  # 60 min on a 2-core CPU with the bootstrap (v18: iteration 7 ended at 60.0 min)
 }
 
 # The CPU smoke test: tiny shapes, 2 iterations. No heuristic anchor (compiling the one-ply heuristic
