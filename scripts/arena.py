@@ -80,11 +80,11 @@ def make_player(name: str, game, cfg, args, network=None, side="a"):
 
     ``network`` = ``(apply_fn, params, description)`` for the search-kind players (see `shared_network`).
     """
+    import jax.numpy as jnp
+
     from jaxzero.config import fill_defaults, search_budgets
     from jaxzero.match import search_player
     from jaxzero.players import heuristic_player_for, policy_player, random_player
-    import jax.numpy as jnp
-
     from jaxzero.search import SEARCH_KINDS, SearchBudget, make_search, with_value_prior
 
     if name == "random":
